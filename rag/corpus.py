@@ -1,0 +1,169 @@
+"""Loading articles: YAML front matter (safe_load only) plus a Markdown body.
+
+A file that cannot be loaded raises ArticleError with a reason; `load_corpus` turns
+those into SkippedFile entries so one bad file never stops an ingest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from rag.errors import ArticleError, CorpusError
+from rag.types import Article, SkippedFile
+
+_MAX_FRONT_MATTER_CHARS = 64_000  # front matter is a few fields; more is a mistake or an attack
+_URL_KEYS = ("source_url", "url", "来源", "link", "原文链接", "source")
+_DATE_KEYS = ("date", "日期", "published", "published_at", "发布时间")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _split_front_matter(text: str) -> tuple[dict, str]:
+    """Return (front matter mapping, body). No front matter gives ({}, text)."""
+    if not text.startswith("---"):
+        return {}, text
+    first_line_end = text.find("\n")
+    if first_line_end == -1 or text[:first_line_end].strip() != "---":
+        return {}, text
+    match = re.search(r"^---[ \t]*$", text[first_line_end + 1 :], re.MULTILINE)
+    if match is None:
+        raise ArticleError("front matter is not closed (no second '---' line)")
+    fm_text = text[first_line_end + 1 : first_line_end + 1 + match.start()]
+    body = text[first_line_end + 1 + match.end() :]
+    if body.startswith("\n"):
+        body = body[1:]
+    if len(fm_text) > _MAX_FRONT_MATTER_CHARS:
+        raise ArticleError(f"front matter is larger than {_MAX_FRONT_MATTER_CHARS} characters")
+    try:
+        data = yaml.safe_load(fm_text)
+    except yaml.YAMLError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ArticleError(f"front matter is not valid YAML: {reason}") from exc
+    if data is None:
+        return {}, body
+    if not isinstance(data, dict):
+        raise ArticleError(f"front matter must be a mapping, got {type(data).__name__}")
+    return data, body
+
+
+def _text_field(data: dict, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _url(data: dict) -> str | None:
+    for key in _URL_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()):
+            return value.strip()
+    return None
+
+
+def _date(data: dict) -> str | None:
+    for key in _DATE_KEYS:
+        value = data.get(key)
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            m = _ISO_DATE.match(value.strip())
+            if m:
+                try:
+                    return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+                except ValueError:
+                    continue
+    return None
+
+
+def _str_list(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, str | int | float))
+    return ()
+
+
+def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
+    """Parse one file's bytes. Raises ArticleError with a human reason."""
+    if not raw.strip():
+        raise ArticleError("file is empty")
+    if b"\x00" in raw:
+        raise ArticleError("file looks binary (contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(f"file is not UTF-8 (bad byte at offset {exc.start})") from exc
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    data, body = _split_front_matter(text)
+    if not body.strip():
+        raise ArticleError("article has no body text")
+    heading = _HEADING.search(body)
+    title = (
+        _text_field(data, ("title", "标题"))
+        or (heading.group(1).strip() if heading else None)
+        or Path(article_id).stem
+    )
+    return Article(
+        id=article_id,
+        path=path,
+        title=title,
+        url=_url(data),
+        date=_date(data),
+        body=body,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        title_original=_text_field(data, ("title_original", "original_title")),
+        tags=_str_list(data.get("tags")),
+        categories=_str_list(data.get("categories")),
+    )
+
+
+def _candidate_files(root: Path, extensions: tuple[str, ...]) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(tuple(extensions)):
+                files.append(Path(dirpath) / name)
+    return files
+
+
+def load_corpus(
+    folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int
+) -> tuple[list[Article], list[SkippedFile]]:
+    """Load every article under `folder`; files that cannot be used are skipped with a reason."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder not found: {root}")
+    real_root = root.resolve()
+    articles: list[Article] = []
+    skipped: list[SkippedFile] = []
+    seen_hashes: dict[str, str] = {}
+    for file in _candidate_files(root, extensions):
+        article_id = file.relative_to(root).as_posix()
+        try:
+            real = file.resolve()
+            if not real.is_relative_to(real_root):
+                raise ArticleError("symlink points outside the corpus folder")
+            size = real.stat().st_size
+            if size > max_file_bytes:
+                raise ArticleError(f"file is {size} bytes, over the {max_file_bytes}-byte cap")
+            article = parse_article(article_id, real.read_bytes(), str(file))
+            if article.content_hash in seen_hashes:
+                raise ArticleError(f"same content as {seen_hashes[article.content_hash]}")
+            seen_hashes[article.content_hash] = article_id
+            articles.append(article)
+        except ArticleError as exc:
+            skipped.append(SkippedFile(article_id, str(exc)))
+        except OSError as exc:
+            skipped.append(SkippedFile(article_id, f"cannot read file: {exc.strerror or exc}"))
+    return articles, skipped

@@ -1,0 +1,37 @@
+"""The small family of exceptions the core raises; only the edges (CLI, UI) turn them into messages."""
+
+
+class RagError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(RagError):
+    """The configuration file or a value in it is invalid; the message names the key."""
+
+
+class ArticleError(RagError):
+    """One article file cannot be loaded; ingestion skips it and reports the reason."""
+
+
+class IndexMismatchError(RagError):
+    """The index was built with a different embedding model than the config asks for."""
+
+
+class IndexMissingError(RagError):
+    """There is no index yet (run `rag ingest`)."""
+
+
+class IndexCorruptError(RagError):
+    """The index on disk cannot be read or is inconsistent."""
+
+
+class QuestionError(RagError):
+    """The question is empty, too long, or otherwise unusable."""
+
+
+class GenerationError(RagError):
+    """The configured LLM failed or is not installed."""
+
+
+class CorpusError(RagError):
+    """The corpus folder itself is missing or unreadable."""

@@ -1,0 +1,139 @@
+"""BM25 over Chinese-aware terms (bm25s), built at ingest and saved beside the index.
+
+The folder also holds the chunk catalog (every chunk's text and metadata) so lexical
+hits need no round trip to the vector store, and document frequencies that the
+answerer uses to weigh question terms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexCorruptError, IndexMissingError
+from rag.text import terms
+from rag.types import Chunk, RetrievalFilter
+
+_FORMAT = 1
+
+
+class LexicalIndex:
+    def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict):
+        self.chunks = chunks
+        self._bm25 = bm25
+        self.doc_freq = doc_freq
+        self.meta = meta  # embedding model, unk share, chunk-id fingerprint
+        self._vocab = bm25.vocab_dict if bm25 is not None else {}
+        self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
+        self._dates = np.array([c.date or "" for c in chunks], dtype=object)
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], meta: dict) -> LexicalIndex:
+        import bm25s
+
+        chunks = sorted(chunks, key=lambda c: (c.article_id, c.index))
+        tokenized = [terms(c.search_text()) or ["\u2205"] for c in chunks]
+        doc_freq: Counter[str] = Counter()
+        for toks in tokenized:
+            doc_freq.update(set(toks))
+        bm25 = None
+        if chunks:
+            bm25 = bm25s.BM25()
+            bm25.index(tokenized, show_progress=False)
+        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": _FORMAT})
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; a term no chunk contains gets the highest weight."""
+        n = len(self.chunks)
+        df = self.doc_freq.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def mask(self, flt: RetrievalFilter | None) -> np.ndarray | None:
+        if flt is None or flt.is_empty:
+            return None
+        keep = np.ones(len(self.chunks), dtype=bool)
+        if flt.article_ids is not None:
+            keep &= np.isin(self._article_ids, list(flt.article_ids))
+        if flt.date_from:
+            keep &= (self._dates != "") & (self._dates >= flt.date_from)
+        if flt.date_to:
+            keep &= (self._dates != "") & (self._dates <= flt.date_to)
+        return keep
+
+    def search(
+        self, query_terms: list[str], k: int, flt: RetrievalFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
+        known = [t for t in query_terms if t in self._vocab]
+        if not known or self._bm25 is None:
+            return []
+        scores = self._bm25.get_scores(known)
+        keep = self.mask(flt)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write to a temporary folder and swap it in, so a crash never leaves half a file."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        try:
+            if self._bm25 is not None:
+                self._bm25.save(str(tmp / "bm25"))
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+                for c in self.chunks:
+                    f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
+            (tmp / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1))
+            old = folder.with_name(folder.name + ".old")
+            if folder.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> LexicalIndex:
+        import bm25s
+
+        folder = Path(folder)
+        if not (folder / "meta.json").exists():
+            raise IndexMissingError(f"no lexical index in {folder}: run `rag ingest` first")
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            if meta.get("format") != _FORMAT:
+                raise IndexCorruptError(f"lexical index in {folder} has an unknown format")
+            chunks = []
+            with open(folder / "chunks.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    d = json.loads(line)
+                    d["heading_path"] = tuple(d["heading_path"])
+                    chunks.append(Chunk(**d))
+            doc_freq = json.loads((folder / "doc_freq.json").read_text())
+            bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else None
+        except IndexCorruptError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
+            ) from exc
+        return cls(chunks, bm25, doc_freq, meta)

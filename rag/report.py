@@ -1,0 +1,25 @@
+"""Human-readable text for reports printed by the CLI."""
+
+from __future__ import annotations
+
+from rag.types import IngestReport
+
+
+def format_ingest_report(r: IngestReport) -> str:
+    lines = [
+        f"ingested in {r.seconds:.2f} s: {len(r.added)} added, {len(r.updated)} updated, "
+        f"{len(r.unchanged)} unchanged, {len(r.removed)} removed, {len(r.skipped)} skipped",
+        f"chunks: {r.chunks_total} in the index, {r.chunks_embedded} embedded this run",
+    ]
+    if r.dense_weight == 0:
+        verdict = "dense retrieval is skipped; BM25 over jieba terms does the work"
+    else:
+        verdict = f"dense retrieval weight {r.dense_weight:.2f}"
+    lines.append(
+        f"embedding model: {r.embedding_model}; [UNK] share on this corpus {r.unk_share:.0%} -> {verdict}"
+    )
+    for s in r.skipped:
+        lines.append(f"  skipped {s.path}: {s.reason}")
+    for a in r.removed:
+        lines.append(f"  removed {a}")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Hybrid retrieval: BM25 over Chinese-aware terms fused with dense vectors by weighted
+reciprocal-rank fusion.
+
+An embedding model that cannot read the corpus must not outvote the lexical side: the
+dense weight shrinks with the model's share of [UNK] tokens measured at ingest, down to
+zero (dense skipped) for an English-only model on Chinese text.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rag.config import RetrievalConfig
+from rag.embedding import Embedder
+from rag.lexical import LexicalIndex
+from rag.store import VectorStore
+from rag.text import terms
+from rag.types import Chunk, Hit, RetrievalFilter
+
+
+def dense_weight_for(unk_share: float, cfg: RetrievalConfig) -> float:
+    """The configured dense weight, scaled down linearly between the two [UNK] thresholds."""
+    if unk_share <= cfg.unk_share_full:
+        return cfg.dense_weight
+    if unk_share >= cfg.unk_share_skip:
+        return 0.0
+    span = cfg.unk_share_skip - cfg.unk_share_full
+    return cfg.dense_weight * (cfg.unk_share_skip - unk_share) / span
+
+
+class Retriever(Protocol):
+    def retrieve(
+        self, query: str, flt: RetrievalFilter | None = None, k: int | None = None,
+        *, weighted_terms: list[str] | None = None,
+    ) -> list[Hit]: ...
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        cfg: RetrievalConfig,
+        lexical: LexicalIndex,
+        store: VectorStore | None = None,
+        embedder: Embedder | None = None,
+        dense_weight: float | None = None,
+    ):
+        self.cfg = cfg
+        self.lexical = lexical
+        self._store = store
+        self._embedder = embedder
+        if dense_weight is None:
+            dense_weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg)
+        if cfg.mode == "lexical":
+            dense_weight = 0.0
+        elif cfg.mode == "dense":
+            dense_weight = max(dense_weight, cfg.dense_weight) or 1.0
+        self.dense_weight = dense_weight if store is not None and embedder is not None else 0.0
+        self.lexical_weight = 0.0 if cfg.mode == "dense" else cfg.lexical_weight
+
+    def retrieve(self, query, flt=None, k=None, *, weighted_terms=None):
+        """Top chunks for `query`. `weighted_terms` replaces the query's own terms for BM25
+        (follow-ups pass the question's terms twice plus the earlier turn's once)."""
+        k = k or self.cfg.top_k
+        n = self.cfg.candidates
+        lexical: list[tuple[Chunk, float]] = []
+        dense: list[tuple[Chunk, float]] = []
+        if self.lexical_weight > 0:
+            lexical = self.lexical.search(weighted_terms or terms(query), n, flt)
+        if self.dense_weight > 0:
+            vector = self._embedder.embed_query(query)
+            dense = self._store.query(vector, n, flt)
+        scores: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        lex_score: dict[str, float] = {}
+        dense_sim: dict[str, float] = {}
+        rrf = self.cfg.rrf_k
+        for rank, (chunk, score) in enumerate(lexical, 1):
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + self.lexical_weight / (rrf + rank)
+            chunks[chunk.id] = chunk
+            lex_score[chunk.id] = score
+        for rank, (chunk, distance) in enumerate(dense, 1):
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + self.dense_weight / (rrf + rank)
+            chunks.setdefault(chunk.id, chunk)
+            dense_sim[chunk.id] = 1.0 - distance
+        ranked = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
+        return [
+            Hit(chunks[cid], scores[cid], lex_score.get(cid), dense_sim.get(cid)) for cid in ranked
+        ]

@@ -1,0 +1,136 @@
+"""Typed values that cross module boundaries. All frozen: a result, once made, does not change."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One corpus file after parsing. `body` is the Markdown after the front matter;
+    every offset in the project is an index into it."""
+
+    id: str  # the file name, stable across runs
+    path: str
+    title: str
+    url: str | None
+    date: str | None  # ISO "YYYY-MM-DD" or None when the file gives none
+    body: str
+    content_hash: str
+    title_original: str | None = None
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article body: `article.body[start:end] == text`."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    heading_path: tuple[str, ...]
+    title: str
+    url: str | None
+    date: str | None
+    content_hash: str  # hash of the whole article the chunk came from
+    chunk_count: int  # how many chunks the article has; lets the store detect half-written articles
+    keywords: str = ""  # extra searchable text (original title, url words); never quoted
+
+    def search_text(self) -> str:
+        """What the lexical and dense indexes see: title, headings and keywords give context."""
+        parts = [self.title, *self.heading_path, self.keywords, self.text]
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk. `relevance` is the fused score: higher is better."""
+
+    chunk: Chunk
+    relevance: float
+    lexical_relevance: float | None = None  # BM25 score, higher is better
+    dense_relevance: float | None = None  # cosine similarity, higher is better
+
+
+@dataclass(frozen=True)
+class RetrievalFilter:
+    """Restricts retrieval to some articles and/or a date range (inclusive, ISO dates)."""
+
+    article_ids: frozenset[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def admits(self, article_id: str, date: str | None) -> bool:
+        if self.article_ids is not None and article_id not in self.article_ids:
+            return False
+        if self.date_from or self.date_to:
+            if not date:
+                return False
+            if self.date_from and date < self.date_from:
+                return False
+            if self.date_to and date > self.date_to:
+                return False
+        return True
+
+    @property
+    def is_empty(self) -> bool:
+        return self.article_ids is None and not self.date_from and not self.date_to
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a piece of an answer came from: `quote` is exactly `article.body[start:end]`."""
+
+    marker: int
+    source: str  # the article file name (its id)
+    title: str
+    url: str | None
+    date: str | None
+    quote: str
+    chunk_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    question: str
+    search_query: str = ""  # the question as retrieval saw it (after follow-up rewriting)
+    hits: tuple[Hit, ...] = ()
+    unsupported: tuple[str, ...] = ()  # LLM sentences no retrieved passage supports
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.pop("hits")
+        data["sources"] = [h.chunk.article_id for h in self.hits]
+        return data
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    embedding_model: str = ""
+    unk_share: float = 0.0
+    dense_weight: float = 0.0
+    chunks_per_article: dict[str, int] = field(default_factory=dict)

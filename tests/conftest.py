@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.config import PROJECT_ROOT, config_from_dict
+from rag.embedding import set_offline_env
+from tests.fakes import HashEmbedder
+
+set_offline_env()
+
+SHIPPED_CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    d = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, d)
+    return d
+
+
+@pytest.fixture
+def make_cfg(tmp_path, corpus_dir):
+    def make(**sections):
+        data = {"corpus": {"path": str(corpus_dir)}, "data_dir": str(tmp_path / "data")}
+        for key, value in sections.items():
+            if isinstance(value, dict):
+                data.setdefault(key, {}).update(value)
+            else:
+                data[key] = value
+        return config_from_dict(data)
+
+    return make
+
+
+@pytest.fixture
+def fake_embedder():
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from rag.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder("default")
