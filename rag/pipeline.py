@@ -1,13 +1,23 @@
 """Composition root: builds the embedder, store, retriever and answerer from a Config.
 
 The UI, the CLI, the eval runner and `rag.answer()` all get their pipeline from here.
+Nothing heavy happens at import time; the embedding model and Chroma are opened only
+when dense retrieval is in use (an English-only model on Chinese text skips both).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
 from rag.config import Config
-from rag.embedding import build_embedder
-from rag.types import IngestReport
+from rag.embedding import build_embedder, resolve_model
+from rag.errors import IndexMismatchError, IndexMissingError, QuestionError
+from rag.types import Answer, Hit, IngestReport, RetrievalFilter
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def open_store(cfg: Config, model_name: str):
@@ -36,3 +46,123 @@ def ingest(
         remove_local_index(cfg.data_dir)  # too damaged for Chroma to open: start afresh
         store = open_store(cfg, embedder.name)
     return run_ingest(cfg, embedder, store, corpus_path=corpus_path, rebuild=rebuild, progress=progress)
+
+
+def clean_question(question, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = _CONTROL.sub(" ", question).strip()
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars}")
+    return text
+
+
+def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilter | None:
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if value and not _ISO.match(str(value)):
+            raise QuestionError(f"{name} must be a date like 2026-01-31, got {value!r}")
+    ids = frozenset(article_ids) if article_ids else None
+    flt = RetrievalFilter(ids, date_from or None, date_to or None)
+    return None if flt.is_empty else flt
+
+
+class Pipeline:
+    def __init__(self, cfg: Config, retriever, generator, lexical):
+        from rag.chain import build_chain
+
+        self.cfg = cfg
+        self.retriever = retriever
+        self.generator = generator
+        self.lexical = lexical
+        self.chain = build_chain(self)
+
+    # steps of the chain ---------------------------------------------------------------
+    def condense(self, question: str, history: list[dict] | None):
+        from rag.query import condense
+
+        return condense(question, history, self.cfg.retrieval.history_turns)
+
+    def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
+        return self.retriever.retrieve(search.text, flt, weighted_terms=list(search.lexical_terms))
+
+    def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
+        from rag.query import key_terms
+
+        q = key_terms(search.question, self.lexical.idf)
+        yield from self.generator.stream(search, q, hits)
+
+    # public ---------------------------------------------------------------------------
+    def articles(self) -> list[tuple[str, str, str | None]]:
+        """(id, title, date) of every indexed article, for filters and pickers."""
+        seen = {}
+        for c in self.lexical.chunks:
+            seen.setdefault(c.article_id, (c.article_id, c.title, c.date))
+        return list(seen.values())
+
+    def retrieve(self, question: str, history=None, filters: RetrievalFilter | None = None) -> list[Hit]:
+        question = clean_question(question, self.cfg.answer.max_question_chars)
+        return self.retrieve_for(self.condense(question, history), filters)
+
+    def stream(self, question: str, history=None, filters: RetrievalFilter | None = None
+               ) -> Iterator[str | Answer]:
+        """Pieces of answer text, then the final Answer (whose text is authoritative)."""
+        question = clean_question(question, self.cfg.answer.max_question_chars)
+        _check_history(history)
+        inp = {"question": question, "history": history, "filters": filters}
+        for part in self.chain.stream(inp):
+            yield part
+
+    def answer(self, question: str, history=None, filters: RetrievalFilter | None = None) -> Answer:
+        final = None
+        for part in self.stream(question, history, filters):
+            if isinstance(part, Answer):
+                final = part
+        assert final is not None
+        return final
+
+
+def _check_history(history) -> None:
+    if history is None:
+        return
+    if not isinstance(history, list) or not all(
+        isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") for m in history
+    ):
+        raise QuestionError("history must be a list of {'role': 'user'|'assistant', 'content': str}")
+
+
+def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index: bool = False) -> Pipeline:
+    """Build the whole pipeline once. With ensure_index, a missing index is built first."""
+    from rag.generation import build_generator
+    from rag.ingest import lexical_dir
+    from rag.lexical import LexicalIndex
+    from rag.retrieval import HybridRetriever, dense_weight_for
+
+    try:
+        lexical = LexicalIndex.load(lexical_dir(cfg))
+    except IndexMissingError:
+        if not ensure_index:
+            raise
+        ingest(cfg, embedder=embedder)
+        lexical = LexicalIndex.load(lexical_dir(cfg))
+    model_name = embedder.name if embedder is not None else resolve_model(cfg.embedding.model)[1]
+    recorded = lexical.meta.get("embedding_model")
+    if recorded != model_name:
+        raise IndexMismatchError(
+            f"the index was built with embedding model {recorded!r}, but the config asks for "
+            f"{model_name!r}. Rebuild it with `rag ingest --rebuild`, or set embedding.model back."
+        )
+    weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg.retrieval)
+    store = None
+    if weight > 0 or cfg.retrieval.mode == "dense":
+        embedder = embedder or build_embedder(cfg)
+        store = open_store(cfg, model_name).open_for_read()
+    retriever = HybridRetriever(cfg.retrieval, lexical, store, embedder, weight)
+    return Pipeline(cfg, retriever, build_generator(cfg, chat_model), lexical)
+
+
+def index_exists(cfg: Config) -> bool:
+    from rag.ingest import lexical_dir
+
+    return (Path(lexical_dir(cfg)) / "meta.json").exists()

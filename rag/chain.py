@@ -1,0 +1,51 @@
+"""The LangChain face of the pipeline: a BaseRetriever over the hybrid retriever and a
+runnable chain condense -> retrieve -> answer. Typed Answer objects are what leave it."""
+
+from __future__ import annotations
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
+from pydantic import ConfigDict
+
+from rag.types import Hit
+
+
+class HybridLangChainRetriever(BaseRetriever):
+    """Lets LangChain code use our retriever; each Document carries the Hit it came from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: object
+    k: int | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [hit_to_document(h) for h in self.retriever.retrieve(query, k=self.k)]
+
+
+def hit_to_document(hit: Hit) -> Document:
+    c = hit.chunk
+    return Document(
+        page_content=c.text,
+        id=c.id,
+        metadata={"article_id": c.article_id, "title": c.title, "url": c.url, "date": c.date,
+                  "start": c.start, "end": c.end, "relevance": hit.relevance, "hit": hit},
+    )
+
+
+def build_chain(pipeline):
+    """condense -> retrieve -> answer, each step a runnable; `.stream()` yields text pieces
+    and finally the Answer."""
+
+    def condense(inp: dict) -> dict:
+        return {**inp, "search": pipeline.condense(inp["question"], inp.get("history"))}
+
+    def retrieve(inp: dict) -> dict:
+        return {**inp, "hits": pipeline.retrieve_for(inp["search"], inp.get("filters"))}
+
+    def answer(inp: dict):
+        yield from pipeline.generate(inp["search"], inp["hits"])
+
+    return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)

@@ -1,0 +1,143 @@
+"""The offline answerer: picks the best one to three sentences (more for list questions)
+from the retrieved chunks, each followed by its citation marker.
+
+Every sentence of the answer is a sentence of a retrieved chunk, so the answer is
+grounded by construction; it abstains when no retrieved passage covers enough of the
+question's key-term weight.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.query import QueryTerms
+from rag.text import clean_markdown, sentence_spans
+from rag.types import Citation, Hit
+
+_DIGITS = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+(个|年|项|家|大|万|亿|%)")
+_DATE = re.compile(r"\d{4}年|\d{1,2}月|\d{4}-\d{2}|(春|夏|秋|冬)季|今天|近期")
+_TRAILING = re.compile(r"[；;，,、：:\s]+$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit_rank: int
+    hit: Hit
+    start: int
+    end: int
+    text: str  # exact article text at [start, end)
+    is_heading: bool
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    coverage: float
+
+
+def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for rank, hit in enumerate(hits):
+        c = hit.chunk
+        for s, e in sentence_spans(c.text, c.start):
+            key = (c.article_id, s)
+            if key in seen:
+                continue  # overlapping chunks repeat sentences
+            seen.add(key)
+            text = c.text[s - c.start : e - c.start]
+            out.append(Sentence(rank, hit, s, e, text, text in c.heading_path))
+    return out
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\W+", "", text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def _similar(a: str, b: str) -> bool:
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.6
+
+
+def evidence_coverage(q: QueryTerms, hits: list[Hit]) -> float:
+    """How much of the question the best single retrieved passage covers, with its title
+    and headings as context (a passage under "卢旺达..." is about Rwanda)."""
+    best = 0.0
+    for h in hits:
+        c = h.chunk
+        best = max(best, q.coverage("\n".join([c.title, *c.heading_path, c.text])))
+    return best
+
+
+def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
+    scored = []
+    for s in sentences:
+        c = s.hit.chunk
+        own = q.coverage(s.text)
+        context = q.coverage("\n".join([c.title, *c.heading_path, c.text]))
+        score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
+        if q.wants_number and _DIGITS.search(s.text):
+            score += 0.15
+        if q.wants_date and _DATE.search(s.text):
+            score += 0.15
+        if s.is_heading:
+            score -= 0.1  # a heading alone rarely answers; it still may
+        if len(s.text) < 8:
+            score -= 0.1
+        scored.append(Scored(s, score, own))
+    scored.sort(key=lambda x: (-x.score, x.sentence.hit_rank, x.sentence.start))
+    return scored
+
+
+def _list_items_after(best: Sentence, sentences: list[Sentence]) -> list[Sentence]:
+    """The bullet items right after a sentence that introduces a list (ends with '：')."""
+    if not best.text.rstrip().endswith(("：", ":")):
+        return []
+    c = best.hit.chunk
+    body_after = [s for s in sentences if s.hit.chunk.id == c.id and s.start > best.start]
+    return sorted(body_after, key=lambda s: s.start)
+
+
+def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) -> list[Sentence]:
+    sentences = candidate_sentences(hits)
+    scored = score_sentences(q, sentences)
+    if not scored or scored[0].coverage == 0:
+        return []
+    best = scored[0]
+    chosen = [best.sentence]
+    limit = list_max if q.is_list else max_sentences
+    if q.is_list:
+        for s in _list_items_after(best.sentence, sentences)[: limit - 1]:
+            chosen.append(s)
+    covered = q.matched(best.sentence.text)
+    for cand in scored[1:]:
+        if len(chosen) >= limit:
+            break
+        s = cand.sentence
+        if cand.score < 0.7 * best.score or cand.coverage == 0 or s in chosen:
+            continue
+        if any(_similar(s.text, c.text) for c in chosen):
+            continue
+        new_terms = q.matched(s.text) - covered
+        if not new_terms and not q.is_list:
+            continue
+        chosen.append(s)
+        covered |= new_terms
+    return chosen
+
+
+def render(chosen: list[Sentence]) -> tuple[str, tuple[Citation, ...]]:
+    parts, citations = [], []
+    for n, s in enumerate(chosen, 1):
+        c = s.hit.chunk
+        citations.append(
+            Citation(n, c.article_id, c.title, c.url, c.date, s.text, c.id, s.start, s.end)
+        )
+        text = _TRAILING.sub("", clean_markdown(s.text))
+        if text and text[-1] not in "。！？!?.…”\"」":
+            text += "。"
+        parts.append(f"{text}[{n}]")
+    return "".join(parts), tuple(citations)
