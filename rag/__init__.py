@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from os import PathLike
 
-from rag.types import Answer, Citation, Chunk, Hit, RetrievalFilter
+from rag.types import Answer, Chunk, Citation, Hit, RetrievalFilter
 
 __all__ = ["answer", "Answer", "Citation", "Chunk", "Hit", "RetrievalFilter", "load_config", "build_pipeline"]
 

@@ -25,6 +25,81 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _filters(args):
+    from rag.pipeline import make_filter
+
+    return make_filter(args.article or None, args.date_from, args.date_to)
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.marker}] {c.title} ({c.date or 'no date'}) {c.url or ''}")
+            print(f"    「{c.quote}」")
+    if answer.unsupported:
+        print("\nnot supported by the cited passages:", *answer.unsupported, sep="\n  ")
+
+
+def cmd_ask(args) -> int:
+    from rag.pipeline import build_pipeline
+
+    cfg = _config(args)
+    pipeline = build_pipeline(cfg, ensure_index=True)
+    answer = pipeline.answer(args.question, None, _filters(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from rag.pipeline import build_pipeline
+
+    cfg = _config(args)
+    pipeline = build_pipeline(cfg, ensure_index=True)
+    history: list[dict] = []
+    print("Ask about the articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            answer = pipeline.answer(question, history)
+        except RagError as exc:  # a bad question should not end the conversation
+            print(f"error: {exc}")
+            continue
+        _print_answer(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from evals.report import print_table, write_reports
+    from evals.suite import default_report_dir, run_eval
+
+    cfg = _config(args)
+    if args.from_feedback:
+        from evals.feedback import drafts_from_feedback
+
+        out = Path(args.out or default_report_dir(cfg)) / "feedback_drafts.yaml"
+        n = drafts_from_feedback(args.from_feedback, out)
+        print(f"wrote {n} draft eval items to {out}: review them, add facts, then merge into your set")
+        return 0
+    runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty())
+    print_table([s for s, _ in runs])
+    json_path, md_path = write_reports(Path(args.out or default_report_dir(cfg)), runs)
+    print(f"reports: {json_path} {md_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -37,6 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="corpus folder (default: corpus.path from the config)")
     p.add_argument("--rebuild", action="store_true", help="delete the index and build it again")
     p.set_defaults(func=cmd_ingest)
+
+    def add_filters(p):
+        p.add_argument("--article", action="append", metavar="ID", help="only this article (repeatable)")
+        p.add_argument("--date-from", metavar="YYYY-MM-DD")
+        p.add_argument("--date-to", metavar="YYYY-MM-DD")
+
+    p = sub.add_parser("ask", help="answer one question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    add_filters(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups use the history)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")
+    p.add_argument("--set", metavar="FILE", help="eval set YAML (default: the shipped corpus's set)")
+    p.add_argument("--ablate", action="store_true", help="dense-only, BM25-only and hybrid side by side")
+    p.add_argument("--out", metavar="DIR", help="where to write eval.json and eval.md (default: reports/)")
+    p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

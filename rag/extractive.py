@@ -28,6 +28,7 @@ class Sentence:
     end: int
     text: str  # exact article text at [start, end)
     is_heading: bool
+    is_quote_block: bool = False  # a "> " line: in news Markdown, usually an editor's note
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
                 continue  # overlapping chunks repeat sentences
             seen.add(key)
             text = c.text[s - c.start : e - c.start]
-            out.append(Sentence(rank, hit, s, e, text, text in c.heading_path))
+            line_start = c.text.rfind("\n", 0, s - c.start) + 1
+            quoted = c.text[line_start : s - c.start].lstrip().startswith(">")
+            out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted))
     return out
 
 
@@ -62,22 +65,28 @@ def _similar(a: str, b: str) -> bool:
     return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.6
 
 
-def evidence_coverage(q: QueryTerms, hits: list[Hit]) -> float:
-    """How much of the question the best single retrieved passage covers, with its title
-    and headings as context (a passage under "卢旺达..." is about Rwanda)."""
-    best = 0.0
-    for h in hits:
-        c = h.chunk
-        best = max(best, q.coverage("\n".join([c.title, *c.heading_path, c.text])))
-    return best
+def _context(h: Hit) -> str:
+    c = h.chunk
+    return "\n".join([c.title, *c.heading_path, c.keywords, c.text])
+
+
+UNION_DISCOUNT = 0.85
+
+
+def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
+    """How much of the question the retrieved passages cover, with their titles and
+    headings as context (a passage under "卢旺达..." is about Rwanda): the best single
+    passage, or the top few together at a discount (questions spanning articles)."""
+    single = max((q.coverage(_context(h)) for h in hits), default=0.0)
+    union = q.coverage("\n".join(_context(h) for h in hits[:top]))
+    return max(single, UNION_DISCOUNT * union)
 
 
 def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
     scored = []
     for s in sentences:
-        c = s.hit.chunk
         own = q.coverage(s.text)
-        context = q.coverage("\n".join([c.title, *c.heading_path, c.text]))
+        context = q.coverage(_context(s.hit))
         score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
         if q.wants_number and _DIGITS.search(s.text):
             score += 0.15
@@ -85,6 +94,8 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
             score += 0.15
         if s.is_heading:
             score -= 0.1  # a heading alone rarely answers; it still may
+        if s.is_quote_block:
+            score -= 0.3
         if len(s.text) < 8:
             score -= 0.1
         scored.append(Scored(s, score, own))

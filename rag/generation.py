@@ -42,7 +42,8 @@ class ExtractiveGenerator:
         from rag.extractive import evidence_coverage
 
         a = self.cfg.answer
-        if not hits or evidence_coverage(q, hits) < a.min_coverage:
+        if (not hits or q.absent or q.unknown_share > 0.5
+                or evidence_coverage(q, hits) < a.min_coverage):
             answer = abstention(self.cfg, search, hits)
             yield answer.text
             yield answer

@@ -34,6 +34,7 @@ class LexicalIndex:
         self._vocab = bm25.vocab_dict if bm25 is not None else {}
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
+        self._blob: str | None = None
 
     @classmethod
     def build(cls, chunks: list[Chunk], meta: dict) -> LexicalIndex:
@@ -52,6 +53,16 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def contains(self, term: str) -> bool:
+        """Whether any chunk (text, title, headings or keywords) contains `term`."""
+        if term in self.doc_freq:
+            return True
+        if self._blob is None:
+            from rag.text import normalize
+
+            self._blob = normalize("\n".join(c.search_text() for c in self.chunks)).lower()
+        return term in self._blob
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term no chunk contains gets the highest weight."""

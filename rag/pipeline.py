@@ -90,7 +90,7 @@ class Pipeline:
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
-        q = key_terms(search.question, self.lexical.idf)
+        q = key_terms(search.question, self.lexical.idf, self.lexical.contains, search.context or None)
         yield from self.generator.stream(search, q, hits)
 
     # public ---------------------------------------------------------------------------
@@ -111,8 +111,7 @@ class Pipeline:
         question = clean_question(question, self.cfg.answer.max_question_chars)
         _check_history(history)
         inp = {"question": question, "history": history, "filters": filters}
-        for part in self.chain.stream(inp):
-            yield part
+        yield from self.chain.stream(inp)
 
     def answer(self, question: str, history=None, filters: RetrievalFilter | None = None) -> Answer:
         final = None

@@ -21,14 +21,21 @@ _WHEN = re.compile(r"(何时|什么时候|哪一?年|哪天|几月|日期|\bwhen
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """Key terms of a question: no term is a substring of another, single Chinese
-    characters only when nothing longer is left. `weights` are IDF values."""
+    """Key terms of a question with weights (IDF times a part-of-speech factor).
+
+    `absent` lists noun and name terms that occur nowhere in the corpus ("日本", "CEO",
+    "欧元"): a Chinese question about something the articles never mention is one the
+    answerer must abstain on, however well the rest of the question matches.
+    """
 
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    absent: tuple[str, ...] = ()
     is_list: bool = False
     wants_number: bool = False
     wants_date: bool = False
+    chinese: bool = True
+    unknown_share: float = 0.0  # share of a non-Chinese question's terms the corpus never uses
 
     @property
     def total(self) -> float:
@@ -36,29 +43,148 @@ class QueryTerms:
 
     def coverage(self, text: str) -> float:
         """Share of the key-term weight that appears in `text` (case- and width-folded)."""
-        if not self.terms:
+        if not self.terms or not self.total:
             return 0.0
         hay = normalize(text).lower()
-        got = sum(w for t, w in zip(self.terms, self.weights) if t in hay)
-        return got / self.total if self.total else 0.0
+        return sum(w for t, w in zip(self.terms, self.weights) if t in hay) / self.total
 
     def matched(self, text: str) -> set[str]:
         hay = normalize(text).lower()
         return {t for t in self.terms if t in hay}
 
 
-def key_terms(question: str, idf) -> QueryTerms:
-    found = list(dict.fromkeys(terms(question)))
-    maximal = [t for t in found if not any(t != o and t in o for o in found)]
-    longer = [t for t in maximal if not (len(t) == 1 and _CJK.match(t))]
-    chosen = longer or maximal
+# jieba part-of-speech tags: names and nouns carry the question; verbs and adjectives less;
+# pronouns, adverbs, particles, prepositions, measure words and localisers not at all.
+_NAME_TAGS = {"nr", "ns", "nt", "nz", "nrt", "nrfg", "eng", "m"}
+_NOUN_TAGS = {"n", "vn", "an", "ng", "nl", "l", "i", "j", "s", "t"}
+_DROP_TAGS = {"r", "d", "c", "p", "u", "uj", "ul", "uz", "ud", "ug", "uv", "y", "e", "o", "q",
+              "x", "mq", "f", "zg", "df", "dg", "rr", "rz", "k", "h"}
+_WH = re.compile(r"^(什么|哪|多少|几|谁|何|怎样|如何)")
+_LATIN_WORD = re.compile(r"[a-z0-9]")
+
+
+def _tagged_tokens(question: str) -> list[tuple[str, str]]:
+    """(token, tag) with Latin names kept whole ("gov.uk", "501(c)(4)")."""
+    from rag.text import _CJK_RUN, _jieba, _latin_terms
+
+    _jieba()
+    import jieba.posseg as posseg
+
+    text = normalize(question)
+    out: list[tuple[str, str]] = []
+    pos = 0
+    for run in _CJK_RUN.finditer(text):
+        out.extend((w, "eng") for w in _latin_terms(text[pos : run.start()]))
+        out.extend((p.word, p.flag) for p in posseg.lcut(run.group(), HMM=False))
+        pos = run.end()
+    out.extend((w, "eng") for w in _latin_terms(text[pos:]))
+    return out
+
+
+def key_terms(question: str, idf, in_corpus=None, context: str | None = None) -> QueryTerms:
+    """`idf(term)` weighs terms; `in_corpus(term)` tells whether the corpus contains it.
+    `context` (earlier turns of a follow-up) adds its terms at half weight."""
+    from rag.text import STOPWORDS
+
+    chosen: dict[str, float] = {}
+    strict: list[str] = []
+    tokens = _tagged_tokens(question)
+    answer_type = _answer_type_positions(tokens)
+    for i, (word, tag) in enumerate(tokens):
+        w = word.lower()
+        if i in answer_type:
+            # "什么职务": the answer is a 职务, the word itself need not appear
+            chosen.setdefault(w, ANSWER_TYPE_FACTOR * idf(w))
+            continue
+        if _WH.match(w) or tag in _DROP_TAGS or w in STOPWORDS or not w.strip():
+            continue
+        if len(w) == 1 and not _LATIN_WORD.match(w):
+            continue
+        if tag in _NAME_TAGS:
+            factor, is_strict = 1.0, True
+        elif tag in _NOUN_TAGS:
+            factor, is_strict = 1.0, True
+        else:
+            # Verbs and adjectives are often just phrasing: they count only when some
+            # article uses them ("达到多少" should not sink "年化收入达140亿美元").
+            if in_corpus is not None and not in_corpus(w):
+                continue
+            factor, is_strict = 0.5, False
+        if w not in chosen:
+            chosen[w] = idf(w) * factor
+            if is_strict:
+                strict.append(w)
+    if context:
+        for w, weight in zip(*_plain_terms(context, idf)):
+            chosen.setdefault(w, weight * 0.5)
+    chinese = is_chinese(question)
+    absent: tuple[str, ...] = ()
+    unknown_share = 0.0
+    if in_corpus is not None and chinese:
+        absent = tuple(t for t in strict if not in_corpus(t))
+    elif in_corpus is not None and chosen:
+        # A question in another language than the corpus: words the corpus never uses
+        # cannot be checked, so they are left out of coverage and counted instead.
+        unknown = [t for t in chosen if not in_corpus(t)]
+        unknown_share = len(unknown) / len(chosen)
+        for t in unknown:
+            del chosen[t]
     return QueryTerms(
         terms=tuple(chosen),
-        weights=tuple(idf(t) for t in chosen),
+        weights=tuple(chosen.values()),
+        absent=absent,
         is_list=bool(_LIST.search(question)),
         wants_number=bool(_NUMBER.search(question)),
         wants_date=bool(_WHEN.search(question)),
+        chinese=chinese,
+        unknown_share=unknown_share,
     )
+
+
+# Tuned on evals/shipped.yaml (grid over 0.3/0.5 with min_coverage 0.5-0.7).
+ANSWER_TYPE_FACTOR = 0.5
+
+
+def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:
+    """Index of the last common noun in the noun phrase after each question word."""
+    found = set()
+    for i, (word, _) in enumerate(tokens):
+        if not _WH.match(word):
+            continue
+        last = None
+        for j in range(i + 1, len(tokens)):
+            tag = tokens[j][1]
+            if last is None:
+                if tag in ("q", "m", "mq", "uj", "x", "a") or tag in _NAME_TAGS or (
+                    len(tokens[j][0]) == 1 and tag != "n"
+                ):
+                    continue  # "多少个", "哪 三 大", "什么的", "哪所", "哪个英国..."
+                if tag in ("n", "ng", "nl"):
+                    last = j
+                    continue
+                break
+            if tag in ("n", "ng", "nl"):
+                last = j  # "政府部门" after "英国": the head noun is the last one
+            else:
+                break
+        if last is not None:
+            found.add(last)
+    return found
+
+
+def _plain_terms(text: str, idf) -> tuple[list[str], list[float]]:
+    from rag.text import STOPWORDS
+
+    words = []
+    for word, tag in _tagged_tokens(text):
+        w = word.lower()
+        if _WH.match(w) or tag in _DROP_TAGS or w in STOPWORDS or not w.strip():
+            continue
+        if len(w) == 1 and not _LATIN_WORD.match(w):
+            continue
+        if w not in words:
+            words.append(w)
+    return words, [idf(w) for w in words]
 
 
 def is_chinese(text: str) -> bool:
@@ -74,6 +200,7 @@ class SearchQuery:
     text: str  # for the dense retriever
     lexical_terms: tuple[str, ...]
     is_followup: bool
+    context: str = ""  # the earlier user turns a follow-up borrows from
 
 
 def condense(question: str, history: list[dict] | None, max_turns: int) -> SearchQuery:
@@ -85,4 +212,5 @@ def condense(question: str, history: list[dict] | None, max_turns: int) -> Searc
     if not followup:
         return SearchQuery(question, question, tuple(own), False)
     carried = [t for e in earlier for t in terms(e)]
-    return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True)
+    return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True,
+                       " ".join(earlier))

@@ -96,6 +96,8 @@ def _latin_terms(text: str) -> list[str]:
     found = []
     for m in _LATIN_TERM.finditer(text):
         word = m.group().lower()
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
         if word not in STOPWORDS:
             found.append(word)
     return found
