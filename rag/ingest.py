@@ -21,7 +21,7 @@ from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.lexical import LexicalIndex
+from rag.lexical import LEXICAL_FORMAT, LexicalIndex
 from rag.retrieval import dense_weight_for
 from rag.store import VectorStore
 from rag.types import Article, Chunk, IngestReport
@@ -129,7 +129,8 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
 
     lex_dir = lexical_dir(cfg)
     previous = _previous_meta(lex_dir)
-    changed = bool(todo or removed) or previous is None or previous.get("count") != store.count()
+    changed = (bool(todo or removed) or previous is None or previous.get("count") != store.count()
+               or previous.get("format") != LEXICAL_FORMAT)
     if changed:
         all_chunks = store.all_chunks()
         if previous is not None and not todo and previous.get("embedding_model") == embedder.name:

@@ -22,16 +22,29 @@ from rag.errors import IndexCorruptError, IndexMissingError
 from rag.text import terms
 from rag.types import Chunk, RetrievalFilter
 
-_FORMAT = 1
+LEXICAL_FORMAT = 2
+
+
+ARTICLE_WEIGHT = 0.5  # how much an article's title/keywords match adds to each of its chunks
 
 
 class LexicalIndex:
-    def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict):
+    """Chunk BM25 over heading path + text, plus article BM25 over title + keywords added
+    to each chunk of the article: a title match finds the article without every chunk
+    repeating the title and drowning out which chunk holds the answer."""
+
+    def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict,
+                 article_bm25=None):
         self.chunks = chunks
         self._bm25 = bm25
+        self._article_bm25 = article_bm25
+        article_ids = list(dict.fromkeys(c.article_id for c in chunks))
+        position = {a: i for i, a in enumerate(article_ids)}
+        self._chunk_article = np.array([position[c.article_id] for c in chunks], dtype=np.int64)
         self.doc_freq = doc_freq
         self.meta = meta  # embedding model, unk share, chunk-id fingerprint
         self._vocab = bm25.vocab_dict if bm25 is not None else {}
+        self._article_vocab = article_bm25.vocab_dict if article_bm25 is not None else {}
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
         self._blob: str | None = None
@@ -41,15 +54,19 @@ class LexicalIndex:
         import bm25s
 
         chunks = sorted(chunks, key=lambda c: (c.article_id, c.index))
-        tokenized = [terms(c.search_text()) or ["\u2205"] for c in chunks]
+        tokenized = [terms(c.passage_text()) or ["\u2205"] for c in chunks]
+        firsts = list({c.article_id: c for c in reversed(chunks)}.values())[::-1]
+        article_tokens = [terms(c.article_text()) or ["\u2205"] for c in firsts]
         doc_freq: Counter[str] = Counter()
         for toks in tokenized:
             doc_freq.update(set(toks))
-        bm25 = None
+        bm25 = article_bm25 = None
         if chunks:
             bm25 = bm25s.BM25()
             bm25.index(tokenized, show_progress=False)
-        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": _FORMAT})
+            article_bm25 = bm25s.BM25()
+            article_bm25.index(article_tokens, show_progress=False)
+        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -85,10 +102,14 @@ class LexicalIndex:
     def search(
         self, query_terms: list[str], k: int, flt: RetrievalFilter | None = None
     ) -> list[tuple[Chunk, float]]:
-        known = [t for t in query_terms if t in self._vocab]
-        if not known or self._bm25 is None:
+        if self._bm25 is None:
             return []
-        scores = self._bm25.get_scores(known)
+        known = [t for t in query_terms if t in self._vocab]
+        scores = self._bm25.get_scores(known) if known else np.zeros(len(self.chunks))
+        article_known = [t for t in query_terms if t in self._article_vocab]
+        if article_known:
+            per_article = self._article_bm25.get_scores(article_known)
+            scores = scores + ARTICLE_WEIGHT * per_article[self._chunk_article]
         keep = self.mask(flt)
         if keep is not None:
             scores = np.where(keep, scores, 0.0)
@@ -107,6 +128,7 @@ class LexicalIndex:
         try:
             if self._bm25 is not None:
                 self._bm25.save(str(tmp / "bm25"))
+                self._article_bm25.save(str(tmp / "article_bm25"))
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
                 for c in self.chunks:
                     f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
@@ -131,8 +153,10 @@ class LexicalIndex:
             raise IndexMissingError(f"no lexical index in {folder}: run `rag ingest` first")
         try:
             meta = json.loads((folder / "meta.json").read_text())
-            if meta.get("format") != _FORMAT:
-                raise IndexCorruptError(f"lexical index in {folder} has an unknown format")
+            if meta.get("format") != LEXICAL_FORMAT:
+                raise IndexCorruptError(
+                    f"lexical index in {folder} is from another version; run `rag ingest`"
+                )
             chunks = []
             with open(folder / "chunks.jsonl", encoding="utf-8") as f:
                 for line in f:
@@ -141,10 +165,11 @@ class LexicalIndex:
                     chunks.append(Chunk(**d))
             doc_freq = json.loads((folder / "doc_freq.json").read_text())
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else None
+            article_bm25 = bm25s.BM25.load(str(folder / "article_bm25")) if chunks else None
         except IndexCorruptError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
-        return cls(chunks, bm25, doc_freq, meta)
+        return cls(chunks, bm25, doc_freq, meta, article_bm25)

@@ -42,9 +42,17 @@ class Chunk:
     keywords: str = ""  # extra searchable text (original title, url words); never quoted
 
     def search_text(self) -> str:
-        """What the lexical and dense indexes see: title, headings and keywords give context."""
+        """What the dense index sees: title, headings and keywords give context."""
         parts = [self.title, *self.heading_path, self.keywords, self.text]
         return "\n".join(p for p in parts if p)
+
+    def passage_text(self) -> str:
+        """What chunk-level BM25 sees: the text under its headings."""
+        return "\n".join([*self.heading_path, self.text])
+
+    def article_text(self) -> str:
+        """What article-level BM25 sees: the title and keywords every chunk shares."""
+        return "\n".join(p for p in (self.title, self.keywords) if p)
 
 
 @dataclass(frozen=True)

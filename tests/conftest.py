@@ -45,3 +45,21 @@ def real_embedder():
     from rag.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("default")
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, real_embedder):
+    """The shipped corpus ingested once with the real default model into a temp data dir."""
+    from rag.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("shipped")
+    cfg = config_from_dict({"corpus": {"path": str(SHIPPED_CORPUS)}, "data_dir": str(root / "data")})
+    ingest(cfg, embedder=real_embedder, progress=False)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def shipped_pipeline(shipped_index):
+    from rag.pipeline import build_pipeline
+
+    return build_pipeline(shipped_index)

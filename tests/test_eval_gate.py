@@ -1,0 +1,43 @@
+"""The CI gate: the default offline config on the shipped corpus must stay above these
+floors (set a little under the measured figures: hit@1 0.989, accuracy 0.896,
+abstention recall 0.947, citation precision 0.988)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from evals.report import print_table, write_reports
+from evals.suite import run_eval
+
+pytestmark = pytest.mark.slow
+
+FLOORS = {"hit1": 0.97, "accuracy": 0.87, "abstention_recall": 0.9, "citation_precision": 0.95}
+
+
+def test_default_config_meets_the_floors(shipped_index, shipped_pipeline, tmp_path):
+    runs = run_eval(shipped_index, pipeline_factory=lambda cfg: shipped_pipeline)
+    summary, results = runs[0]
+    print_table([summary])  # shown with -s and in CI logs on failure
+    json_path, md_path = write_reports(tmp_path, runs)
+    assert summary.errors == 0
+    for key, floor in FLOORS.items():
+        assert getattr(summary, key) >= floor, f"{key} {getattr(summary, key):.3f} < {floor}"
+    data = json.loads(json_path.read_text())
+    assert len(data["runs"][0]["items"]) == summary.items >= 80
+    assert "### Failures" in md_path.read_text(encoding="utf-8")
+
+
+def test_cli_eval_ablate_prints_three_modes_and_writes_reports(shipped_index, tmp_path):
+    cfg = tmp_path / "rag.yaml"
+    cfg.write_text(json.dumps({"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir}))
+    run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "eval", "--ablate",
+                          "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    for name in ("dense only", "bm25 only", "hybrid (default)"):
+        assert name in run.stdout
+    assert (tmp_path / "reports" / "eval.json").exists() and (tmp_path / "reports" / "eval.md").exists()
+    runs = json.loads((tmp_path / "reports" / "eval.json").read_text())["runs"]
+    by_name = {r["summary"]["name"]: r["summary"] for r in runs}
+    assert by_name["hybrid (default)"]["hit1"] > by_name["dense only"]["hit1"]

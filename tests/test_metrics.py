@@ -1,0 +1,124 @@
+"""Each metric on hand-made cases, including one where it must be 0 and one where it must be 1."""
+
+import math
+
+import pytest
+
+from evals import metrics as m
+from evals.dataset import load_eval_set
+from evals.runner import ItemResult, summarize
+from rag.errors import ConfigError
+
+
+def test_normalization_folds_width_case_spaces_and_numerals():
+    assert m.normalize_answer("ＧＯＶ．ＵＫ") == m.normalize_answer("gov.uk")
+    assert m.normalize_answer("两千万美元") == m.normalize_answer("2000 万美元")
+    assert m.normalize_answer("三年") == "3年" and m.normalize_answer("五十年") == "50年"
+    assert m.normalize_answer("十七个") == "17个" and m.normalize_answer("二〇二五年") == "2025年"
+
+
+def test_answer_correct_needs_every_fact_and_respects_abstention():
+    facts = (("2000万美元", "两千万美元"), ("Public First Action",))
+    assert m.answer_correct("Anthropic向Public First Action捐赠两千万美元[1]", False, facts, False)
+    assert not m.answer_correct("Anthropic捐赠两千万美元[1]", False, facts, False)
+    assert not m.answer_correct("Public First Action 2000万美元", True, facts, False)  # abstained
+    assert m.answer_correct("资料中没有找到相关信息。", True, (), True)
+    assert not m.answer_correct("随便一个回答", False, (), True)
+    assert m.fact_recall("Public First Action", facts) == 0.5
+    assert m.fact_recall("无关", facts) == 0.0 and m.fact_recall("PUBLIC first action 2000万美元", facts) == 1.0
+
+
+def test_retrieval_metrics():
+    ranked = ["b", "a", "c"]
+    assert m.hit_at(ranked, {"b"}, 1) == 1.0 and m.reciprocal_rank(ranked, {"b"}) == 1.0
+    assert m.hit_at(ranked, {"a"}, 1) == 0.0 and m.hit_at(ranked, {"a"}, 3) == 1.0
+    assert m.reciprocal_rank(ranked, {"a"}) == 0.5
+    assert m.hit_at(ranked, {"z"}, 3) == 0.0 and m.reciprocal_rank(ranked, {"z"}) == 0.0
+    assert m.reciprocal_rank(ranked, {"c", "a"}) == 0.5  # first gold counts
+
+
+def test_citation_precision_and_recall():
+    assert m.citation_precision(["a"], {"a", "b"}) == 1.0
+    assert m.citation_recall(["a"], {"a", "b"}) == 0.5
+    assert m.citation_precision(["x", "y"], {"a"}) == 0.0 and m.citation_recall(["x"], {"a"}) == 0.0
+    assert m.citation_recall(["a", "b"], {"a", "b"}) == 1.0
+    assert m.citation_precision([], {"a"}) is None
+
+
+def test_abstention_precision_and_recall():
+    assert m.abstention_scores([True, False], [True, False]) == (1.0, 1.0)
+    assert m.abstention_scores([False, True], [True, False]) == (0.0, 0.0)
+    assert m.abstention_scores([True, True], [True, False]) == (0.5, 1.0)
+    assert m.abstention_scores([False, False], [False, False]) == (None, None)
+
+
+def test_percentiles():
+    values = [float(v) for v in range(1, 101)]
+    assert m.percentile(values, 50) == 50.0 and m.percentile(values, 95) == 95.0
+    assert m.percentile([7.0], 95) == 7.0 and math.isnan(m.percentile([], 50))
+
+
+def result(**kw):
+    base = dict(id="x", type="fact", question="q", expected="e", gold=("a",), answer="ans",
+                abstained=False, should_abstain=False, correct=True, fact_recall=1.0,
+                ranked_articles=("a",), cited_articles=("a",), hit1=1.0, hit3=1.0, rr=1.0,
+                citation_precision=1.0, citation_recall=1.0, latency_ms=10.0)
+    base.update(kw)
+    return ItemResult(**base)
+
+
+def test_summary_aggregates_per_type():
+    s = summarize("t", [
+        result(), result(type="list", correct=False, hit1=0.0, rr=0.5),
+        result(type="unanswerable", gold=(), should_abstain=True, abstained=True, hit1=None,
+               hit3=None, rr=None, citation_precision=None, citation_recall=None, latency_ms=30.0),
+    ])
+    assert s.items == 3 and s.accuracy == pytest.approx(2 / 3)
+    assert s.hit1 == 0.5 and s.mrr == 0.75
+    assert s.abstention_precision == 1.0 and s.abstention_recall == 1.0
+    assert s.by_type == {"fact": 1.0, "list": 0.0, "unanswerable": 1.0}
+    assert s.latency_p50_ms == 10.0 and s.latency_p95_ms == 30.0
+
+
+def test_shipped_eval_set_meets_its_own_brief():
+    items = load_eval_set()
+    assert len(items) >= 80
+    kinds = {i.type for i in items}
+    assert kinds >= {"fact", "list", "multi", "paraphrase", "english", "unanswerable", "followup"}
+    assert sum(i.abstain for i in items) >= 12
+    gold = {g for i in items for g in i.gold}
+    assert len(gold) == 4  # every article is covered
+    assert any(i.history for i in items)
+
+
+def test_eval_set_errors_name_the_item(tmp_path):
+    bad = tmp_path / "set.yaml"
+    bad.write_text("items:\n- {id: a1, question: '问', gold: [x]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="a1.*facts"):
+        load_eval_set(bad)
+    bad.write_text("items:\n- {id: a1, question: '问', abstain: true, colour: red}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key `colour`"):
+        load_eval_set(bad)
+
+
+def test_feedback_becomes_draft_items(tmp_path):
+    import json
+
+    import yaml
+
+    from evals.feedback import drafts_from_feedback
+
+    log = tmp_path / "feedback.jsonl"
+    rows = [
+        {"question": "Q1", "answer": "A1", "vote": "down", "citations": [{"source": "003.txt"}]},
+        {"question": "Q2", "answer": "A2", "vote": "up", "citations": []},
+        {"question": "Q1", "answer": "A1", "vote": "down", "citations": []},
+        {"question": "Q3", "answer": "A3", "vote": "down", "citations": [],
+         "history": [{"role": "user", "content": "earlier"}]},
+    ]
+    log.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    out = tmp_path / "drafts.yaml"
+    assert drafts_from_feedback(log, out) == 2
+    drafts = yaml.safe_load(out.read_text(encoding="utf-8"))["items"]
+    assert [d["question"] for d in drafts] == ["Q1", "Q3"]
+    assert drafts[0]["gold"] == ["003.txt"] and drafts[1]["type"] == "followup"
