@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/rag ingest
-	$(BIN)/rag chat
+	$(BIN)/rag serve
 
 test: install
 	$(BIN)/python -m pytest -q

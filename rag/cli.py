@@ -101,6 +101,20 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from rag.pipeline import build_pipeline
+    from ui.app import build_app, launch
+
+    cfg = _config(args)
+    pipeline = build_pipeline(cfg, ensure_index=True)
+    host = args.host or cfg.ui.host
+    port = args.port or cfg.ui.port
+    app = build_app(pipeline, cfg)
+    print(f"serving on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    launch(app, cfg, host, port, mcp=args.mcp)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -127,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups use the history)")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="start the chat UI (Gradio)")
+    p.add_argument("--host", help="default 127.0.0.1; any other host needs auth (RAG_UI_AUTH=user:pass)")
+    p.add_argument("--port", type=int, help="default 7860")
+    p.add_argument("--mcp", action="store_true", help="also expose /ask as an MCP tool (needs gradio[mcp])")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")
     p.add_argument("--set", metavar="FILE", help="eval set YAML (default: the shipped corpus's set)")

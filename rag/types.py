@@ -118,7 +118,7 @@ class Answer:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data.pop("hits")
-        data["sources"] = [h.chunk.article_id for h in self.hits]
+        data["retrieved_articles"] = list(dict.fromkeys(h.chunk.article_id for h in self.hits))
         return data
 
 

@@ -1,0 +1,121 @@
+"""The real Gradio app on a free loopback port, driven through gradio_client."""
+
+import concurrent.futures
+import socket
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(shipped_index, shipped_pipeline):
+    from ui.app import build_app, launch
+
+    app = build_app(shipped_pipeline, shipped_index)
+    port = free_port()
+    launch(app, shipped_index, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def last_reply(result) -> str:
+    chat = result[0]
+    content = chat[-1]["content"]
+    return "".join(p["text"] for p in content) if isinstance(content, list) else content
+
+
+def test_answer_with_citation_then_follow_up_in_the_same_session(server):
+    c = client(server)
+    first = last_reply(c.predict("Anthropic向哪个组织捐赠了2000万美元？", api_name="/chat"))
+    assert "Public First Action" in first and "[1]" in first
+    assert "来源 Sources" in first and "https://www.anthropic.com/news/donate-public-first-action" in first
+    assert "「为此，Anthropic向Public First Action捐赠2000万美元。」" in first
+    follow = last_reply(c.predict("这个组织是由谁创立的？", api_name="/chat"))
+    assert "共和党和民主党战略家" in follow
+    c.predict("卢旺达政府与Anthropic签署了什么协议？", api_name="/chat")
+    assert "三年" in last_reply(c.predict("为期几年？", api_name="/chat"))
+    # another client (another browser session) has its own, empty history
+    other = last_reply(client(server).predict("为期几年？", api_name="/chat"))
+    assert "三年" not in other and "资料中没有找到相关信息" in other
+
+
+def test_abstention_shows_no_sources(server):
+    reply = last_reply(client(server).predict("Anthropic和日本政府有合作吗？", api_name="/chat"))
+    assert "资料中没有找到相关信息" in reply and "来源" not in reply
+
+
+def test_stateless_ask_endpoint_returns_json(server):
+    data = client(server).predict(
+        "这个组织是由谁创立的？",
+        [{"role": "user", "content": "Anthropic向哪个组织捐赠了2000万美元？"}],
+        api_name="/ask",
+    )
+    assert data["abstained"] is False and "共和党" in data["text"]
+    assert data["citations"][0]["source"] == "003_f37bc0b3fb1d0fae.txt"
+
+
+def test_overlong_and_empty_questions_get_a_message(server):
+    from gradio_client.exceptions import AppError
+
+    c = client(server)
+    with pytest.raises(AppError, match="limit is 2000"):
+        c.predict("问" * 3000, api_name="/chat")
+    with pytest.raises(AppError, match="empty"):
+        c.predict("   ", api_name="/chat")
+    with pytest.raises(AppError, match="date_from"):
+        c.predict("问题", [], [], "last week", "", api_name="/chat")
+
+
+def test_html_in_questions_is_escaped(server):
+    result = client(server).predict("<img src=x onerror=alert(1)>GOV.UK的AI助手聚焦哪个领域？", api_name="/chat")
+    question_shown = result[0][-2]["content"]
+    text = "".join(p["text"] for p in question_shown) if isinstance(question_shown, list) else question_shown
+    assert "<img" not in text and "&lt;img" in text
+
+
+def test_twenty_concurrent_sessions_all_get_correct_answers(server):
+    cases = [
+        ("Anthropic向哪个组织捐赠了2000万美元？", "Public First Action"),
+        ("卢旺达的教育工作者将获得多少个Claude Pro许可证？", "2000"),
+        ("GOV.UK的AI助手首个应用场景聚焦哪个领域？", "就业"),
+        ("Anthropic的首席科学官是谁？", "Jared Kaplan"),
+        ("卢旺达ICT与创新部长是谁？", "Paula Ingabire"),
+    ] * 4
+
+    def run(case):
+        question, expected = case
+        return expected in last_reply(client(server).predict(question, api_name="/chat"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(run, cases, timeout=300))
+    assert len(results) == 20 and all(results)
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd",
+    "%2Fetc%2Fpasswd", "/ETC/PASSWD", "data/lexical/meta.json", "corpus/000_8378715d027410b1.txt",
+])
+def test_file_route_refuses_paths_outside_the_app(server, path):
+    for prefix in ("gradio_api/file=", "file="):
+        try:
+            with urllib.request.urlopen(server + prefix + path, timeout=10) as resp:
+                body = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status, body = err.code, b""
+        assert status >= 400 or b"root:" not in body and b"embedding_model" not in body, (path, status)
+        assert status >= 400, (prefix + path, status)

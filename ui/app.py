@@ -1,0 +1,200 @@
+"""The Gradio chat app. `build_app` takes an already-built pipeline; nothing is built at import.
+
+Each browser session keeps its own conversation in gr.State. The chat event is exposed as
+the API endpoint `/chat` (session history kept per client); `/ask` is a stateless endpoint
+that takes the history explicitly and returns the Answer as JSON.
+"""
+
+import dataclasses
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rag.config import Config
+from rag.errors import RagError
+from rag.pipeline import Pipeline, make_filter
+from rag.types import Answer
+from ui.render import answer_markdown, conversation_markdown, escape_text
+
+EXAMPLES = [
+    "Anthropic向哪个组织捐赠了2000万美元？",
+    "Anthropic与美国能源部的合作聚焦哪三大领域？",
+    "卢旺达的教育工作者将获得多少个Claude Pro许可证？",
+    "GOV.UK的AI助手首个应用场景聚焦哪个领域？",
+]
+
+
+def _new_session() -> dict:
+    return {"history": [], "turns": []}
+
+
+class FeedbackLog:
+    """Appends one JSON line per vote; a lock keeps concurrent sessions' lines whole."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, record: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+
+
+def _turn_record(question: str, answer: Answer) -> dict:
+    return {
+        "question": question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [dataclasses.asdict(c) for c in answer.citations],
+    }
+
+
+def build_app(pipeline: Pipeline, cfg: Config | None = None):
+    import gradio as gr
+
+    cfg = cfg or pipeline.cfg
+    feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
+    export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    passages = {c.id: c.text for c in pipeline.lexical.chunks}
+    articles = pipeline.articles()
+    choices = [(f"{title} ({date or '日期不详'})", aid) for aid, title, date in articles]
+
+    def _filter(article_ids, date_from, date_to):
+        try:
+            return make_filter(article_ids or None, (date_from or "").strip() or None,
+                               (date_to or "").strip() or None)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def chat(question, chat_history, session, article_ids, date_from, date_to):
+        """Answer `question` in this session's conversation, streaming the text."""
+        session = session or _new_session()
+        flt = _filter(article_ids, date_from, date_to)
+        shown = list(chat_history or []) + [
+            {"role": "user", "content": escape_text(question or "")},
+            {"role": "assistant", "content": ""},
+        ]
+        text = ""
+        final = None
+        try:
+            for part in pipeline.stream(question or "", session["history"], flt):
+                if isinstance(part, Answer):
+                    final = part
+                else:
+                    text += part
+                    shown[-1] = {"role": "assistant", "content": escape_text(text)}
+                    yield shown, session, gr.skip()
+        except RagError as exc:  # an unusable question: say why, keep the conversation
+            raise gr.Error(str(exc)) from exc
+        assert final is not None
+        shown[-1] = {"role": "assistant", "content": answer_markdown(final, passages)}
+        session = {
+            "history": session["history"] + [
+                {"role": "user", "content": final.question},
+                {"role": "assistant", "content": final.text},
+            ],
+            "turns": session["turns"] + [_turn_record(final.question, final)],
+        }
+        yield shown, session, ""
+
+    def ask(question: str, history: list | None = None) -> dict:
+        """Stateless: answer `question` given an optional history in messages format;
+        returns the Answer as JSON (text, citations, abstained)."""
+        try:
+            if isinstance(history, str):
+                history = json.loads(history) if history.strip() else None
+            return pipeline.answer(question, history or None).to_dict()
+        except (RagError, ValueError) as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def vote(data: gr.LikeData, session):
+        session = session or _new_session()
+        turn_index = data.index[0] // 2 if isinstance(data.index, list | tuple) else data.index // 2
+        if not 0 <= turn_index < len(session["turns"]):
+            return
+        turn = session["turns"][turn_index]
+        feedback.append({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "vote": "up" if data.liked else "down",
+            **turn,
+            "history": session["history"][: turn_index * 2],
+        })
+        gr.Info("谢谢反馈 Thanks for the feedback")
+
+    def export(session):
+        session = session or _new_session()
+        path = export_dir / f"conversation-{int(time.time() * 1000)}.md"
+        path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
+        return str(path)
+
+    with gr.Blocks(title="新闻问答 News Q&A", analytics_enabled=False) as app:
+        gr.Markdown("## 新闻问答 News Q&A\n回答只来自已索引的文章，每句话都标注来源。"
+                    "Answers come only from the indexed articles, each sentence with its source.")
+        session = gr.State(_new_session())
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot([], label="对话 Conversation", height=520, sanitize_html=True,
+                                     allow_tags=False, elem_id="chatbot",
+                                     feedback_options=("Like", "Dislike"))
+                with gr.Row():
+                    question = gr.Textbox(placeholder="输入问题 Ask a question…", show_label=False,
+                                          scale=5, elem_id="question", max_lines=4)
+                    send = gr.Button("发送 Send", variant="primary", scale=1, elem_id="send")
+                with gr.Row():
+                    new = gr.Button("新对话 New conversation", elem_id="new")
+                    download = gr.DownloadButton("导出 Export Markdown", elem_id="export")
+                gr.Examples(EXAMPLES, inputs=question, label="示例问题 Examples")
+            with gr.Column(scale=1):
+                article_filter = gr.CheckboxGroup(choices, value=[], label="只搜索这些文章 Only these articles")
+                date_from = gr.Textbox("", label="起始日期 From (YYYY-MM-DD)")
+                date_to = gr.Textbox("", label="截止日期 To (YYYY-MM-DD)")
+
+        inputs = [question, chatbot, session, article_filter, date_from, date_to]
+        outputs = [chatbot, session, question]
+        send.click(chat, inputs, outputs, api_name="chat")
+        question.submit(chat, inputs, outputs, api_visibility="private")
+        new.click(lambda: ([], _new_session(), ""), None, [chatbot, session, question],
+                  api_visibility="private")
+        chatbot.like(vote, [session], None, api_visibility="private")
+        download.click(export, [session], download, api_visibility="private")
+        gr.api(ask, api_name="ask")
+    app.queue(max_size=cfg.ui.max_queue, default_concurrency_limit=cfg.ui.concurrency)
+    return app
+
+
+def blocked_paths(cfg: Config) -> list[str]:
+    """Never served, whatever a request asks for: the index, the corpus, the config."""
+    import os
+
+    paths = [cfg.data_dir, cfg.corpus.path]
+    if os.environ.get("RAG_CONFIG"):
+        paths.append(os.environ["RAG_CONFIG"])
+    return paths
+
+
+def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: bool = True):
+    import os
+
+    from rag.errors import ConfigError
+
+    auth = None
+    secret = os.environ.get(cfg.ui.auth_env, "")
+    if secret:
+        user, _, password = secret.partition(":")
+        if not user or not password:
+            raise ConfigError(f"{cfg.ui.auth_env} must look like user:password")
+        auth = (user, password)
+    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        raise ConfigError(
+            f"binding to {host} exposes the app beyond this machine: set {cfg.ui.auth_env}=user:password"
+        )
+    return app.launch(
+        server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
+        show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
+        prevent_thread_lock=not block, quiet=True, footer_links=["api"], mcp_server=mcp,
+        ssr_mode=False,
+    )
