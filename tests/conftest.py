@@ -63,3 +63,23 @@ def shipped_pipeline(shipped_index):
     from rag.pipeline import build_pipeline
 
     return build_pipeline(shipped_index)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ui_server(shipped_index, shipped_pipeline):
+    """The real Gradio app on a free loopback port."""
+    from ui.app import build_app, launch
+
+    app = build_app(shipped_pipeline, shipped_index)
+    port = free_port()
+    launch(app, shipped_index, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()

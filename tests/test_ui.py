@@ -1,7 +1,6 @@
 """The real Gradio app on a free loopback port, driven through gradio_client."""
 
 import concurrent.futures
-import socket
 import urllib.request
 
 import pytest
@@ -9,21 +8,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(shipped_index, shipped_pipeline):
-    from ui.app import build_app, launch
-
-    app = build_app(shipped_pipeline, shipped_index)
-    port = free_port()
-    launch(app, shipped_index, "127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+def server(ui_server):
+    return ui_server
 
 
 def client(url):

@@ -127,7 +127,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
 
     def export(session):
         session = session or _new_session()
-        path = export_dir / f"conversation-{int(time.time() * 1000)}.md"
+        path = export_dir / f"conversation-{time.time_ns()}.md"
         path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
         return str(path)
 
@@ -155,12 +155,15 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
 
         inputs = [question, chatbot, session, article_filter, date_from, date_to]
         outputs = [chatbot, session, question]
-        send.click(chat, inputs, outputs, api_name="chat")
-        question.submit(chat, inputs, outputs, api_visibility="private")
-        new.click(lambda: ([], _new_session(), ""), None, [chatbot, session, question],
+        # After each answer the export button is given the conversation file, so one click
+        # downloads it.
+        send.click(chat, inputs, outputs, api_name="chat").then(
+            export, [session], download, api_visibility="private")
+        question.submit(chat, inputs, outputs, api_visibility="private").then(
+            export, [session], download, api_visibility="private")
+        new.click(lambda: ([], _new_session(), "", None), None, [chatbot, session, question, download],
                   api_visibility="private")
         chatbot.like(vote, [session], None, api_visibility="private")
-        download.click(export, [session], download, api_visibility="private")
         gr.api(ask, api_name="ask")
     app.queue(max_size=cfg.ui.max_queue, default_concurrency_limit=cfg.ui.concurrency)
     return app
