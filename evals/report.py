@@ -23,11 +23,18 @@ def _fmt(key: str, value) -> str:
     return f"{value:.3f}"
 
 
+def _columns(summaries: list[Summary]):
+    judged = any(s.judge_fact_recall is not None for s in summaries)
+    return COLUMNS + ([("judge facts", "judge_fact_recall"), ("judge faithful", "judge_faithfulness")]
+                      if judged else [])
+
+
 def markdown_table(summaries: list[Summary]) -> str:
-    head = "| config | items | " + " | ".join(c for c, _ in COLUMNS) + " |"
-    sep = "|---|---:|" + "---:|" * len(COLUMNS)
+    columns = _columns(summaries)
+    head = "| config | items | " + " | ".join(c for c, _ in columns) + " |"
+    sep = "|---|---:|" + "---:|" * len(columns)
     rows = [
-        f"| {s.name} | {s.items} | " + " | ".join(_fmt(k, getattr(s, k)) for _, k in COLUMNS) + " |"
+        f"| {s.name} | {s.items} | " + " | ".join(_fmt(k, getattr(s, k)) for _, k in columns) + " |"
         for s in summaries
     ]
     return "\n".join([head, sep, *rows])
@@ -48,10 +55,11 @@ def print_table(summaries: list[Summary]) -> None:
     table = Table(title="answer accuracy and retrieval (article level)")
     table.add_column("config")
     table.add_column("items", justify="right")
-    for col, _ in COLUMNS:
+    columns = _columns(summaries)
+    for col, _ in columns:
         table.add_column(col, justify="right")
     for s in summaries:
-        table.add_row(s.name, str(s.items), *(_fmt(k, getattr(s, k)) for _, k in COLUMNS))
+        table.add_row(s.name, str(s.items), *(_fmt(k, getattr(s, k)) for _, k in columns))
     console = Console(width=160)
     console.print(table)
     types = Table(title="accuracy by question type")

@@ -32,6 +32,8 @@ class ItemResult:
     citation_recall: float | None
     latency_ms: float
     error: str | None = None
+    judge_fact_recall: float | None = None
+    judge_faithfulness: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Summary:
     latency_p95_ms: float
     errors: int
     by_type: dict[str, float] = field(default_factory=dict)
+    judge_fact_recall: float | None = None
+    judge_faithfulness: float | None = None
 
 
 def _expected(item: EvalItem) -> str:
@@ -85,9 +89,10 @@ def error_result(item: EvalItem, exc: Exception, latency_ms: float) -> ItemResul
                       None, None, latency_ms, f"{type(exc).__name__}: {exc}")
 
 
-def run_items(answer_fn: Callable, items: list[EvalItem], progress=None) -> list[ItemResult]:
+def run_items(answer_fn: Callable, items: list[EvalItem], progress=None, judge=None) -> list[ItemResult]:
     """`answer_fn(question, history)` returns an Answer. Errors are recorded per item and
-    counted in the summary, never turned into answers."""
+    counted in the summary, never turned into answers. `judge` (an LLMJudge) adds
+    RAGAS-style scores to answerable items that were answered."""
     from rag.errors import RagError
 
     results = []
@@ -95,9 +100,18 @@ def run_items(answer_fn: Callable, items: list[EvalItem], progress=None) -> list
         t0 = time.perf_counter()
         try:
             ans = answer_fn(item.question, list(item.history) or None)
-            results.append(score_item(item, ans, (time.perf_counter() - t0) * 1000))
+            result = score_item(item, ans, (time.perf_counter() - t0) * 1000)
         except RagError as exc:
             results.append(error_result(item, exc, (time.perf_counter() - t0) * 1000))
+        else:
+            if judge is not None and not item.abstain and not ans.abstained:
+                try:
+                    j = judge.judge(item.question, item.facts, ans)
+                    result = dataclasses.replace(result, judge_fact_recall=j.fact_recall,
+                                                 judge_faithfulness=j.faithfulness)
+                except RagError as exc:
+                    result = dataclasses.replace(result, error=f"judge: {exc}")
+            results.append(result)
         if progress:
             progress()
     return results
@@ -124,6 +138,8 @@ def summarize(name: str, results: list[ItemResult]) -> Summary:
         latency_p95_ms=m.percentile(latencies, 95),
         errors=sum(r.error is not None for r in results),
         by_type={t: sum(v) / len(v) for t, v in sorted(by_type.items())},
+        judge_fact_recall=m.mean(r.judge_fact_recall for r in results),
+        judge_faithfulness=m.mean(r.judge_faithfulness for r in results),
     )
 
 

@@ -31,18 +31,16 @@ def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
 
 def run_eval(
     cfg: Config, set_path: str | None = None, *, ablate: bool = False, pipeline_factory=None,
-    progress: bool = False,
+    progress: bool = False, judge=None,
 ) -> list[tuple[Summary, list[ItemResult]]]:
+    """`judge`: an evals.judge.LLMJudge, or None (the default run needs no LLM)."""
     from rag.pipeline import build_pipeline
 
     items = load_eval_set(set_path)
     factory = pipeline_factory or (lambda c: build_pipeline(c, ensure_index=True))
     runs = []
-    shared_embedder = None
     for name, variant in variants(cfg, ablate):
         pipeline = factory(variant)
-        emb = getattr(pipeline.retriever, "_embedder", None)
-        shared_embedder = shared_embedder or emb
         pipeline.answer("预热", None)  # warm caches (jieba, model) so latency is steady-state
         bar = None
         if progress:
@@ -50,7 +48,7 @@ def run_eval(
 
             bar = tqdm(total=len(items), desc=name, leave=False)
         results = run_items(lambda q, h, p=pipeline: p.answer(q, h), items,
-                            progress=bar.update if bar else None)
+                            progress=bar.update if bar else None, judge=judge)
         if bar:
             bar.close()
         runs.append((summarize(name, results), results))

@@ -94,7 +94,16 @@ def cmd_eval(args) -> int:
         n = drafts_from_feedback(args.from_feedback, out)
         print(f"wrote {n} draft eval items to {out}: review them, add facts, then merge into your set")
         return 0
-    runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty())
+    judge = None
+    if args.judge:
+        from evals.judge import LLMJudge
+        from rag.errors import ConfigError
+        from rag.generation import make_chat_model
+
+        if cfg.answer.answerer == "extractive" or not cfg.llm.model:
+            raise ConfigError("--judge needs an LLM: set answer.answerer and llm.model in the config")
+        judge = LLMJudge(make_chat_model(cfg))
+    runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge)
     print_table([s for s, _ in runs])
     json_path, md_path = write_reports(Path(args.out or default_report_dir(cfg)), runs)
     print(f"reports: {json_path} {md_path}")
@@ -153,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ablate", action="store_true", help="dense-only, BM25-only and hybrid side by side")
     p.add_argument("--out", metavar="DIR", help="where to write eval.json and eval.md (default: reports/)")
     p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
+    p.add_argument("--judge", action="store_true",
+                   help="also score answers with the configured LLM (fact recall, faithfulness)")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -122,3 +122,50 @@ def test_feedback_becomes_draft_items(tmp_path):
     drafts = yaml.safe_load(out.read_text(encoding="utf-8"))["items"]
     assert [d["question"] for d in drafts] == ["Q1", "Q3"]
     assert drafts[0]["gold"] == ["003.txt"] and drafts[1]["type"] == "followup"
+
+
+def test_llm_judge_scores_and_prompt_is_chinese():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from evals.judge import LLMJudge, judge_prompt, parse_judgement
+    from rag.errors import GenerationError
+    from rag.types import Answer, Citation
+
+    prompt = judge_prompt("问题？", [("2000万美元",), ("Public First Action",)], "回答[1]", ["引文"])
+    assert "参考事实" in prompt and "1. 2000万美元" in prompt and "[1] 引文" in prompt
+    reply = '好的：{"facts": [true, false], "claims": [{"claim": "a", "supported": true}, {"claim": "b", "supported": false}]}'
+    judge = LLMJudge(FakeListChatModel(responses=[reply]))
+    cite = Citation(1, "a.md", "t", None, None, "引文", "c", 0, 2)
+    j = judge.judge("问题？", [("2000万美元",), ("Public First Action",)], Answer("回答[1]", (cite,), False, "问题？"))
+    assert j.fact_recall == 0.5 and j.faithfulness == 0.5
+    assert parse_judgement('{"facts": [true], "claims": []}', 1).fact_recall == 1.0
+    assert parse_judgement('{"facts": [false], "claims": [{"supported": false}]}', 1) == type(j)(0.0, 0.0)
+    with pytest.raises(GenerationError):
+        parse_judgement("no json here", 1)
+
+
+def test_runner_attaches_judge_scores_and_records_errors():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from evals.dataset import EvalItem
+    from evals.judge import LLMJudge
+    from evals.runner import run_items
+    from rag.errors import QuestionError
+    from rag.types import Answer
+
+    items = [EvalItem("a", "fact", "问题一", ("x.md",), (("事实",),)),
+             EvalItem("b", "unanswerable", "问题二", abstain=True),
+             EvalItem("c", "fact", "", ("x.md",), (("事实",),))]
+
+    def answer_fn(question, history):
+        if not question:
+            raise QuestionError("the question is empty")
+        return Answer("事实如此", (), question == "问题二", question)
+
+    judge = LLMJudge(FakeListChatModel(responses=['{"facts": [true], "claims": [{"supported": true}]}']))
+    results = run_items(answer_fn, items, judge=judge)
+    assert results[0].judge_fact_recall == 1.0 and results[0].judge_faithfulness == 1.0
+    assert results[1].judge_fact_recall is None and results[1].correct  # abstained correctly
+    assert results[2].error == "QuestionError: the question is empty" and not results[2].correct
+    s = summarize("j", results)
+    assert s.judge_fact_recall == 1.0 and s.errors == 1
