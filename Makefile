@@ -35,5 +35,8 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check rag vectorstore ui evals tests
 
+bench: install
+	$(BIN)/rag bench
+
 clean:
 	rm -rf data reports .pytest_cache

@@ -124,6 +124,19 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from evals.bench import print_bench, run_bench
+
+    cfg = _config(args)
+    out = Path(args.out or (Path(cfg.data_dir).parent / "reports" / "bench.json"))
+    results = run_bench(args.quick, Path(cfg.data_dir) / "bench", out)
+    print_bench(results)
+    print(f"report: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -156,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="default 7860")
     p.add_argument("--mcp", action="store_true", help="also expose /ask as an MCP tool (needs gradio[mcp])")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("bench", help="measure ingest and query speed and memory (writes JSON)")
+    p.add_argument("--quick", action="store_true", help="small sizes only (under 2 minutes)")
+    p.add_argument("--out", metavar="FILE", help="JSON report (default: reports/bench.json)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")
     p.add_argument("--set", metavar="FILE", help="eval set YAML (default: the shipped corpus's set)")
