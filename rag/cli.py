@@ -47,8 +47,9 @@ def cmd_ask(args) -> int:
     from rag.pipeline import build_pipeline
 
     cfg = _config(args)
+    question = sys.stdin.read() if args.question == "-" else args.question
     pipeline = build_pipeline(cfg, ensure_index=True)
-    answer = pipeline.answer(args.question, None, _filters(args))
+    answer = pipeline.answer(question, None, _filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -137,6 +138,22 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from rag.backup import backup
+
+    dest = backup(_config(args), args.dir)
+    print(f"index backed up to {dest}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from rag.backup import restore
+
+    manifest = restore(_config(args), args.dir)
+    print(f"index restored from {args.dir} (made {manifest.get('created')}, {manifest.get('chunks')} chunks)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -156,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--date-to", metavar="YYYY-MM-DD")
 
     p = sub.add_parser("ask", help="answer one question with cited sources")
-    p.add_argument("question")
+    p.add_argument("question", help='the question, or "-" to read it from standard input')
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     add_filters(p)
     p.set_defaults(func=cmd_ask)
@@ -169,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="default 7860")
     p.add_argument("--mcp", action="store_true", help="also expose /ask as an MCP tool (needs gradio[mcp])")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("backup", help="copy the index (Chroma + BM25) to an empty folder")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="replace the index with a backup made by `rag backup`")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("bench", help="measure ingest and query speed and memory (writes JSON)")
     p.add_argument("--quick", action="store_true", help="small sizes only (under 2 minutes)")

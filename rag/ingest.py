@@ -27,7 +27,7 @@ from rag.store import VectorStore
 from rag.types import Article, Chunk, IngestReport
 
 _CHUNKER_VERSION = "1"
-_EMBED_BATCH_CHUNKS = 256  # chunks per embed+write step: large enough to keep encode busy
+_BATCHES_PER_WRITE = 8  # embedding batches per store write: keeps encode busy, bounds lost work
 _UNK_SAMPLE = 2000
 
 
@@ -123,7 +123,7 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         for article, chunks in chunked:
             pending.extend(chunks)
             pending_ids.append(article.id)
-            if len(pending) >= _EMBED_BATCH_CHUNKS:
+            if len(pending) >= _BATCHES_PER_WRITE * cfg.embedding.batch_size:
                 flush()
         flush()
 

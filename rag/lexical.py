@@ -48,6 +48,7 @@ class LexicalIndex:
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
         self._blob: str | None = None
+        self._by_id: dict[str, Chunk] | None = None
 
     @classmethod
     def build(cls, chunks: list[Chunk], meta: dict) -> LexicalIndex:
@@ -70,6 +71,11 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self.chunks}
+        return self._by_id.get(chunk_id)
 
     def contains(self, term: str) -> bool:
         """Whether any chunk (text, title, headings or keywords) contains `term`."""

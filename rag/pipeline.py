@@ -8,6 +8,7 @@ when dense retrieval is in use (an English-only model on Chinese text skips both
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilt
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, retriever, generator, lexical):
+    def __init__(self, cfg: Config, retriever, generator, lexical, retriever_factory=None):
         from rag.chain import build_chain
 
         self.cfg = cfg
@@ -77,6 +78,32 @@ class Pipeline:
         self.generator = generator
         self.lexical = lexical
         self.chain = build_chain(self)
+        # A serving process picks up a finished `rag ingest` from another process: the
+        # lexical index is swapped in atomically, so a changed stamp means a complete index.
+        self._retriever_factory = retriever_factory
+        self._stamp = _index_stamp(cfg)
+        self._reload_lock = threading.Lock()
+
+    def reload_if_changed(self) -> bool:
+        from rag.errors import IndexCorruptError
+        from rag.ingest import lexical_dir
+        from rag.lexical import LexicalIndex
+
+        if self._retriever_factory is None:
+            return False
+        stamp = _index_stamp(self.cfg)
+        if stamp == self._stamp or stamp is None:
+            return False
+        with self._reload_lock:
+            if stamp == self._stamp:
+                return False
+            try:
+                lexical = LexicalIndex.load(lexical_dir(self.cfg))
+            except (IndexCorruptError, IndexMissingError):
+                return False  # mid-swap: keep serving the old index, try again next question
+            self.lexical, self.retriever = lexical, self._retriever_factory(lexical)
+            self._stamp = stamp
+            return True
 
     # steps of the chain ---------------------------------------------------------------
     def condense(self, question: str, history: list[dict] | None):
@@ -110,6 +137,7 @@ class Pipeline:
         """Pieces of answer text, then the final Answer (whose text is authoritative)."""
         question = clean_question(question, self.cfg.answer.max_question_chars)
         _check_history(history)
+        self.reload_if_changed()
         inp = {"question": question, "history": history, "filters": filters}
         yield from self.chain.stream(inp)
 
@@ -157,8 +185,19 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     if weight > 0 or cfg.retrieval.mode == "dense":
         embedder = embedder or build_embedder(cfg)
         store = open_store(cfg, model_name).open_for_read()
-    retriever = HybridRetriever(cfg.retrieval, lexical, store, embedder, weight)
-    return Pipeline(cfg, retriever, build_generator(cfg, chat_model), lexical)
+    def make_retriever(lex):
+        return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
+
+    return Pipeline(cfg, make_retriever(lexical), build_generator(cfg, chat_model), lexical, make_retriever)
+
+
+def _index_stamp(cfg: Config) -> int | None:
+    from rag.ingest import lexical_dir
+
+    try:
+        return (Path(lexical_dir(cfg)) / "meta.json").stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def index_exists(cfg: Config) -> bool:

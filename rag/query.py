@@ -146,29 +146,38 @@ ANSWER_TYPE_FACTOR = 0.5
 
 
 def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:
-    """Index of the last common noun in the noun phrase after each question word."""
+    """Index of the head noun of the noun phrase after each question word: the last common
+    noun ("哪个英国政府部门" -> 政府部门), else the last name-tagged word, since jieba tags
+    some plain nouns as names ("哪个城市" -> 城市/ns)."""
     found = set()
     for i, (word, _) in enumerate(tokens):
         if not _WH.match(word):
             continue
-        last = None
+        # After "多少"/"几" a name ("多少欧元") is content the evidence must mention.
+        quantity = word.startswith(("多少", "几"))
+        last = last_name = None
         for j in range(i + 1, len(tokens)):
             tag = tokens[j][1]
             if last is None:
-                if tag in ("q", "m", "mq", "uj", "x", "a") or tag in _NAME_TAGS or (
+                if tag in _NAME_TAGS and tag not in ("m", "eng"):
+                    last_name = j
+                    continue
+                if tag in ("q", "m", "mq", "uj", "x", "a", "eng") or (
                     len(tokens[j][0]) == 1 and tag != "n"
                 ):
-                    continue  # "多少个", "哪 三 大", "什么的", "哪所", "哪个英国..."
+                    continue  # "多少个", "哪 三 大", "什么的", "哪所"
                 if tag in ("n", "ng", "nl"):
                     last = j
                     continue
                 break
             if tag in ("n", "ng", "nl"):
-                last = j  # "政府部门" after "英国": the head noun is the last one
+                last = j
             else:
                 break
         if last is not None:
             found.add(last)
+        elif last_name is not None and not quantity:
+            found.add(last_name)
     return found
 
 

@@ -59,7 +59,11 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
     cfg = cfg or pipeline.cfg
     feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
-    passages = {c.id: c.text for c in pipeline.lexical.chunks}
+
+    def passages(chunk_id: str) -> str | None:
+        chunk = pipeline.lexical.chunk(chunk_id)  # the live index, also after a reload
+        return chunk.text if chunk else None
+
     articles = pipeline.articles()
     choices = [(f"{title} ({date or '日期不详'})", aid) for aid, title, date in articles]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from rag.types import Answer
@@ -31,7 +32,7 @@ def safe_url(url: str | None) -> str | None:
     return html.escape(url, quote=True).replace("(", "%28").replace(")", "%29")
 
 
-def sources_markdown(answer: Answer, passages: dict[str, str] | None = None) -> str:
+def sources_markdown(answer: Answer, passages: Callable[[str], str | None] | None = None) -> str:
     """Numbered sources: title, date, link, the quoted sentence, and the passage around it."""
     if answer.abstained or not answer.citations:
         return ""
@@ -42,7 +43,7 @@ def sources_markdown(answer: Answer, passages: dict[str, str] | None = None) -> 
         head = f"[{title}]({url})" if url else title
         lines.append(f"{c.marker}. {head} · {escape_text(c.date or '日期不详')}")
         lines.append(f"    > 「{escape_text(c.quote)}」")
-        passage = (passages or {}).get(c.chunk_id)
+        passage = passages(c.chunk_id) if passages else None
         if passage:
             lines.append(
                 # One line, so the whole block stays HTML and no Markdown inside it renders.
@@ -53,7 +54,7 @@ def sources_markdown(answer: Answer, passages: dict[str, str] | None = None) -> 
     return "\n".join(lines)
 
 
-def answer_markdown(answer: Answer, passages: dict[str, str] | None = None) -> str:
+def answer_markdown(answer: Answer, passages: Callable[[str], str | None] | None = None) -> str:
     body = escape_answer(answer.text)
     if answer.abstained:
         return f"_{body}_"
