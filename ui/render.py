@@ -11,11 +11,25 @@ from urllib.parse import urlparse
 from rag.types import Answer
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Gradio's renderer turns bare URLs into links even inside HTML blocks; a zero-width space
+# after the scheme keeps URLs in documents as plain text.
+_BARE_URL = re.compile(r"(?i)\b(https?|ftp|www)(?=://|\.)")
+
+
+def _defang(text: str) -> str:
+    return _BARE_URL.sub("\\1\u200b", text)
 
 
 def escape_text(text: str) -> str:
     """Plain text that Markdown and HTML render literally."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(_defang(text), quote=False))
+
+
+def escape_html(text: str) -> str:
+    """For text inside an HTML block: entities for HTML and for Markdown's syntax
+    characters, so no renderer can turn it into a tag, an image or a link."""
+    return re.sub(r"[!\[\]()*_`#|~\\]", lambda m: f"&#{ord(m.group())};",
+                  html.escape(_defang(text), quote=True))
 
 
 def escape_answer(text: str) -> str:
@@ -48,7 +62,7 @@ def sources_markdown(answer: Answer, passages: Callable[[str], str | None] | Non
             lines.append(
                 # One line, so the whole block stays HTML and no Markdown inside it renders.
                 f"    <details><summary>上下文 context</summary>"
-                f"{html.escape(passage).replace(chr(10), '<br>')}</details>"
+                f"{escape_html(passage).replace(chr(10), '<br>')}</details>"
             )
         lines.append("")
     return "\n".join(lines)
