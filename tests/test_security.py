@@ -179,3 +179,16 @@ def test_fifty_concurrent_questions_while_an_ingest_runs(tmp_path):
     assert "Traceback" not in text and "ERROR" not in text
     print(f"\nload: {outcomes.count('ok')} answered, {outcomes.count('busy')} told busy; "
           f"server RSS {rss_before:.0f} -> {rss_after:.0f} MB")
+
+
+def test_non_loopback_host_requires_auth(make_cfg, monkeypatch):
+    from rag.errors import ConfigError
+    from ui.app import launch
+
+    cfg = make_cfg()
+    monkeypatch.delenv(cfg.ui.auth_env, raising=False)
+    with pytest.raises(ConfigError, match="RAG_UI_AUTH=user:password"):
+        launch(object(), cfg, "0.0.0.0", 7860)  # refused before anything is bound
+    monkeypatch.setenv(cfg.ui.auth_env, "no-colon")
+    with pytest.raises(ConfigError, match="user:password"):
+        launch(object(), cfg, "0.0.0.0", 7860)
