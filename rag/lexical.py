@@ -47,7 +47,6 @@ class LexicalIndex:
         self._article_vocab = article_bm25.vocab_dict if article_bm25 is not None else {}
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
-        self._blob: str | None = None
         self._by_id: dict[str, Chunk] | None = None
 
     @classmethod
@@ -76,16 +75,6 @@ class LexicalIndex:
         if self._by_id is None:
             self._by_id = {c.id: c for c in self.chunks}
         return self._by_id.get(chunk_id)
-
-    def contains(self, term: str) -> bool:
-        """Whether any chunk (text, title, headings or keywords) contains `term`."""
-        if term in self.doc_freq:
-            return True
-        if self._blob is None:
-            from rag.text import normalize
-
-            self._blob = normalize("\n".join(c.search_text() for c in self.chunks)).lower()
-        return term in self._blob
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term no chunk contains gets the highest weight."""

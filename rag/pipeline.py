@@ -117,7 +117,7 @@ class Pipeline:
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
-        q = key_terms(search.question, self.lexical.idf, self.lexical.contains, search.context or None)
+        q = key_terms(search.question, self.lexical.idf, evidence_contains(hits), search.context or None)
         yield from self.generator.stream(search, q, hits)
 
     # public ---------------------------------------------------------------------------
@@ -148,6 +148,18 @@ class Pipeline:
                 final = part
         assert final is not None
         return final
+
+
+def evidence_contains(hits: list[Hit]):
+    """Whether a term occurs in the retrieved passages (with their titles and headings).
+    A name the question needs that no retrieved passage mentions means the evidence does not
+    answer it, wherever else in the corpus the word may occur."""
+    from rag.text import normalize
+
+    text = normalize("\n".join(
+        "\n".join([h.chunk.title, *h.chunk.heading_path, h.chunk.keywords, h.chunk.text]) for h in hits
+    )).lower()
+    return lambda term: term in text
 
 
 def _check_history(history) -> None:
