@@ -35,7 +35,7 @@ class HashingEmbedder:
     documented fast stand-in for benchmarks at sizes MiniLM would take hours to embed.
     Tests use it as their deterministic embedder too."""
 
-    def __init__(self, dim: int = 384, name: str = "bench-hashing-384", unk_share: float = 0.0):
+    def __init__(self, dim: int = 384, name: str = "bench-crc-hashing-384", unk_share: float = 0.0):
         self.dimension = dim
         self.name = name
         self._unk = unk_share
