@@ -17,6 +17,7 @@ from rag.types import Citation, Hit
 
 _DIGITS = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+(个|年|项|家|大|万|亿|%)")
 _DATE = re.compile(r"\d{4}年|\d{1,2}月|\d{4}-\d{2}|(春|夏|秋|冬)季|今天|近期")
+_ENUMERATION = re.compile(r"[二两三四五六七八九十\d]+(大|个|项|类|方面)|以下|包括|分别")
 _TRAILING = re.compile(r"[；;，,、：:\s]+$")
 
 
@@ -29,6 +30,7 @@ class Sentence:
     text: str  # exact article text at [start, end)
     is_heading: bool
     is_quote_block: bool = False  # a "> " line: in news Markdown, usually an editor's note
+    previous: str = ""  # the sentence before it in the same passage (for "该组织…", "它…")
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,16 @@ def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
     out = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
+        previous = ""
         for s, e in sentence_spans(c.text, c.start):
-            key = (c.article_id, s)
-            if key in seen:
-                continue  # overlapping chunks repeat sentences
-            seen.add(key)
             text = c.text[s - c.start : e - c.start]
-            line_start = c.text.rfind("\n", 0, s - c.start) + 1
-            quoted = c.text[line_start : s - c.start].lstrip().startswith(">")
-            out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted))
+            key = (c.article_id, s)
+            if key not in seen:  # overlapping chunks repeat sentences
+                seen.add(key)
+                line_start = c.text.rfind("\n", 0, s - c.start) + 1
+                quoted = c.text[line_start : s - c.start].lstrip().startswith(">")
+                out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted, previous))
+            previous = text
     return out
 
 
@@ -82,16 +85,24 @@ def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
     return max(single, UNION_DISCOUNT * union)
 
 
+_ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")
+
+
 def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
     scored = []
     for s in sentences:
         own = q.coverage(s.text)
+        if s.previous and _ANAPHOR.match(s.text):
+            # "该组织由…创立" is about the organisation the sentence before names
+            own = max(own, 0.8 * q.coverage(s.previous + s.text) + 0.2 * own)
         context = q.coverage(_context(s.hit))
         score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
         if q.wants_number and _DIGITS.search(s.text):
             score += 0.15
         if q.wants_date and _DATE.search(s.text):
             score += 0.15
+        if q.is_list and (s.text.count("、") >= 2 or _ENUMERATION.search(s.text)):
+            score += 0.1  # list answers enumerate
         if s.is_heading:
             score -= 0.1  # a heading alone rarely answers; it still may
         if s.is_quote_block:
@@ -133,7 +144,7 @@ def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) ->
         if any(_similar(s.text, c.text) for c in chosen):
             continue
         new_terms = q.matched(s.text) - covered
-        if not new_terms and not q.is_list:
+        if not new_terms:
             continue
         chosen.append(s)
         covered |= new_terms

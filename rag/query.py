@@ -23,8 +23,8 @@ _WHEN = re.compile(r"(何时|什么时候|哪一?年|哪天|几月|日期|\bwhen
 class QueryTerms:
     """Key terms of a question with weights (IDF times a part-of-speech factor).
 
-    `absent` lists noun and name terms that occur nowhere in the corpus ("日本", "CEO",
-    "欧元"): a Chinese question about something the articles never mention is one the
+    `absent` lists noun and name terms that no retrieved passage mentions ("日本", "CEO",
+    "欧元"): a Chinese question about something the evidence never mentions is one the
     answerer must abstain on, however well the rest of the question matches.
     """
 
@@ -35,7 +35,7 @@ class QueryTerms:
     wants_number: bool = False
     wants_date: bool = False
     chinese: bool = True
-    unknown_share: float = 0.0  # share of a non-Chinese question's terms the corpus never uses
+    unknown_share: float = 0.0  # share of a non-Chinese question's terms the evidence lacks
 
     @property
     def total(self) -> float:
@@ -65,24 +65,22 @@ _LATIN_WORD = re.compile(r"[a-z0-9]")
 
 def _tagged_tokens(question: str) -> list[tuple[str, str]]:
     """(token, tag) with Latin names kept whole ("gov.uk", "501(c)(4)")."""
-    from rag.text import _CJK_RUN, _jieba, _latin_terms
+    from rag.text import _jieba, latin_terms, script_runs
 
     _jieba()
     import jieba.posseg as posseg
 
-    text = normalize(question)
     out: list[tuple[str, str]] = []
-    pos = 0
-    for run in _CJK_RUN.finditer(text):
-        out.extend((w, "eng") for w in _latin_terms(text[pos : run.start()]))
-        out.extend((p.word, p.flag) for p in posseg.lcut(run.group(), HMM=False))
-        pos = run.end()
-    out.extend((w, "eng") for w in _latin_terms(text[pos:]))
+    for chinese, run in script_runs(normalize(question)):
+        if chinese:
+            out.extend((p.word, p.flag) for p in posseg.lcut(run, HMM=False))
+        else:
+            out.extend((w, "eng") for w in latin_terms(run))
     return out
 
 
-def key_terms(question: str, idf, in_corpus=None, context: str | None = None) -> QueryTerms:
-    """`idf(term)` weighs terms; `in_corpus(term)` tells whether the corpus contains it.
+def key_terms(question: str, idf, in_evidence=None, context: str | None = None) -> QueryTerms:
+    """`idf(term)` weighs terms; `in_evidence(term)` tells whether the evidence contains it.
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
     from rag.text import STOPWORDS
 
@@ -105,9 +103,9 @@ def key_terms(question: str, idf, in_corpus=None, context: str | None = None) ->
         elif tag in _NOUN_TAGS:
             factor, is_strict = 1.0, True
         else:
-            # Verbs and adjectives are often just phrasing: they count only when some
-            # article uses them ("达到多少" should not sink "年化收入达140亿美元").
-            if in_corpus is not None and not in_corpus(w):
+            # Verbs and adjectives are often just phrasing: they count only when the
+            # evidence uses them ("达到多少" should not sink "年化收入达140亿美元").
+            if in_evidence is not None and not in_evidence(w):
                 continue
             factor, is_strict = 0.5, False
         if w not in chosen:
@@ -120,12 +118,12 @@ def key_terms(question: str, idf, in_corpus=None, context: str | None = None) ->
     chinese = is_chinese(question)
     absent: tuple[str, ...] = ()
     unknown_share = 0.0
-    if in_corpus is not None and chinese:
-        absent = tuple(t for t in strict if not in_corpus(t))
-    elif in_corpus is not None and chosen:
+    if in_evidence is not None and chinese:
+        absent = tuple(t for t in strict if not in_evidence(t))
+    elif in_evidence is not None and chosen:
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.
-        unknown = [t for t in chosen if not in_corpus(t)]
+        unknown = [t for t in chosen if not in_evidence(t)]
         unknown_share = len(unknown) / len(chosen)
         for t in unknown:
             del chosen[t]

@@ -78,21 +78,28 @@ def _jieba():
     return jieba
 
 
+def script_runs(text: str):
+    """Yield (is_chinese, run) for the alternating Chinese and other stretches of `text`."""
+    pos = 0
+    for cjk in _CJK_RUN.finditer(text):
+        if cjk.start() > pos:
+            yield False, text[pos : cjk.start()]
+        yield True, cjk.group()
+        pos = cjk.end()
+    if pos < len(text):
+        yield False, text[pos:]
+
+
 def terms(text: str) -> list[str]:
     """Search terms: jieba words for Chinese, whole tokens for Latin names and numbers
     (GOV.UK, 501(c)(4), 4.6, 69%), lowercased, without stopwords or punctuation."""
-    text = normalize(text)
     out: list[str] = []
-    pos = 0
-    for cjk in _CJK_RUN.finditer(text):
-        out.extend(_latin_terms(text[pos : cjk.start()]))
-        out.extend(_cjk_terms(cjk.group()))
-        pos = cjk.end()
-    out.extend(_latin_terms(text[pos:]))
+    for chinese, run in script_runs(normalize(text)):
+        out.extend(_cjk_terms(run) if chinese else latin_terms(run))
     return out
 
 
-def _latin_terms(text: str) -> list[str]:
+def latin_terms(text: str) -> list[str]:
     found = []
     for m in _LATIN_TERM.finditer(text):
         word = m.group().lower()
