@@ -19,7 +19,7 @@ def cmd_ingest(args) -> int:
     from rag.pipeline import ingest
 
     cfg = _config(args)
-    report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild)
+    report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild, progress=args.progress)
     from rag.report import format_ingest_report
 
     print(format_ingest_report(report))
@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index the corpus (incremental)")
     p.add_argument("path", nargs="?", help="corpus folder (default: corpus.path from the config)")
     p.add_argument("--rebuild", action="store_true", help="delete the index and build it again")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show the progress bar (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_ingest)
 
     def add_filters(p):

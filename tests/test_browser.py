@@ -65,7 +65,7 @@ def test_question_answer_citation_link_feedback_and_screenshot(page, ui_server, 
     text = answer.inner_text()
     assert "Public First Action" in text and "[1]" in text and "来源 Sources" in text
     assert "为此，Anthropic向Public First Action捐赠2000万美元。" in text  # the quoted sentence
-    link = answer.locator("a", has_text="Anthropic捐赠2000万美元支持AI政策倡导组织")
+    link = answer.locator("a", has_text="Anthropic捐赠2000万美元支持AI政策倡导组织").first
     assert link.get_attribute("href") == "https://www.anthropic.com/news/donate-public-first-action"
     summary = answer.locator("summary").first
     summary.click()

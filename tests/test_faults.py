@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,18 +34,16 @@ def test_kill_9_during_ingest_then_rerun_is_consistent(tmp_path, real_embedder):
     data = tmp_path / "data"
     # small embedding batches so the index is written in many small steps
     cfg_path = cfg_file(tmp_path, corpus, data, embedding={"batch_size": 4})
-    proc = subprocess.Popen(RAG + ["--config", str(cfg_path), "ingest"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    sqlite = data / "chroma" / "chroma.sqlite3"
-    deadline = time.time() + 120
-    start_size = None
-    while time.time() < deadline and proc.poll() is None:
-        if sqlite.exists():
-            size = sqlite.stat().st_size
-            start_size = start_size or size
-            if size > start_size:  # some chunks are in: kill it mid-way
-                break
-        time.sleep(0.2)
+    proc = subprocess.Popen(RAG + ["--config", str(cfg_path), "ingest", "--progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The progress bar counts chunks written to the store: kill once some are in.
+    seen = b""
+    deadline = time.time() + 180
+    done = 0
+    while time.time() < deadline and proc.poll() is None and done < 64:
+        seen += os.read(proc.stderr.fileno(), 4096)
+        counts = re.findall(rb"(\d+)/(\d+)", seen)
+        done = int(counts[-1][0]) if counts else 0
     assert proc.poll() is None, "ingest finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -1,7 +1,6 @@
 """The real Gradio app on a free loopback port, driven through gradio_client."""
 
 import concurrent.futures
-import urllib.request
 
 import pytest
 
@@ -40,6 +39,17 @@ def test_answer_with_citation_then_follow_up_in_the_same_session(server):
     assert "三年" not in other and "资料中没有找到相关信息" in other
 
 
+def test_article_and_date_filters_reach_retrieval(server):
+    c = client(server)
+    question = "Anthropic向哪个组织捐赠了2000万美元？"
+    only_rwanda = last_reply(c.predict(question, [], ["002_f48170bfe59e2718.txt"], "", "", api_name="/chat"))
+    assert "donate-public-first-action" not in only_rwanda
+    january = last_reply(client(server).predict(question, [], [], "2026-01-01", "2026-01-31", api_name="/chat"))
+    assert "donate-public-first-action" not in january
+    unfiltered = last_reply(client(server).predict(question, [], [], "", "", api_name="/chat"))
+    assert "donate-public-first-action" in unfiltered
+
+
 def test_abstention_shows_no_sources(server):
     reply = last_reply(client(server).predict("Anthropic和日本政府有合作吗？", api_name="/chat"))
     assert "资料中没有找到相关信息" in reply and "来源" not in reply
@@ -74,17 +84,6 @@ def test_html_in_questions_is_escaped(server):
     assert "<img" not in text and "&lt;img" in text
 
 
-def test_proxy_route_does_not_fetch_arbitrary_urls(server):
-    for path in ("gradio_api/proxy=http://169.254.169.254/latest/meta-data/",
-                 "proxy=http://127.0.0.1:1/", "gradio_api/proxy=https://example.com/"):
-        try:
-            with urllib.request.urlopen(server + path, timeout=10) as resp:
-                status = resp.status
-        except urllib.error.HTTPError as err:
-            status = err.code
-        assert status >= 400, path
-
-
 def test_twenty_concurrent_sessions_all_get_correct_answers(server):
     cases = [
         ("Anthropic向哪个组织捐赠了2000万美元？", "Public First Action"),
@@ -103,6 +102,20 @@ def test_twenty_concurrent_sessions_all_get_correct_answers(server):
     assert len(results) == 20 and all(results)
 
 
+def status_of(server: str, path: str) -> tuple[int, bytes]:
+    """GET without following redirects (an open redirect must show as a 3xx, not vanish)."""
+    import http.client
+    from urllib.parse import urlparse
+
+    u = urlparse(server)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", "/" + path)
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, body
+
+
 @pytest.mark.parametrize("path", [
     "/etc/passwd", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd",
     "%2Fetc%2Fpasswd", "/ETC/PASSWD", "/Etc/Passwd", "%2e%2e/%2e%2e/etc/passwd", "....//....//etc/passwd",
@@ -110,12 +123,14 @@ def test_twenty_concurrent_sessions_all_get_correct_answers(server):
     "http://127.0.0.1:1/secret", "https://example.com/x.png", "//example.com/x",
 ])
 def test_file_route_refuses_paths_outside_the_app(server, path):
-    for prefix in ("gradio_api/file=", "file="):
-        try:
-            with urllib.request.urlopen(server + prefix + path, timeout=10) as resp:
-                body = resp.read()
-                status = resp.status
-        except urllib.error.HTTPError as err:
-            status, body = err.code, b""
-        assert status >= 400 or b"root:" not in body and b"embedding_model" not in body, (path, status)
-        assert status >= 400, (prefix + path, status)
+    for prefix in ("gradio_api/file=", "file=", "gradio_api/file/"):
+        status, body = status_of(server, prefix + path)
+        assert b"root:" not in body and b"embedding_model" not in body, (prefix + path, status)
+        assert 400 <= status < 500, (prefix + path, status)  # refused: no file, no redirect
+
+
+def test_proxy_route_does_not_fetch_arbitrary_urls(server):
+    for path in ("gradio_api/proxy=http://169.254.169.254/latest/meta-data/",
+                 "proxy=http://127.0.0.1:1/", "gradio_api/proxy=https://example.com/"):
+        status, _ = status_of(server, path)
+        assert 400 <= status < 500, (path, status)
