@@ -56,4 +56,5 @@ def run_eval(
 
 
 def default_report_dir(cfg: Config) -> Path:
-    return Path(cfg.data_dir).parent / "reports" if Path(cfg.data_dir).name == "data" else Path(cfg.data_dir) / "reports"
+    """`reports/` beside the data dir (the project's `reports/` with the default config)."""
+    return Path(cfg.data_dir).parent / "reports"

@@ -129,9 +129,10 @@ def cmd_bench(args) -> int:
     from pathlib import Path
 
     from evals.bench import print_bench, run_bench
+    from evals.suite import default_report_dir
 
     cfg = _config(args)
-    out = Path(args.out or (Path(cfg.data_dir).parent / "reports" / "bench.json"))
+    out = Path(args.out or default_report_dir(cfg) / "bench.json")
     results = run_bench(args.quick, Path(cfg.data_dir) / "bench", out)
     print_bench(results)
     print(f"report: {out}")

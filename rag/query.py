@@ -82,8 +82,6 @@ def _tagged_tokens(question: str) -> list[tuple[str, str]]:
 def key_terms(question: str, idf, in_evidence=None, context: str | None = None) -> QueryTerms:
     """`idf(term)` weighs terms; `in_evidence(term)` tells whether the evidence contains it.
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
-    from rag.text import STOPWORDS
-
     chosen: dict[str, float] = {}
     strict: list[str] = []
     tokens = _tagged_tokens(question)
@@ -94,13 +92,9 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             # "什么职务": the answer is a 职务, the word itself need not appear
             chosen.setdefault(w, ANSWER_TYPE_FACTOR * idf(w))
             continue
-        if _WH.match(w) or tag in _DROP_TAGS or w in STOPWORDS or not w.strip():
+        if not _is_content(w, tag):
             continue
-        if len(w) == 1 and not _LATIN_WORD.match(w):
-            continue
-        if tag in _NAME_TAGS:
-            factor, is_strict = 1.0, True
-        elif tag in _NOUN_TAGS:
+        if tag in _NAME_TAGS or tag in _NOUN_TAGS:
             factor, is_strict = 1.0, True
         else:
             # Verbs and adjectives are often just phrasing: they count only when the
@@ -179,18 +173,17 @@ def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:
     return found
 
 
-def _plain_terms(text: str, idf) -> tuple[list[str], list[float]]:
+def _is_content(word: str, tag: str) -> bool:
+    """Not a question word, function word, stopword or lone Chinese character."""
     from rag.text import STOPWORDS
 
-    words = []
-    for word, tag in _tagged_tokens(text):
-        w = word.lower()
-        if _WH.match(w) or tag in _DROP_TAGS or w in STOPWORDS or not w.strip():
-            continue
-        if len(w) == 1 and not _LATIN_WORD.match(w):
-            continue
-        if w not in words:
-            words.append(w)
+    if _WH.match(word) or tag in _DROP_TAGS or word in STOPWORDS or not word.strip():
+        return False
+    return len(word) > 1 or bool(_LATIN_WORD.match(word))
+
+
+def _plain_terms(text: str, idf) -> tuple[list[str], list[float]]:
+    words = list(dict.fromkeys(w.lower() for w, tag in _tagged_tokens(text) if _is_content(w.lower(), tag)))
     return words, [idf(w) for w in words]
 
 
