@@ -93,8 +93,9 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
     for s in sentences:
         own = q.coverage(s.text)
         if s.previous and _ANAPHOR.match(s.text):
-            # "该组织由…创立" is about the organisation the sentence before names
-            own = max(own, 0.8 * q.coverage(s.previous + s.text) + 0.2 * own)
+            # "该组织由…创立" is about the organisation the sentence before names; borrowed
+            # terms count less, so the sentence that names things itself wins a tie
+            own += 0.7 * (q.coverage(s.previous + s.text) - own)
         context = q.coverage(_context(s.hit))
         score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
         if q.wants_number and _DIGITS.search(s.text):
