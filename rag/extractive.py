@@ -106,8 +106,8 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
             score += 0.1  # list answers enumerate
         if s.is_heading:
             score -= 0.1  # a heading alone rarely answers; it still may
-        if s.is_quote_block:
-            score -= 0.3
+        if s.is_quote_block or "[[" in s.text:
+            score -= 0.3  # editor's notes and wiki-link lists point elsewhere
         if len(s.text) < 8:
             score -= 0.1
         scored.append(Scored(s, score, own))
@@ -124,6 +124,14 @@ def _list_items_after(best: Sentence, sentences: list[Sentence]) -> list[Sentenc
     return sorted(body_after, key=lambda s: s.start)
 
 
+def _continuation(s: Sentence, sentences: list[Sentence]) -> Sentence | None:
+    """The sentence right after `s` in its passage, if it starts by pointing back at it."""
+    for other in sentences:
+        if other.hit.chunk.id == s.hit.chunk.id and other.previous == s.text and _ANAPHOR.match(other.text):
+            return other
+    return None
+
+
 def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) -> list[Sentence]:
     sentences = candidate_sentences(hits)
     scored = score_sentences(q, sentences)
@@ -135,6 +143,9 @@ def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) ->
     if q.is_list:
         for s in _list_items_after(best.sentence, sentences)[: limit - 1]:
             chosen.append(s)
+    follow = _continuation(best.sentence, sentences)
+    if follow is not None and len(chosen) < limit and follow not in chosen:
+        chosen.append(follow)  # "X是…。它能够…": the next sentence goes on about X
     covered = q.matched(best.sentence.text)
     for cand in scored[1:]:
         if len(chosen) >= limit:

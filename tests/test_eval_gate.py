@@ -1,5 +1,5 @@
 """The CI gate: the default offline config on the shipped corpus must stay above these
-floors (set a little under the measured figures: hit@1 0.989, accuracy 0.896,
+floors (set a little under the measured figures: hit@1 0.989, accuracy 0.915,
 abstention recall 0.947, citation precision 0.994)."""
 
 import json
@@ -13,7 +13,7 @@ from evals.suite import run_eval
 
 pytestmark = pytest.mark.slow
 
-FLOORS = {"hit1": 0.97, "accuracy": 0.87, "abstention_recall": 0.9, "citation_precision": 0.95}
+FLOORS = {"hit1": 0.97, "accuracy": 0.89, "abstention_recall": 0.9, "citation_precision": 0.95}
 
 
 def test_default_config_meets_the_floors(shipped_index, shipped_pipeline, tmp_path):
