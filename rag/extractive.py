@@ -68,11 +68,6 @@ def _similar(a: str, b: str) -> bool:
     return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.6
 
 
-def _context(h: Hit) -> str:
-    c = h.chunk
-    return "\n".join([c.title, *c.heading_path, c.keywords, c.text])
-
-
 UNION_DISCOUNT = 0.85
 
 
@@ -80,8 +75,8 @@ def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
     """How much of the question the retrieved passages cover, with their titles and
     headings as context (a passage under "卢旺达..." is about Rwanda): the best single
     passage, or the top few together at a discount (questions spanning articles)."""
-    single = max((q.coverage(_context(h)) for h in hits), default=0.0)
-    union = q.coverage("\n".join(_context(h) for h in hits[:top]))
+    single = max((q.coverage(h.chunk.search_text()) for h in hits), default=0.0)
+    union = q.coverage("\n".join(h.chunk.search_text() for h in hits[:top]))
     return max(single, UNION_DISCOUNT * union)
 
 
@@ -90,13 +85,17 @@ _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The org
 
 def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
     scored = []
+    context_coverage: dict[str, float] = {}  # per passage, shared by its sentences
     for s in sentences:
         own = q.coverage(s.text)
         if s.previous and _ANAPHOR.match(s.text):
             # "该组织由…创立" is about the organisation the sentence before names; borrowed
             # terms count less, so the sentence that names things itself wins a tie
             own += 0.7 * (q.coverage(s.previous + s.text) - own)
-        context = q.coverage(_context(s.hit))
+        chunk = s.hit.chunk
+        if chunk.id not in context_coverage:
+            context_coverage[chunk.id] = q.coverage(chunk.search_text())
+        context = context_coverage[chunk.id]
         score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
         if q.wants_number and _DIGITS.search(s.text):
             score += 0.15

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from rag.config import Config
 from rag.errors import GenerationError
-from rag.extractive import render, select
+from rag.extractive import evidence_coverage, render, select
 from rag.query import QueryTerms, SearchQuery, is_chinese
 from rag.text import normalize, sentence_spans, terms
 from rag.types import Answer, Citation, Hit
@@ -34,25 +34,23 @@ def abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Answer:
     return Answer(text, (), True, search.question, search.text, tuple(hits))
 
 
+def _stream_abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Iterator[str | Answer]:
+    answer = abstention(cfg, search, hits)
+    yield answer.text
+    yield answer
+
+
 class ExtractiveGenerator:
     def __init__(self, cfg: Config):
         self.cfg = cfg
 
     def stream(self, search, q, hits):
-        from rag.extractive import evidence_coverage
-
         a = self.cfg.answer
-        if (not hits or q.absent or q.unknown_share > 0.5
-                or evidence_coverage(q, hits) < a.min_coverage):
-            answer = abstention(self.cfg, search, hits)
-            yield answer.text
-            yield answer
-            return
-        chosen = select(q, hits, a.max_sentences, a.list_max_sentences)
+        chosen = []
+        if hits and not q.absent and q.unknown_share <= 0.5 and evidence_coverage(q, hits) >= a.min_coverage:
+            chosen = select(q, hits, a.max_sentences, a.list_max_sentences)
         if not chosen:
-            answer = abstention(self.cfg, search, hits)
-            yield answer.text
-            yield answer
+            yield from _stream_abstention(self.cfg, search, hits)
             return
         text, citations = render(chosen)
         for piece in re.split(r"(?<=\])", text):
@@ -111,8 +109,8 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
         if not sentence:
             continue
         words = set(terms(sentence))
-        cited_text = "".join(hits[n - 1].chunk.text for n in valid)
-        found = {w for w in words if w in normalize(cited_text).lower()}
+        cited_text = normalize("".join(hits[n - 1].chunk.text for n in valid)).lower()
+        found = {w for w in words if w in cited_text}
         if not valid or (words and len(found) / len(words) < 0.5):
             unsupported.append(sentence)
         markers = []
@@ -177,9 +175,7 @@ class LLMGenerator:
 
     def stream(self, search, q, hits):
         if not hits:
-            answer = abstention(self.cfg, search, hits)
-            yield answer.text
-            yield answer
+            yield from _stream_abstention(self.cfg, search, hits)
             return
         raw = []
         try:

@@ -156,9 +156,7 @@ def evidence_contains(hits: list[Hit]):
     answer it, wherever else in the corpus the word may occur."""
     from rag.text import normalize
 
-    text = normalize("\n".join(
-        "\n".join([h.chunk.title, *h.chunk.heading_path, h.chunk.keywords, h.chunk.text]) for h in hits
-    )).lower()
+    text = normalize("\n".join(h.chunk.search_text() for h in hits)).lower()
     return lambda term: term in text
 
 

@@ -27,7 +27,13 @@ EXAMPLES = [
 
 
 def _new_session() -> dict:
-    return {"history": [], "turns": []}
+    return {"turns": []}
+
+
+def _history(turns: list[dict]) -> list[dict]:
+    """The conversation in messages format, as the pipeline takes it."""
+    return [m for t in turns for m in ({"role": "user", "content": t["question"]},
+                                       {"role": "assistant", "content": t["answer"]})]
 
 
 class FeedbackLog:
@@ -85,7 +91,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
         text = ""
         final = None
         try:
-            for part in pipeline.stream(question or "", session["history"], flt):
+            for part in pipeline.stream(question or "", _history(session["turns"]), flt):
                 if isinstance(part, Answer):
                     final = part
                 else:
@@ -96,13 +102,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
             raise gr.Error(str(exc)) from exc
         assert final is not None
         shown[-1] = {"role": "assistant", "content": answer_markdown(final, passages)}
-        session = {
-            "history": session["history"] + [
-                {"role": "user", "content": final.question},
-                {"role": "assistant", "content": final.text},
-            ],
-            "turns": session["turns"] + [_turn_record(final.question, final)],
-        }
+        session = {"turns": session["turns"] + [_turn_record(final.question, final)]}
         yield shown, session, ""
 
     def ask(question: str, history: list | None = None) -> dict:
@@ -125,7 +125,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "vote": "up" if data.liked else "down",
             **turn,
-            "history": session["history"][: turn_index * 2],
+            "history": _history(session["turns"][:turn_index]),
         })
         gr.Info("谢谢反馈 Thanks for the feedback")
 
