@@ -69,6 +69,7 @@ class RetrievalConfig:
     unk_share_full: float = 0.05
     unk_share_skip: float = 0.25
     history_turns: int = 1  # earlier user turns a follow-up borrows terms from (the latest is best)
+    rerank: str = "sentences"  # sentences (meaning of each passage's best sentence) | none
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def _check_values(cfg: Config) -> None:
         raise bad("embedding.model", "must not be empty")
     if cfg.retrieval.mode not in ("hybrid", "lexical", "dense"):
         raise bad("retrieval.mode", "must be one of hybrid, lexical, dense")
+    if cfg.retrieval.rerank not in ("sentences", "none"):
+        raise bad("retrieval.rerank", "must be one of sentences, none")
     if cfg.retrieval.top_k < 1:
         raise bad("retrieval.top_k", "must be >= 1")
     if cfg.retrieval.candidates < cfg.retrieval.top_k:

@@ -260,3 +260,37 @@ def build_embedder(cfg) -> Embedder:
         query_prefix=e.query_prefix,
         passage_prefix=e.passage_prefix,
     )
+
+
+class QueryCache:
+    """Wraps an embedder so one question is embedded once per pipeline: the retriever and
+    the answerer both ask for its vector. Small and bounded; documents pass through."""
+
+    def __init__(self, embedder: Embedder, size: int = 256):
+        self.inner = embedder
+        self.name = embedder.name
+        self._size = size
+        self._cache: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def unk_share(self, texts: list[str]) -> float:
+        return self.inner.unk_share(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            hit = self._cache.get(text)
+        if hit is not None:
+            return hit
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))  # oldest first
+            self._cache[text] = vector
+        return vector

@@ -1,9 +1,10 @@
 """The offline answerer: picks the best one to three sentences (more for list questions)
 from the retrieved chunks, each followed by its citation marker.
 
-Every sentence of the answer is a sentence of a retrieved chunk, so the answer is
-grounded by construction; it abstains when no retrieved passage covers enough of the
-question's key-term weight.
+Sentences are scored by meaning (cosine similarity of the question's e5 vector to the
+sentence vectors stored at ingest) together with word coverage; every sentence of the
+answer is a sentence of a retrieved chunk, so the answer is grounded by construction.
+Whether to answer at all is decided from the evidence as a whole (`gate.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag import tuned
 from rag.query import QueryTerms
 from rag.text import clean_markdown, sentence_spans
 from rag.types import Citation, Hit
@@ -37,7 +39,8 @@ class Sentence:
 class Scored:
     sentence: Sentence
     score: float
-    coverage: float
+    coverage: float  # share of the question's key-term weight the sentence contains
+    similarity: float | None = None  # cosine similarity to the question (None: no vector)
 
 
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
@@ -53,7 +56,8 @@ def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
                 seen.add(key)
                 line_start = c.text.rfind("\n", 0, s - c.start) + 1
                 quoted = c.text[line_start : s - c.start].lstrip().startswith(">")
-                out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted, previous))
+                if not quoted:  # "> " lines are editor's/translator's notes, not the article
+                    out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted, previous))
             previous = text
     return out
 
@@ -83,10 +87,19 @@ def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
 _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")
 
 
-def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
+def semantic_score(similarity: float | None) -> float:
+    """e5 cosine similarities crowd into 0.7-0.95; rescale so the floor maps to 0."""
+    if similarity is None:
+        return 0.0
+    return max(0.0, (similarity - tuned.SIM_FLOOR) / (1.0 - tuned.SIM_FLOOR))
+
+
+def score_sentences(q: QueryTerms, sentences: list[Sentence],
+                    similarities: list[float | None] | None = None) -> list[Scored]:
     scored = []
     context_coverage: dict[str, float] = {}  # per passage, shared by its sentences
-    for s in sentences:
+    sims = similarities if similarities is not None else [None] * len(sentences)
+    for s, sim in zip(sentences, sims):
         own = q.coverage(s.text)
         if s.previous and _ANAPHOR.match(s.text):
             # "该组织由…创立" is about the organisation the sentence before names; borrowed
@@ -96,7 +109,8 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
         if chunk.id not in context_coverage:
             context_coverage[chunk.id] = q.coverage(chunk.search_text())
         context = context_coverage[chunk.id]
-        score = own + 0.25 * context + 0.04 / (1 + s.hit_rank)
+        score = (tuned.W_LEXICAL * own + tuned.W_SEMANTIC * semantic_score(sim)
+                 + 0.25 * context + 0.04 / (1 + s.hit_rank))
         if q.wants_number and _DIGITS.search(s.text):
             score += 0.15
         if q.wants_date and _DATE.search(s.text):
@@ -109,7 +123,7 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence]) -> list[Scored]:
             score -= 0.3  # editor's notes and wiki-link lists point elsewhere
         if len(s.text) < 8:
             score -= 0.1
-        scored.append(Scored(s, score, own))
+        scored.append(Scored(s, score, own, sim))
     scored.sort(key=lambda x: (-x.score, x.sentence.hit_rank, x.sentence.start))
     return scored
 
@@ -131,10 +145,22 @@ def _continuation(s: Sentence, sentences: list[Sentence]) -> Sentence | None:
     return None
 
 
-def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) -> list[Sentence]:
+def _relevant(c: Scored) -> bool:
+    """Says something about the question: shares its words or its meaning."""
+    return c.coverage > 0 or semantic_score(c.similarity) > 0
+
+
+def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int,
+           similarity=None) -> list[Sentence]:
+    """`similarity(texts) -> list[float | None]`: the question's similarity to sentences."""
     sentences = candidate_sentences(hits)
-    scored = score_sentences(q, sentences)
-    if not scored or scored[0].coverage == 0:
+    scored = score_sentences(q, sentences, similarity([s.text for s in sentences]) if similarity else None)
+    return select_scored(q, sentences, scored, max_sentences, list_max)
+
+
+def select_scored(q: QueryTerms, sentences: list[Sentence], scored: list[Scored],
+                  max_sentences: int, list_max: int) -> list[Sentence]:
+    if not scored or not _relevant(scored[0]):
         return []
     best = scored[0]
     chosen = [best.sentence]
@@ -150,13 +176,13 @@ def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int) ->
         if len(chosen) >= limit:
             break
         s = cand.sentence
-        if cand.score < 0.7 * best.score or cand.coverage == 0 or s in chosen:
+        if cand.score < tuned.KEEP_RATIO * best.score or not _relevant(cand) or s in chosen:
             continue
         if any(_similar(s.text, c.text) for c in chosen):
             continue
         new_terms = q.matched(s.text) - covered
-        if not new_terms:
-            continue
+        if not new_terms and semantic_score(cand.similarity) < tuned.SEMANTIC_EXTRA:
+            continue  # adds neither a new question word nor a close match in meaning
         chosen.append(s)
         covered |= new_terms
     return chosen

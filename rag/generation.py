@@ -15,7 +15,8 @@ from typing import Protocol
 
 from rag.config import Config
 from rag.errors import GenerationError
-from rag.extractive import evidence_coverage, render, select
+from rag.extractive import candidate_sentences, render, score_sentences, select_scored
+from rag.gate import answerable, evidence_features
 from rag.query import QueryTerms, SearchQuery, is_chinese
 from rag.text import normalize, sentence_spans, terms
 from rag.types import Answer, Citation, Hit
@@ -40,15 +41,46 @@ def _stream_abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Ite
     yield answer
 
 
+class Semantics:
+    """The question's similarity to stored sentence vectors. Holds the current sentence
+    index (swapped on reload) and the query embedder (whose vectors are cached, so the
+    retriever and the answerer embed a question once)."""
+
+    def __init__(self, sentences, embed_query):
+        self.sentences = sentences
+        self._embed_query = embed_query
+
+    def similarities(self, query: str, texts: list[str]) -> tuple[list[float | None], float | None]:
+        """(similarity of `query` to each text, its background similarity to the corpus)."""
+        if self.sentences is None or self._embed_query is None or not texts:
+            return [None] * len(texts), None
+        import numpy as np
+
+        vector = np.asarray(self._embed_query(query), dtype=np.float32)
+        return self.sentences.similarities(vector, texts), self.sentences.background(vector)
+
+
+def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantics: Semantics | None):
+    """Score the retrieved sentences and judge the evidence: (sentences, scored, features)."""
+    sentences = candidate_sentences(hits)
+    sims, background = (semantics.similarities(search.text, [s.text for s in sentences])
+                        if semantics else (None, None))
+    scored = score_sentences(q, sentences, sims)
+    return sentences, scored, evidence_features(q, hits, scored, background)
+
+
 class ExtractiveGenerator:
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, semantics: Semantics | None = None):
         self.cfg = cfg
+        self.semantics = semantics
 
     def stream(self, search, q, hits):
         a = self.cfg.answer
         chosen = []
-        if hits and not q.absent and q.unknown_share <= 0.5 and evidence_coverage(q, hits) >= a.min_coverage:
-            chosen = select(q, hits, a.max_sentences, a.list_max_sentences)
+        if hits:
+            sentences, scored, features = weigh_evidence(search, q, hits, self.semantics)
+            if answerable(features):
+                chosen = select_scored(q, sentences, scored, a.max_sentences, a.list_max_sentences)
         if not chosen:
             yield from _stream_abstention(self.cfg, search, hits)
             return
@@ -163,9 +195,10 @@ def make_chat_model(cfg: Config):
 
 
 class LLMGenerator:
-    def __init__(self, cfg: Config, chat_model=None):
+    def __init__(self, cfg: Config, chat_model=None, semantics: Semantics | None = None):
         self.cfg = cfg
         self._model = chat_model
+        self.semantics = semantics
 
     @property
     def model(self):
@@ -174,7 +207,9 @@ class LLMGenerator:
         return self._model
 
     def stream(self, search, q, hits):
-        if not hits:
+        # The model is not asked when the evidence does not answer: small models cannot
+        # abstain on their own.
+        if not hits or not answerable(weigh_evidence(search, q, hits, self.semantics)[2]):
             yield from _stream_abstention(self.cfg, search, hits)
             return
         raw = []
@@ -193,7 +228,7 @@ class LLMGenerator:
         yield check_llm_answer(self.cfg, search, "".join(raw), hits)
 
 
-def build_generator(cfg: Config, chat_model=None) -> Generator:
+def build_generator(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Generator:
     if cfg.answer.answerer == "extractive":
-        return ExtractiveGenerator(cfg)
-    return LLMGenerator(cfg, chat_model)
+        return ExtractiveGenerator(cfg, semantics)
+    return LLMGenerator(cfg, chat_model, semantics)

@@ -23,6 +23,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.lexical import LEXICAL_FORMAT, LexicalIndex
 from rag.retrieval import dense_weight_for
+from rag.sentences import SentenceIndex, sentence_dir
 from rag.store import VectorStore
 from rag.types import Article, Chunk, IngestReport
 
@@ -129,10 +130,17 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
 
     lex_dir = lexical_dir(cfg)
     previous = _previous_meta(lex_dir)
+    sentences_dir = sentence_dir(cfg.data_dir)
+    old_sentences = _previous_sentences(sentences_dir)
     changed = (bool(todo or removed) or previous is None or previous.get("count") != store.count()
-               or previous.get("format") != LEXICAL_FORMAT)
+               or previous.get("format") != LEXICAL_FORMAT or old_sentences is None
+               or old_sentences.model != embedder.name)
     if changed:
         all_chunks = store.all_chunks()
+        # Sentence vectors first, the lexical index last: its meta.json is what readers
+        # take as "a complete index", and it only appears once both are written.
+        sentences, _ = SentenceIndex.build(all_chunks, embedder, old_sentences)
+        sentences.save(sentences_dir)
         if previous is not None and not todo and previous.get("embedding_model") == embedder.name:
             unk = previous["unk_share"]
         else:
@@ -167,6 +175,13 @@ def _per_article(ids) -> dict[str, int]:
     for a in ids:
         counts[a] = counts.get(a, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def _previous_sentences(folder: Path) -> SentenceIndex | None:
+    try:
+        return SentenceIndex.load(folder)
+    except RagError:
+        return None  # damaged: rebuilt from scratch
 
 
 def _previous_meta(folder: Path) -> dict | None:

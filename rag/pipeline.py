@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import Config
-from rag.embedding import build_embedder, model_name as configured_model_name
+from rag.embedding import build_embedder
+from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexMismatchError, IndexMissingError, QuestionError
+from rag.rerank import IdentityReranker
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -81,6 +83,8 @@ class Pipeline:
         # A serving process picks up a finished `rag ingest` from another process: the
         # lexical index is swapped in atomically, so a changed stamp means a complete index.
         self._retriever_factory = retriever_factory
+        self.semantics = None  # set by build_pipeline when sentence vectors are in use
+        self.reranker = IdentityReranker()
         self._stamp = _index_stamp(cfg)
         self._reload_lock = threading.Lock()
 
@@ -102,6 +106,13 @@ class Pipeline:
             except (IndexCorruptError, IndexMissingError):
                 return False  # mid-swap: keep serving the old index, try again next question
             self.lexical, self.retriever = lexical, self._retriever_factory(lexical)
+            if self.semantics is not None and self.semantics.sentences is not None:
+                from rag.sentences import SentenceIndex, sentence_dir
+
+                try:
+                    self.semantics.sentences = SentenceIndex.load(sentence_dir(self.cfg.data_dir))
+                except IndexCorruptError:
+                    pass  # keep the vectors we have; missing ones fall back to words
             self._stamp = stamp
             return True
 
@@ -112,7 +123,9 @@ class Pipeline:
         return condense(question, history, self.cfg.retrieval.history_turns)
 
     def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
-        return self.retriever.retrieve(search.text, flt, weighted_terms=list(search.lexical_terms))
+        r = self.cfg.retrieval
+        hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
+        return self.reranker.rerank(search.text, hits)[: r.top_k]
 
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms
@@ -171,10 +184,13 @@ def _check_history(history) -> None:
 
 def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index: bool = False) -> Pipeline:
     """Build the whole pipeline once. With ensure_index, a missing index is built first."""
-    from rag.generation import build_generator
+    from rag.embedding import QueryCache
+    from rag.generation import Semantics, build_generator
     from rag.ingest import lexical_dir
     from rag.lexical import LexicalIndex
+    from rag.rerank import build_reranker
     from rag.retrieval import HybridRetriever, dense_weight_for
+    from rag.sentences import SentenceIndex, sentence_dir
 
     try:
         lexical = LexicalIndex.load(lexical_dir(cfg))
@@ -193,12 +209,23 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg.retrieval)
     store = None
     if weight > 0 or cfg.retrieval.mode == "dense":
-        embedder = embedder or build_embedder(cfg)
+        embedder = QueryCache(embedder or build_embedder(cfg))
         store = open_store(cfg, model_name).open_for_read()
+    # Sentence vectors let answers be chosen by meaning; an index without them (or a model
+    # that cannot read the corpus) falls back to choosing by words.
+    sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if store is not None else None
+    if sentences is not None and sentences.model != model_name:
+        sentences = None
+    semantics = Semantics(sentences, embedder.embed_query if store is not None else None)
+
     def make_retriever(lex):
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 
-    return Pipeline(cfg, make_retriever(lexical), build_generator(cfg, chat_model), lexical, make_retriever)
+    generator = build_generator(cfg, chat_model, semantics)
+    pipeline = Pipeline(cfg, make_retriever(lexical), generator, lexical, make_retriever)
+    pipeline.semantics = semantics
+    pipeline.reranker = build_reranker(cfg, semantics)
+    return pipeline
 
 
 def _index_stamp(cfg: Config) -> int | None:

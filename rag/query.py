@@ -31,6 +31,7 @@ class QueryTerms:
     terms: tuple[str, ...]
     weights: tuple[float, ...]
     absent: tuple[str, ...] = ()
+    absent_names: tuple[str, ...] = ()  # the subset of `absent` tagged as names (日本, CEO, 欧元)
     is_list: bool = False
     wants_number: bool = False
     wants_date: bool = False
@@ -40,6 +41,13 @@ class QueryTerms:
     @property
     def total(self) -> float:
         return sum(self.weights)
+
+    def share_of(self, words: tuple[str, ...]) -> float:
+        """Share of the key-term weight carried by `words`."""
+        if not words or not self.total:
+            return 0.0
+        chosen = set(words)
+        return sum(w for t, w in zip(self.terms, self.weights) if t in chosen) / self.total
 
     def coverage(self, text: str) -> float:
         """Share of the key-term weight that appears in `text` (case- and width-folded)."""
@@ -84,6 +92,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
     chosen: dict[str, float] = {}
     strict: list[str] = []
+    names: set[str] = set()
     tokens = _tagged_tokens(question)
     answer_type = _answer_type_positions(tokens)
     for i, (word, tag) in enumerate(tokens):
@@ -106,6 +115,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             chosen[w] = idf(w) * factor
             if is_strict:
                 strict.append(w)
+            if tag in _NAME_TAGS and tag != "m":
+                names.add(w)
     if context:
         for w, weight in zip(*_plain_terms(context, idf)):
             chosen.setdefault(w, weight * 0.5)
@@ -125,6 +136,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         terms=tuple(chosen),
         weights=tuple(chosen.values()),
         absent=absent,
+        absent_names=tuple(t for t in absent if t in names),
         is_list=bool(_LIST.search(question)),
         wants_number=bool(_NUMBER.search(question)),
         wants_date=bool(_WHEN.search(question)),

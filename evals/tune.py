@@ -1,0 +1,164 @@
+"""Choose the constants in rag/tuned.py on the `dev` split only.
+
+    python -m evals.tune [--set evals/shipped.yaml] [--folds 5]
+
+1. The answer gate: a logistic regression over the evidence features of every dev item
+   (label: the item is answerable), fitted with L2 regularisation; k-fold
+   cross-validation over dev reports how well it generalises to unseen dev items.
+2. Sentence scoring: a small grid over SIM_FLOOR / W_SEMANTIC / W_LEXICAL, each point
+   scored by dev accuracy, chosen on k-1 folds and checked on the held-out fold.
+
+It prints the constants to paste into rag/tuned.py with the figures that chose them.
+The `test` split is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+
+import numpy as np
+
+from evals.dataset import load_eval_set
+from evals.metrics import answer_correct
+from rag import tuned
+from rag.gate import EvidenceFeatures
+
+FEATURES = list(EvidenceFeatures.__dataclass_fields__)
+
+
+def dev_items(set_path=None):
+    return [i for i in load_eval_set(set_path) if getattr(i, "split", "dev") == "dev"]
+
+
+def item_features(pipeline, item) -> EvidenceFeatures:
+    from rag.generation import weigh_evidence
+    from rag.pipeline import evidence_contains
+    from rag.query import key_terms
+
+    history = list(item.history) or None
+    search = pipeline.condense(item.question, history)
+    hits = pipeline.retrieve_for(search)
+    q = key_terms(search.question, pipeline.lexical.idf, evidence_contains(hits), search.context or None)
+    return weigh_evidence(search, q, hits, pipeline.semantics)[2]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 4000) -> tuple[np.ndarray, float]:
+    """Plain gradient descent on standardised features; returns raw-scale weights and bias.
+    Answerable and unanswerable items are weighted equally (the classes are unbalanced)."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w = np.zeros(z.shape[1])
+    b = 0.0
+    pos = y.mean()
+    sample_w = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
+    lr = 0.1
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = (p - y) * sample_w
+        w -= lr * (z.T @ g / len(y) + l2 * w / len(y))
+        b -= lr * g.mean()
+    raw_w = w / sd
+    return raw_w, float(b - (mu * raw_w).sum())
+
+
+def predict(x, w, b):
+    return (x @ w + b) >= 0
+
+
+def folds(n: int, k: int, seed: int = 7):
+    idx = list(range(n))
+    random.Random(seed).shuffle(idx)
+    return [idx[i::k] for i in range(k)]
+
+
+def tune_gate(pipeline, items, k: int) -> dict:
+    feats = [item_features(pipeline, i) for i in items]
+    x = np.array([[getattr(f, n) for n in FEATURES] for f in feats])
+    y = np.array([0.0 if i.abstain else 1.0 for i in items])
+    best = None
+    for l2 in (0.1, 1.0, 10.0):
+        correct = 0
+        for fold in folds(len(items), k):
+            train = np.ones(len(items), bool)
+            train[fold] = False
+            w, b = fit_logistic(x[train], y[train], l2)
+            correct += int((predict(x[fold], w, b) == (y[fold] == 1)).sum())
+        cv = correct / len(items)
+        if best is None or cv > best[0]:
+            best = (cv, l2)
+    w, b = fit_logistic(x, y, best[1])
+    fit_acc = float((predict(x, w, b) == (y == 1)).mean())
+    return {"weights": dict(zip(FEATURES, (round(float(v), 3) for v in w))), "bias": round(b, 3),
+            "l2": best[1], "cv_accuracy": best[0], "fit_accuracy": fit_acc,
+            "answerable": int(y.sum()), "unanswerable": int(len(y) - y.sum())}
+
+
+def _accuracy(pipeline, items) -> list[bool]:
+    out = []
+    for item in items:
+        a = pipeline.answer(item.question, list(item.history) or None)
+        out.append(answer_correct(a.text, a.abstained, item.facts, item.abstain))
+    return out
+
+
+GRID = {
+    "SIM_FLOOR": (0.7, 0.75, 0.8),
+    "W_SEMANTIC": (0.5, 1.0, 2.0),
+    "W_LEXICAL": (0.5, 1.0),
+}
+
+
+def tune_scoring(pipeline, items, k: int) -> dict:
+    names = list(GRID)
+    points = list(itertools.product(*GRID.values()))
+    per_point = {}
+    saved = {n: getattr(tuned, n) for n in names}
+    try:
+        for point in points:
+            for n, v in zip(names, point):
+                setattr(tuned, n, v)
+            per_point[point] = np.array(_accuracy(pipeline, items))
+    finally:
+        for n, v in saved.items():
+            setattr(tuned, n, v)
+    # cross-validated estimate of choosing by dev accuracy
+    held_out = []
+    for fold in folds(len(items), k):
+        mask = np.ones(len(items), bool)
+        mask[fold] = False
+        choice = max(points, key=lambda p: (per_point[p][mask].mean(), p == tuple(saved.values())))
+        held_out.extend(per_point[choice][~mask].tolist())
+    best = max(points, key=lambda p: (per_point[p].mean(), p == tuple(saved.values())))
+    return {"chosen": dict(zip(names, best)), "dev_accuracy": float(per_point[best].mean()),
+            "cv_accuracy": float(np.mean(held_out)),
+            "grid": {str(dict(zip(names, p))): round(float(v.mean()), 3) for p, v in per_point.items()}}
+
+
+def main(argv=None) -> None:
+    from rag.config import load_config
+    from rag.pipeline import build_pipeline
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", default=None)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--config", default=None)
+    ap.add_argument("--only", choices=("gate", "scoring"), default=None)
+    args = ap.parse_args(argv)
+    items = dev_items(args.set)
+    pipeline = build_pipeline(load_config(args.config), ensure_index=True)
+    print(f"dev items: {len(items)}")
+    if args.only in (None, "scoring"):
+        s = tune_scoring(pipeline, items, args.folds)
+        print("sentence scoring:", s["chosen"], f"dev accuracy {s['dev_accuracy']:.3f}",
+              f"{args.folds}-fold CV accuracy {s['cv_accuracy']:.3f}")
+        for point, acc in sorted(s["grid"].items(), key=lambda kv: -kv[1])[:5]:
+            print("   ", point, acc)
+    if args.only in (None, "gate"):
+        g = tune_gate(pipeline, items, args.folds)
+        print("gate:", g)
+
+
+if __name__ == "__main__":
+    main()

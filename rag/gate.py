@@ -1,0 +1,57 @@
+"""Whether the retrieved evidence answers the question, judged from the evidence as a
+whole: how close in meaning its best sentences are, how much of the question's key-term
+weight it covers, how strong retrieval was, and how much of what the question names it
+never mentions. A logistic model over these few features, fitted on the dev split
+(`rag tune`), so no single rule (every word must appear) decides.
+
+The same gate guards every answerer: an LLM is not asked when the gate says no.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from rag import tuned
+from rag.extractive import Scored, evidence_coverage
+from rag.query import QueryTerms
+from rag.types import Hit
+
+
+@dataclass(frozen=True)
+class EvidenceFeatures:
+    # how far the best retrieved sentence stands above the question's mean similarity to
+    # the corpus: cross-lingual similarities run ~0.1 lower than same-language ones, the
+    # margin does not
+    similarity_margin: float
+    chinese: float  # 1 for a question in Chinese (the corpus language), else 0
+    coverage: float  # Chinese questions: share of the key-term weight the passages cover
+    absent_names: float  # share of the key-term weight in names no retrieved passage mentions
+    absent_nouns: float  # ... in other nouns (often a paraphrase, sometimes what is asked)
+
+    def as_vector(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
+                      background: float | None = None) -> EvidenceFeatures:
+    """`background`: the question's mean similarity to the corpus's sentences."""
+    sims = [s.similarity for s in scored if s.similarity is not None]
+    margin = max(sims) - background if sims and background is not None else 0.0
+    names = q.share_of(q.absent_names)
+    return EvidenceFeatures(
+        similarity_margin=margin,
+        chinese=1.0 if q.chinese else 0.0,
+        coverage=(evidence_coverage(q, hits) if hits else 0.0) if q.chinese else 0.0,
+        absent_names=names,
+        absent_nouns=q.share_of(q.absent) - names,
+    )
+
+
+def answer_probability(f: EvidenceFeatures) -> float:
+    z = tuned.GATE_BIAS + sum(tuned.GATE_WEIGHTS[k] * v for k, v in f.as_vector().items())
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def answerable(f: EvidenceFeatures) -> bool:
+    return answer_probability(f) >= 0.5

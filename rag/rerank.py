@@ -1,0 +1,56 @@
+"""The rerank step between retrieval and answering: retrieval returns
+`retrieval.candidates` fused hits, a reranker rescores them, the best `top_k` go on.
+
+`sentences` (the default) adds to each passage's fused score how close in meaning its
+best sentence is to the question, from the sentence vectors stored at ingest: a passage
+whose one sentence answers the question outranks one that shares more words with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from rag import tuned
+from rag.sentences import chunk_sentences
+from rag.types import Hit
+
+
+class Reranker(Protocol):
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The same hits, rescored (higher `relevance` is better) and sorted."""
+        ...
+
+
+class IdentityReranker:
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        return hits
+
+
+class SentenceReranker:
+    def __init__(self, semantics):
+        self.semantics = semantics  # generation.Semantics: sentence vectors + query embedder
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        per_hit = [[t for _, _, t in chunk_sentences(h.chunk)] for h in hits]
+        flat = [t for texts in per_hit for t in texts]
+        sims, background = self.semantics.similarities(query, flat)
+        if background is None:
+            return hits
+        top = max(h.relevance for h in hits) or 1.0
+        out, i = [], 0
+        for hit, texts in zip(hits, per_hit):
+            best = max((s for s in sims[i : i + len(texts)] if s is not None), default=background)
+            i += len(texts)
+            score = hit.relevance / top + tuned.W_RERANK * max(0.0, best - background)
+            out.append(dataclasses.replace(hit, relevance=score))
+        out.sort(key=lambda h: (-h.relevance, h.chunk.id))
+        return out
+
+
+def build_reranker(cfg, semantics) -> Reranker:
+    if cfg.retrieval.rerank == "sentences" and semantics is not None and semantics.sentences is not None:
+        return SentenceReranker(semantics)
+    return IdentityReranker()

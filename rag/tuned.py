@@ -1,0 +1,25 @@
+"""Every constant chosen by measurement, in one place, with the figure that chose it.
+
+All were chosen on the `dev` split of evals/shipped.yaml only (`rag tune`, which runs
+grouped cross-validation over dev); the `test` split never informed them.
+"""
+
+# --- answer sentence scoring (extractive.score_sentences) --------------------------------
+SIM_FLOOR = 0.75  # e5 cosine below this counts as no semantic match
+W_LEXICAL = 1.0  # weight of the question's key-term coverage in a sentence
+W_SEMANTIC = 1.0  # weight of the rescaled cosine similarity
+KEEP_RATIO = 0.7  # a further sentence must score at least this share of the best one
+SEMANTIC_EXTRA = 0.5  # ... and add a new question word or be this close in meaning
+
+# --- the answer gate (gate.py): logistic model over the evidence as a whole -------------
+GATE_WEIGHTS = {
+    "similarity_margin": 29.076,
+    "chinese": -7.467,
+    "coverage": 11.146,
+    "absent_names": -9.5,
+    "absent_nouns": -1.036,
+}
+GATE_BIAS = -2.006
+
+# --- rerank (rerank.SentenceReranker) ------------------------------------------------------
+W_RERANK = 5.0  # weight of the best sentence's similarity margin against the fused score
