@@ -63,7 +63,9 @@ class Semantics:
 def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantics: Semantics | None):
     """Score the retrieved sentences and judge the evidence: (sentences, scored, features)."""
     sentences = candidate_sentences(hits)
-    sims, background = (semantics.similarities(search.text, [s.text for s in sentences])
+    # The question itself, not the condensed follow-up: retrieval already brought the
+    # conversation's subject; within it, the sentence must answer what is asked now.
+    sims, background = (semantics.similarities(search.question, [s.text for s in sentences])
                         if semantics else (None, None))
     scored = score_sentences(q, sentences, sims)
     return sentences, scored, evidence_features(q, hits, scored, background)

@@ -83,10 +83,11 @@ def run_ingest(
     )
     with ingest_lock(cfg.data_dir):
         store.open_for_write(lambda: embedder.dimension, rebuild=rebuild)
-        return _ingest_locked(cfg, embedder, store, articles, skipped, progress, t0)
+        return _ingest_locked(cfg, embedder, store, articles, skipped, progress, t0, rebuild)
 
 
-def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progress, t0) -> IngestReport:
+def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progress, t0,
+                   rebuild: bool = False) -> IngestReport:
     states = store.article_states()
     keys = {a.id: ingest_key(a, cfg) for a in articles}
     added, updated, unchanged, todo = [], [], [], []
@@ -131,15 +132,16 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
     lex_dir = lexical_dir(cfg)
     previous = _previous_meta(lex_dir)
     sentences_dir = sentence_dir(cfg.data_dir)
-    old_sentences = _previous_sentences(sentences_dir)
+    old_sentences = None if rebuild else _previous_sentences(sentences_dir)
     changed = (bool(todo or removed) or previous is None or previous.get("count") != store.count()
                or previous.get("format") != LEXICAL_FORMAT or old_sentences is None
                or old_sentences.model != embedder.name)
+    sentences_embedded = 0
     if changed:
         all_chunks = store.all_chunks()
         # Sentence vectors first, the lexical index last: its meta.json is what readers
         # take as "a complete index", and it only appears once both are written.
-        sentences, _ = SentenceIndex.build(all_chunks, embedder, old_sentences)
+        sentences, sentences_embedded = SentenceIndex.build(all_chunks, embedder, old_sentences)
         sentences.save(sentences_dir)
         if previous is not None and not todo and previous.get("embedding_model") == embedder.name:
             unk = previous["unk_share"]
@@ -162,6 +164,7 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         skipped=tuple(skipped),
         chunks_total=sum(per_article.values()),
         chunks_embedded=embedded,
+        sentences_embedded=sentences_embedded,
         seconds=time.perf_counter() - t0,
         embedding_model=embedder.name,
         unk_share=unk,

@@ -125,7 +125,7 @@ class Pipeline:
     def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
         r = self.cfg.retrieval
         hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
-        return self.reranker.rerank(search.text, hits)[: r.top_k]
+        return self.reranker.rerank(search.question, hits)[: r.top_k]
 
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms

@@ -9,7 +9,8 @@ def format_ingest_report(r: IngestReport) -> str:
     lines = [
         f"ingested in {r.seconds:.2f} s: {len(r.added)} added, {len(r.updated)} updated, "
         f"{len(r.unchanged)} unchanged, {len(r.removed)} removed, {len(r.skipped)} skipped",
-        f"chunks: {r.chunks_total} in the index, {r.chunks_embedded} embedded this run",
+        f"chunks: {r.chunks_total} in the index, {r.chunks_embedded} embedded this run; "
+        f"sentence vectors: {r.sentences_embedded} embedded this run (unchanged sentences are reused)",
     ]
     if r.dense_weight == 0:
         verdict = "dense retrieval is skipped; BM25 over jieba terms does the work"

