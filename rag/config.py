@@ -68,7 +68,7 @@ class RetrievalConfig:
     # corpus grows from the first to the second figure, and skipped beyond it.
     unk_share_full: float = 0.05
     unk_share_skip: float = 0.25
-    history_turns: int = 1  # earlier user turns a follow-up borrows terms from (the latest is best)
+    history_turns: int = 3  # earlier user turns a follow-up borrows terms from (the latest counts twice)
     rerank: str = "sentences"  # sentences (meaning of each passage's best sentence) | none
 
 

@@ -67,7 +67,7 @@ def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantic
     # conversation's subject; within it, the sentence must answer what is asked now.
     sims, background = (semantics.similarities(search.question, [s.text for s in sentences])
                         if semantics else (None, None))
-    scored = score_sentences(q, sentences, sims)
+    scored = score_sentences(q.own(), sentences, sims)
     return sentences, scored, evidence_features(q, hits, scored, background)
 
 
@@ -82,7 +82,7 @@ class ExtractiveGenerator:
         if hits:
             sentences, scored, features = weigh_evidence(search, q, hits, self.semantics)
             if answerable(features):
-                chosen = select_scored(q, sentences, scored, a.max_sentences, a.list_max_sentences)
+                chosen = select_scored(q.own(), sentences, scored, a.max_sentences, a.list_max_sentences)
         if not chosen:
             yield from _stream_abstention(self.cfg, search, hits)
             return

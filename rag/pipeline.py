@@ -7,6 +7,7 @@ when dense retrieval is in use (an English-only model on Chinese text skips both
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
@@ -120,12 +121,32 @@ class Pipeline:
     def condense(self, question: str, history: list[dict] | None):
         from rag.query import condense
 
-        return condense(question, history, self.cfg.retrieval.history_turns)
+        return condense(question, history, self.cfg.retrieval.history_turns,
+                        (self.cfg.answer.abstain_message,))
 
     def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
         r = self.cfg.retrieval
         hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
-        return self.reranker.rerank(search.question, hits)[: r.top_k]
+        hits = self.reranker.rerank(search.question, hits)
+        if search.subject:
+            hits = self._prefer_subject(search.subject, hits)
+        return hits[: r.top_k]
+
+    def _prefer_subject(self, subject: str, hits: list[Hit]) -> list[Hit]:
+        """A follow-up that points back ("这个合作为期多久？") is about the article the
+        conversation's latest answer came from: its passages get a bonus, small enough that
+        a follow-up naming something new ("那美国呢？") still finds it."""
+        from rag import tuned
+        from rag.text import terms
+
+        found = self.lexical.search(terms(subject), 1)
+        if not found or not hits:
+            return hits
+        article = found[0][0].article_id
+        top = max(h.relevance for h in hits) or 1.0
+        boosted = [dataclasses.replace(h, relevance=h.relevance + tuned.W_SUBJECT * top)
+                   if h.chunk.article_id == article else h for h in hits]
+        return sorted(boosted, key=lambda h: (-h.relevance, h.chunk.id))
 
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms

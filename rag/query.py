@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
+from rag import tuned
 from rag.text import normalize, terms
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -32,6 +34,7 @@ class QueryTerms:
     weights: tuple[float, ...]
     absent: tuple[str, ...] = ()
     absent_names: tuple[str, ...] = ()  # the subset of `absent` tagged as names (日本, CEO, 欧元)
+    borrowed: tuple[str, ...] = ()  # terms a follow-up borrowed from earlier turns
     is_list: bool = False
     wants_number: bool = False
     wants_date: bool = False
@@ -41,6 +44,15 @@ class QueryTerms:
     @property
     def total(self) -> float:
         return sum(self.weights)
+
+    def own(self) -> QueryTerms:
+        """Only the question's own terms: what an answer sentence must address. Borrowed
+        terms place a follow-up in its conversation but are not what it asks."""
+        if not self.borrowed or len(self.borrowed) == len(self.terms):
+            return self
+        keep = [i for i, t in enumerate(self.terms) if t not in set(self.borrowed)]
+        return dataclasses.replace(self, terms=tuple(self.terms[i] for i in keep),
+                                   weights=tuple(self.weights[i] for i in keep), borrowed=())
 
     def share_of(self, words: tuple[str, ...]) -> float:
         """Share of the key-term weight carried by `words`."""
@@ -117,9 +129,12 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
                 strict.append(w)
             if tag in _NAME_TAGS and tag != "m":
                 names.add(w)
+    borrowed: list[str] = []
     if context:
         for w, weight in zip(*_plain_terms(context, idf)):
-            chosen.setdefault(w, weight * 0.5)
+            if w not in chosen:
+                chosen[w] = weight * tuned.CONTEXT_TERM_WEIGHT
+                borrowed.append(w)
     chinese = is_chinese(question)
     absent: tuple[str, ...] = ()
     unknown_share = 0.0
@@ -137,6 +152,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         weights=tuple(chosen.values()),
         absent=absent,
         absent_names=tuple(t for t in absent if t in names),
+        borrowed=tuple(t for t in borrowed if t in chosen),
         is_list=bool(_LIST.search(question)),
         wants_number=bool(_NUMBER.search(question)),
         wants_date=bool(_WHEN.search(question)),
@@ -206,23 +222,34 @@ def is_chinese(text: str) -> bool:
 @dataclass(frozen=True)
 class SearchQuery:
     """The question as retrieval sees it. For a follow-up, the earlier user turns add their
-    terms once while the question's own terms count twice, so the new question still leads."""
+    terms once while the question's own terms count twice, so the new question still leads;
+    `subject` is what the conversation is about: the text of the latest answer, whose
+    article retrieval prefers when the question only points back at it."""
 
     question: str
     text: str  # for the dense retriever
     lexical_terms: tuple[str, ...]
     is_followup: bool
     context: str = ""  # the earlier user turns a follow-up borrows from
+    subject: str = ""  # the latest non-abstaining assistant answer, markers removed
 
 
-def condense(question: str, history: list[dict] | None, max_turns: int) -> SearchQuery:
+_MARKERS = re.compile(r"\[\d{1,3}\]")
+
+
+def condense(question: str, history: list[dict] | None, max_turns: int,
+             abstain_messages: tuple[str, ...] = ()) -> SearchQuery:
     own = terms(question)
-    earlier = [m.get("content", "") for m in (history or []) if m.get("role") == "user"]
-    earlier = [e for e in earlier if isinstance(e, str) and e.strip()][-max_turns:] if max_turns else []
+    turns = [m for m in (history or []) if isinstance(m.get("content"), str) and m["content"].strip()]
+    earlier = [m["content"] for m in turns if m.get("role") == "user"][-max_turns:] if max_turns else []
     content_terms = [t for t in own if not (len(t) == 1 and _CJK.match(t))]
     followup = bool(earlier) and (bool(_DEICTIC.search(question)) or len(set(content_terms)) <= 2)
     if not followup:
         return SearchQuery(question, question, tuple(own), False)
-    carried = [t for e in earlier for t in terms(e)]
+    answers = [m["content"] for m in turns if m.get("role") == "assistant"
+               and m["content"].strip() not in abstain_messages]
+    subject = _MARKERS.sub("", answers[-1]) if answers else ""
+    # the latest turn counts most: it is what "那…呢？" continues
+    carried = [t for i, e in enumerate(earlier) for t in terms(e) * (2 if i == len(earlier) - 1 else 1)]
     return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True,
-                       " ".join(earlier))
+                       " ".join(earlier), subject)

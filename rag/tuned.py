@@ -23,3 +23,7 @@ GATE_BIAS = -2.006
 
 # --- rerank (rerank.SentenceReranker) ------------------------------------------------------
 W_RERANK = 5.0  # weight of the best sentence's similarity margin against the fused score
+
+# --- follow-ups (pipeline._prefer_subject) --------------------------------------------------
+W_SUBJECT = 0.3  # bonus, as a share of the best hit's score, for the conversation's article
+CONTEXT_TERM_WEIGHT = 0.25  # a follow-up's key terms borrowed from earlier turns, vs its own
