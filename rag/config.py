@@ -80,6 +80,10 @@ class AnswerConfig:
     min_coverage: float = 0.6  # share of the question's key-term weight the evidence must cover
     max_question_chars: int = 2000
     abstain_message: str = "资料中没有找到相关信息。"
+    # for questions written without any Chinese (English and other Latin-script questions)
+    abstain_message_en: str = "The articles do not contain information that answers this question."
+    # a question that points at something ("这个公司…", "它…") with nothing earlier to point at
+    clarify_message: str = "请说明您指的是哪一个（例如公司、机构或人物的名称）。Which one do you mean? Please name it."
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,9 @@ def _check_values(cfg: Config) -> None:
         raise bad("answer.answerer", f"must be one of {', '.join(_ANSWERERS)}")
     if not 0 <= cfg.answer.min_coverage <= 1:
         raise bad("answer.min_coverage", "must be between 0 and 1")
+    for key in ("abstain_message", "abstain_message_en", "clarify_message"):
+        if not getattr(cfg.answer, key).strip():
+            raise bad(f"answer.{key}", "must not be empty (it is what the user sees)")
     if cfg.answer.max_question_chars < 10:
         raise bad("answer.max_question_chars", "must be >= 10")
     if cfg.answer.answerer != "extractive" and not cfg.llm.model:

@@ -29,9 +29,7 @@ class Generator(Protocol):
 
 
 def abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Answer:
-    text = cfg.answer.abstain_message if is_chinese(search.question) else (
-        "The articles do not contain information that answers this question."
-    )
+    text = cfg.answer.abstain_message if is_chinese(search.question) else cfg.answer.abstain_message_en
     return Answer(text, (), True, search.question, search.text, tuple(hits))
 
 

@@ -17,6 +17,7 @@ from rag.config import Config
 from rag.embedding import build_embedder
 from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexMismatchError, IndexMissingError, QuestionError
+from rag.query import points_at_nothing
 from rag.rerank import IdentityReranker
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
@@ -58,6 +59,8 @@ def clean_question(question, max_chars: int) -> str:
     text = _CONTROL.sub(" ", question).strip()
     if not text:
         raise QuestionError("the question is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question has no words, only punctuation or symbols")
     if len(text) > max_chars:
         raise QuestionError(f"the question is {len(text)} characters long; the limit is {max_chars}")
     return text
@@ -151,6 +154,15 @@ class Pipeline:
     def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
+        if not search.in_conversation and points_at_nothing(search.question) and _spread(hits):
+            # "这个公司的创始人是谁？" with no conversation before it and passages from several
+            # articles: any answer would be a guess about which one is meant
+            clarify = Answer(self.cfg.answer.clarify_message, (), True, search.question, search.text,
+                             tuple(hits))
+            yield clarify.text
+            yield clarify
+            return
+
         q = key_terms(search.question, self.lexical.idf, evidence_contains(hits), search.context or None)
         yield from self.generator.stream(search, q, hits)
 
@@ -182,6 +194,17 @@ class Pipeline:
                 final = part
         assert final is not None
         return final
+
+
+def _spread(hits: list[Hit]) -> bool:
+    """A second article is retrieved nearly as strongly as the best one."""
+    from rag import tuned
+
+    best: dict[str, float] = {}
+    for h in hits:
+        best[h.chunk.article_id] = max(best.get(h.chunk.article_id, 0.0), h.relevance)
+    top = sorted(best.values(), reverse=True)
+    return len(top) > 1 and top[1] >= tuned.AMBIGUOUS_RATIO * top[0]
 
 
 def evidence_contains(hits: list[Hit]):

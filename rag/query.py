@@ -215,6 +215,25 @@ def _plain_terms(text: str, idf) -> tuple[list[str], list[float]]:
     return words, [idf(w) for w in words]
 
 
+# A determiner or pronoun that points at one thing ("这个公司", "该组织", "它", "this company").
+_POINTER = re.compile(
+    r"(这个|那个|这家|那家|这位|那位|这项|那项|该|它|他|她|此人|对方"
+    r"|\b(it|its|this (company|organi[sz]ation|person|partnership|deal|agreement)|he|she|they)\b)",
+    re.IGNORECASE,
+)
+_COLLECTION_WORDS = re.compile(r"(这些|那些|这篇|那篇|这几篇|该篇|这份|本文|文章|资料|报道|新闻|articles?)", re.I)
+
+
+def points_at_nothing(question: str) -> bool:
+    """The question points at one particular thing without naming anything: asked with no
+    conversation before it, "这个公司的创始人是谁？" has no answer to give, only a guess.
+    Questions about the articles themselves ("这些文章…") are not pointers."""
+    pointer = _POINTER.search(question)
+    if not pointer or pointer.start() > 0 or _COLLECTION_WORDS.search(question):
+        return False  # "…不再使用它": a pointer after its own antecedent is resolved in place
+    return not any(tag in _NAME_TAGS and tag != "m" for _, tag in _tagged_tokens(question))
+
+
 def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
@@ -232,6 +251,7 @@ class SearchQuery:
     is_followup: bool
     context: str = ""  # the earlier user turns a follow-up borrows from
     subject: str = ""  # the latest non-abstaining assistant answer, markers removed
+    in_conversation: bool = False  # earlier user turns exist (a pointer may refer to them)
 
 
 _MARKERS = re.compile(r"\[\d{1,3}\]")
@@ -245,11 +265,11 @@ def condense(question: str, history: list[dict] | None, max_turns: int,
     content_terms = [t for t in own if not (len(t) == 1 and _CJK.match(t))]
     followup = bool(earlier) and (bool(_DEICTIC.search(question)) or len(set(content_terms)) <= 2)
     if not followup:
-        return SearchQuery(question, question, tuple(own), False)
+        return SearchQuery(question, question, tuple(own), False, in_conversation=bool(earlier))
     answers = [m["content"] for m in turns if m.get("role") == "assistant"
                and m["content"].strip() not in abstain_messages]
     subject = _MARKERS.sub("", answers[-1]) if answers else ""
     # the latest turn counts most: it is what "那…呢？" continues
     carried = [t for i, e in enumerate(earlier) for t in terms(e) * (2 if i == len(earlier) - 1 else 1)]
     return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True,
-                       " ".join(earlier), subject)
+                       " ".join(earlier), subject, True)

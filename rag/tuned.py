@@ -27,3 +27,8 @@ W_RERANK = 5.0  # weight of the best sentence's similarity margin against the fu
 # --- follow-ups (pipeline._prefer_subject) --------------------------------------------------
 W_SUBJECT = 0.3  # bonus, as a share of the best hit's score, for the conversation's article
 CONTEXT_TERM_WEIGHT = 0.25  # a follow-up's key terms borrowed from earlier turns, vs its own
+
+# --- questions that point at nothing (pipeline.generate) ---------------------------------
+# "该组织…" with no conversation: ask which one when the second-best article scores at least
+# this share of the best (dev: don-06 0.84 answers; "该组织由谁创立？" 0.99 asks)
+AMBIGUOUS_RATIO = 0.85
