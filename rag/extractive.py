@@ -43,6 +43,17 @@ class Scored:
     similarity: float | None = None  # cosine similarity to the question (None: no vector)
 
 
+_RELATED = re.compile(r"^(相关(内容|文档|文章|阅读|链接|新闻|报道)|延伸阅读|Related\b)", re.I)
+
+
+def _names_another_article(chunk, line: str, text: str) -> bool:
+    """A heading in a 「相关内容」 list is another article's title: it says nothing about
+    that article's facts, and the article it sits in is not their source."""
+    if _RELATED.match(text):
+        return True
+    return line.lstrip().startswith("#") and any(_RELATED.match(h) for h in chunk.heading_path)
+
+
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
     seen: set[tuple[str, int]] = set()
     out = []
@@ -55,8 +66,10 @@ def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
             if key not in seen:  # overlapping chunks repeat sentences
                 seen.add(key)
                 line_start = c.text.rfind("\n", 0, s - c.start) + 1
-                quoted = c.text[line_start : s - c.start].lstrip().startswith(">")
-                if not quoted:  # "> " lines are editor's/translator's notes, not the article
+                prefix = c.text[line_start : s - c.start]
+                quoted = prefix.lstrip().startswith(">")
+                # "> " lines are editor's/translator's notes, not the article
+                if not quoted and not _names_another_article(c, prefix, text):
                     out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted, previous))
             previous = text
     return out
