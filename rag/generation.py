@@ -48,13 +48,18 @@ class Semantics:
         self.sentences = sentences
         self._embed_query = embed_query
 
-    def similarities(self, query: str, texts: list[str]) -> tuple[list[float | None], float | None]:
-        """(similarity of `query` to each text, its background similarity to the corpus)."""
-        if self.sentences is None or self._embed_query is None or not texts:
-            return [None] * len(texts), None
+    def query_vector(self, query: str):
+        if self.sentences is None or self._embed_query is None:
+            return None
         import numpy as np
 
-        vector = np.asarray(self._embed_query(query), dtype=np.float32)
+        return np.asarray(self._embed_query(query), dtype=np.float32)
+
+    def similarities(self, query: str, texts: list[str]) -> tuple[list[float | None], float | None]:
+        """(similarity of `query` to each text, its background similarity to the corpus)."""
+        vector = self.query_vector(query) if texts else None
+        if vector is None:
+            return [None] * len(texts), None
         return self.sentences.similarities(vector, texts), self.sentences.background(vector)
 
 

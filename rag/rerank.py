@@ -12,7 +12,6 @@ import dataclasses
 from typing import Protocol
 
 from rag import tuned
-from rag.sentences import chunk_sentences
 from rag.types import Hit
 
 
@@ -32,18 +31,16 @@ class SentenceReranker:
         self.semantics = semantics  # generation.Semantics: sentence vectors + query embedder
 
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        if not hits:
+        index = self.semantics.sentences
+        vector = self.semantics.query_vector(query)
+        if not hits or index is None or vector is None:
             return hits
-        per_hit = [[t for _, _, t in chunk_sentences(h.chunk)] for h in hits]
-        flat = [t for texts in per_hit for t in texts]
-        sims, background = self.semantics.similarities(query, flat)
-        if background is None:
-            return hits
+        background = index.background(vector)
         top = max(h.relevance for h in hits) or 1.0
-        out, i = [], 0
-        for hit, texts in zip(hits, per_hit):
-            best = max((s for s in sims[i : i + len(texts)] if s is not None), default=background)
-            i += len(texts)
+        out = []
+        for hit in hits:
+            rows = index.chunk_rows(hit.chunk)
+            best = float((index.vectors[rows] @ vector).max()) if len(rows) else background
             score = hit.relevance / top + tuned.W_RERANK * max(0.0, best - background)
             out.append(dataclasses.replace(hit, relevance=score))
         out.sort(key=lambda h: (-h.relevance, h.chunk.id))

@@ -57,6 +57,16 @@ class SentenceIndex:
         self.vectors = vectors.astype(np.float32, copy=False)
         self.model = model
         self._row = {k: i for i, k in enumerate(keys)}
+        self._chunk_rows: dict[str, np.ndarray] = {}  # chunk id (content-derived) -> its rows
+
+    def chunk_rows(self, chunk: Chunk) -> np.ndarray:
+        """Rows of a chunk's sentences that have vectors (cached: splitting is the slow part)."""
+        rows = self._chunk_rows.get(chunk.id)
+        if rows is None:
+            found = (self._row.get(text_key(embed_text(t))) for _, _, t in chunk_sentences(chunk))
+            rows = np.array([r for r in found if r is not None], dtype=np.int64)
+            self._chunk_rows[chunk.id] = rows
+        return rows
 
     def __len__(self) -> int:
         return len(self.keys)
