@@ -280,7 +280,7 @@ def print_bench(r: dict) -> None:
     console.print(t)
     i = r["ingest"]
     console.print(
-        f"ingest ({i['articles']} articles, {i['chunks']} chunks, real MiniLM, {i['threads']} thread): "
+        f"ingest ({i['articles']} articles, {i['chunks']} chunks + {i['sentences']} sentences, default model, all cores): "
         f"pipeline {i['pipeline_chunks_per_s']:.1f} chunks/s vs raw encode {i['raw_encode_chunks_per_s']:.1f} "
         f"chunks/s = {i['pipeline_vs_raw']:.2f} of the limit; re-ingest unchanged {i['reingest_s']:.2f} s = "
         f"{i['reingest_fraction']:.1%} of full ({i['reingest_embedded']} embedded)")
