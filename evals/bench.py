@@ -164,8 +164,7 @@ def ingest_throughput(n_articles: int, work: Path) -> dict:
     return {
         "articles": n_articles, "chunks": chunks, "sentences": full.sentences_embedded,
         "threads": cfg.embedding.threads,
-        "pipeline_chunks_per_s": chunks / full_s, "raw_encode_chunks_per_s": len(texts) / raw_s,
-        "pipeline_vs_raw": raw_s / full_s,
+        "raw_encode_s": raw_s, "pipeline_vs_raw": raw_s / full_s,
         "full_ingest_s": full_s, "reingest_s": re_s, "reingest_fraction": re_s / full_s,
         "reingest_embedded": again.chunks_embedded,
     }
@@ -281,8 +280,8 @@ def print_bench(r: dict) -> None:
     i = r["ingest"]
     console.print(
         f"ingest ({i['articles']} articles, {i['chunks']} chunks + {i['sentences']} sentences, default model, all cores): "
-        f"pipeline {i['pipeline_chunks_per_s']:.1f} chunks/s vs raw encode {i['raw_encode_chunks_per_s']:.1f} "
-        f"chunks/s = {i['pipeline_vs_raw']:.2f} of the limit; re-ingest unchanged {i['reingest_s']:.2f} s = "
+        f"full ingest {i['full_ingest_s']:.1f} s vs raw encode of the same texts {i['raw_encode_s']:.1f} s "
+        f"= {i['pipeline_vs_raw']:.2f} of the limit; re-ingest unchanged {i['reingest_s']:.2f} s = "
         f"{i['reingest_fraction']:.1%} of full ({i['reingest_embedded']} embedded)")
     lc = r["langchain_vs_ours"]
     console.print(
