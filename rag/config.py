@@ -77,7 +77,6 @@ class AnswerConfig:
     answerer: str = "extractive"  # extractive | anthropic | openai
     max_sentences: int = 3
     list_max_sentences: int = 5
-    min_coverage: float = 0.6  # share of the question's key-term weight the evidence must cover
     max_question_chars: int = 2000
     abstain_message: str = "资料中没有找到相关信息。"
     # for questions written without any Chinese (English and other Latin-script questions)
@@ -155,8 +154,6 @@ def _check_values(cfg: Config) -> None:
         raise bad("retrieval.unk_share_skip", "need 0 <= unk_share_full < unk_share_skip <= 1")
     if cfg.answer.answerer not in _ANSWERERS:
         raise bad("answer.answerer", f"must be one of {', '.join(_ANSWERERS)}")
-    if not 0 <= cfg.answer.min_coverage <= 1:
-        raise bad("answer.min_coverage", "must be between 0 and 1")
     for key in ("abstain_message", "abstain_message_en", "clarify_message"):
         if not getattr(cfg.answer, key).strip():
             raise bad(f"answer.{key}", "must not be empty (it is what the user sees)")

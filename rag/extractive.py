@@ -85,7 +85,6 @@ def _similar(a: str, b: str) -> bool:
     return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.6
 
 
-UNION_DISCOUNT = 0.85
 
 
 def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
@@ -94,7 +93,7 @@ def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
     passage, or the top few together at a discount (questions spanning articles)."""
     single = max((q.coverage(h.chunk.search_text()) for h in hits), default=0.0)
     union = q.coverage("\n".join(h.chunk.search_text() for h in hits[:top]))
-    return max(single, UNION_DISCOUNT * union)
+    return max(single, tuned.UNION_DISCOUNT * union)
 
 
 _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
 from rag.text import terms
 from rag.types import Chunk, RetrievalFilter
@@ -25,7 +26,6 @@ from rag.types import Chunk, RetrievalFilter
 LEXICAL_FORMAT = 2
 
 
-ARTICLE_WEIGHT = 0.5  # how much an article's title/keywords match adds to each of its chunks
 
 
 class LexicalIndex:
@@ -104,7 +104,7 @@ class LexicalIndex:
         article_known = [t for t in query_terms if t in self._article_vocab]
         if article_known:
             per_article = self._article_bm25.get_scores(article_known)
-            scores = scores + ARTICLE_WEIGHT * per_article[self._chunk_article]
+            scores = scores + tuned.ARTICLE_WEIGHT * per_article[self._chunk_article]
         keep = self.mask(flt)
         if keep is not None:
             scores = np.where(keep, scores, 0.0)

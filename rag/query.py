@@ -116,7 +116,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         w = word.lower()
         if i in answer_type:
             # "什么职务": the answer is a 职务, the word itself need not appear
-            chosen.setdefault(w, ANSWER_TYPE_FACTOR * idf(w))
+            chosen.setdefault(w, tuned.ANSWER_TYPE_FACTOR * idf(w))
             continue
         if not _is_content(w, tag):
             continue
@@ -166,8 +166,6 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
     )
 
 
-# Tuned on evals/shipped.yaml (grid over 0.3/0.5 with min_coverage 0.5-0.7).
-ANSWER_TYPE_FACTOR = 0.5
 
 
 def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:

@@ -4,6 +4,11 @@ All were chosen on the `dev` split of evals/shipped.yaml only (`rag tune`, which
 grouped cross-validation over dev); the `test` split never informed them.
 """
 
+# --- carried over from the lexical answerer (chosen on the 106 items that are now `dev`) ---
+ANSWER_TYPE_FACTOR = 0.5  # "什么职务": the answer-type noun counts half (grid 0.3/0.5)
+UNION_DISCOUNT = 0.85  # coverage of the top passages together, vs the best single one
+ARTICLE_WEIGHT = 0.5  # BM25 of an article's title/keywords added to each of its chunks
+
 # --- answer sentence scoring (extractive.score_sentences) --------------------------------
 SIM_FLOOR = 0.75  # e5 cosine below this counts as no semantic match
 W_LEXICAL = 1.0  # weight of the question's key-term coverage in a sentence
