@@ -13,14 +13,17 @@ from rag.config import Config
 def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
     if not ablate:
         return [(f"{cfg.retrieval.mode} + {cfg.answer.answerer}", cfg)]
-    r = cfg.retrieval
+    r, a = cfg.retrieval, cfg.answer
+    by_words = dataclasses.replace(a, selection="lexical")
     out = [
-        ("dense only", cfg.replace(retrieval=dataclasses.replace(r, mode="dense"))),
-        ("bm25 only", cfg.replace(retrieval=dataclasses.replace(r, mode="lexical"))),
-        # what a naive ensemble does: fuse dense at full weight whatever the model can read
-        ("hybrid, unguarded", cfg.replace(retrieval=dataclasses.replace(
-            r, mode="hybrid", unk_share_full=0.99, unk_share_skip=1.0))),
-        ("hybrid (default)", cfg.replace(retrieval=dataclasses.replace(r, mode="hybrid"))),
+        ("lexical only", cfg.replace(retrieval=dataclasses.replace(r, mode="lexical", rerank="none"),
+                                     answer=by_words)),
+        ("dense only", cfg.replace(retrieval=dataclasses.replace(r, mode="dense", rerank="none"),
+                                   answer=by_words)),
+        ("hybrid", cfg.replace(retrieval=dataclasses.replace(r, mode="hybrid", rerank="none"),
+                               answer=by_words)),
+        ("hybrid + semantic answers (default)", cfg.replace(retrieval=dataclasses.replace(r, mode="hybrid"),
+                                                            answer=dataclasses.replace(a, selection="semantic"))),
     ]
     if cfg.answer.answerer != "extractive":
         out.append((f"hybrid + {cfg.answer.answerer}", cfg))

@@ -10,7 +10,7 @@ The same gate guards every answerer: an LLM is not asked when the gate says no.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from rag import tuned
 from rag.extractive import Scored, evidence_coverage
@@ -25,12 +25,20 @@ class EvidenceFeatures:
     # margin does not
     similarity_margin: float
     chinese: float  # 1 for a question in Chinese (the corpus language), else 0
-    coverage: float  # Chinese questions: share of the key-term weight the passages cover
+    coverage: float  # share of the question's key-term weight the retrieved passages cover
     absent_names: float  # share of the key-term weight in names no retrieved passage mentions
     absent_nouns: float  # ... in other nouns (often a paraphrase, sometimes what is asked)
+    semantic: bool = True  # sentence similarities were available
+    unknown_share: float = 0.0  # non-Chinese questions: share of their words the evidence lacks
+
+    @property
+    def coverage_zh(self) -> float:
+        """Word coverage is evidence for Chinese questions only: an English question's words
+        mostly cannot occur in Chinese passages."""
+        return self.coverage * self.chinese
 
     def as_vector(self) -> dict[str, float]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in tuned.GATE_WEIGHTS}
 
 
 def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
@@ -42,9 +50,11 @@ def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
     return EvidenceFeatures(
         similarity_margin=margin,
         chinese=1.0 if q.chinese else 0.0,
-        coverage=(evidence_coverage(q, hits) if hits else 0.0) if q.chinese else 0.0,
+        coverage=evidence_coverage(q, hits) if hits else 0.0,
         absent_names=names,
         absent_nouns=q.share_of(q.absent) - names,
+        semantic=bool(sims) and background is not None,
+        unknown_share=q.unknown_share,
     )
 
 
@@ -54,4 +64,9 @@ def answer_probability(f: EvidenceFeatures) -> float:
 
 
 def answerable(f: EvidenceFeatures) -> bool:
+    if not f.semantic:
+        # No sentence vectors (answers chosen by words, or a model that cannot read the
+        # corpus): the lexical rule of the word-only answerer.
+        return (f.coverage >= tuned.LEXICAL_MIN_COVERAGE and f.absent_names == f.absent_nouns == 0
+                and f.unknown_share <= 0.5)
     return answer_probability(f) >= 0.5

@@ -257,10 +257,11 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
         store = open_store(cfg, model_name).open_for_read()
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
-    sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if store is not None else None
+    semantic = store is not None and cfg.answer.selection == "semantic"
+    sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if semantic else None
     if sentences is not None and sentences.model != model_name:
         sentences = None
-    semantics = Semantics(sentences, embedder.embed_query if store is not None else None)
+    semantics = Semantics(sentences, embedder.embed_query if semantic else None)
 
     def make_retriever(lex):
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
