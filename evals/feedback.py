@@ -39,6 +39,7 @@ def drafts_from_feedback(path: str | Path, out: str | Path) -> int:
         item = {
             "id": f"feedback-{len(drafts) + 1:03d}",
             "type": "fact",
+            "split": "dev",  # found by looking at answers, so never a judging (`test`) item
             "question": row["question"],
             "gold": cited or ["TODO: the article that answers it"],
             "facts": [["TODO: a fact a correct answer must state"]],

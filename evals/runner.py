@@ -34,6 +34,20 @@ class ItemResult:
     error: str | None = None
     judge_fact_recall: float | None = None
     judge_faithfulness: float | None = None
+    split: str = "dev"
+
+
+@dataclass(frozen=True)
+class TypeSummary:
+    """The headline figures for the items of one question type."""
+
+    items: int
+    accuracy: float
+    hit1: float | None
+    citation_precision: float | None
+    citation_recall: float | None
+    abstention_precision: float | None
+    abstention_recall: float | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,8 @@ class Summary:
     by_type: dict[str, float] = field(default_factory=dict)
     judge_fact_recall: float | None = None
     judge_faithfulness: float | None = None
+    split: str = "all"  # dev, test, or all
+    types: dict[str, TypeSummary] = field(default_factory=dict)
 
 
 def _expected(item: EvalItem) -> str:
@@ -78,7 +94,7 @@ def score_item(item: EvalItem, answer, latency_ms: float) -> ItemResult:
         rr=m.reciprocal_rank(list(ranked), item.gold) if answerable else None,
         citation_precision=m.citation_precision(cited, item.gold) if answerable else None,
         citation_recall=m.citation_recall(cited, item.gold) if answerable and not answer.abstained else None,
-        latency_ms=latency_ms,
+        latency_ms=latency_ms, split=item.split,
     )
 
 
@@ -86,7 +102,7 @@ def error_result(item: EvalItem, exc: Exception, latency_ms: float) -> ItemResul
     return ItemResult(item.id, item.type, item.question, _expected(item), item.gold, "", False,
                       item.abstain, False, 0.0, (), (), 0.0 if not item.abstain else None,
                       0.0 if not item.abstain else None, 0.0 if not item.abstain else None,
-                      None, None, latency_ms, f"{type(exc).__name__}: {exc}")
+                      None, None, latency_ms, f"{type(exc).__name__}: {exc}", split=item.split)
 
 
 def run_items(answer_fn: Callable, items: list[EvalItem], progress=None, judge=None) -> list[ItemResult]:
@@ -117,10 +133,24 @@ def run_items(answer_fn: Callable, items: list[EvalItem], progress=None, judge=N
     return results
 
 
-def summarize(name: str, results: list[ItemResult]) -> Summary:
-    by_type: dict[str, list[bool]] = {}
+def summarize_type(results: list[ItemResult]) -> TypeSummary:
+    abst_p, abst_r = m.abstention_scores([r.abstained for r in results], [r.should_abstain for r in results])
+    return TypeSummary(
+        items=len(results),
+        accuracy=sum(r.correct for r in results) / len(results) if results else 0.0,
+        hit1=m.mean(r.hit1 for r in results),
+        citation_precision=m.mean(r.citation_precision for r in results),
+        citation_recall=m.mean(r.citation_recall for r in results),
+        abstention_precision=abst_p,
+        abstention_recall=abst_r,
+    )
+
+
+def summarize(name: str, results: list[ItemResult], split: str = "all") -> Summary:
+    by_type: dict[str, list[ItemResult]] = {}
     for r in results:
-        by_type.setdefault(r.type, []).append(r.correct)
+        by_type.setdefault(r.type, []).append(r)
+    types = {t: summarize_type(rs) for t, rs in sorted(by_type.items())}
     abst_p, abst_r = m.abstention_scores([r.abstained for r in results], [r.should_abstain for r in results])
     latencies = [r.latency_ms for r in results]
     return Summary(
@@ -137,9 +167,11 @@ def summarize(name: str, results: list[ItemResult]) -> Summary:
         latency_p50_ms=m.percentile(latencies, 50),
         latency_p95_ms=m.percentile(latencies, 95),
         errors=sum(r.error is not None for r in results),
-        by_type={t: sum(v) / len(v) for t, v in sorted(by_type.items())},
+        by_type={t: ts.accuracy for t, ts in types.items()},
         judge_fact_recall=m.mean(r.judge_fact_recall for r in results),
         judge_faithfulness=m.mean(r.judge_faithfulness for r in results),
+        split=split,
+        types=types,
     )
 
 

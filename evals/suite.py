@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from evals.dataset import load_eval_set
+from evals.dataset import SPLITS, load_eval_set
 from evals.runner import ItemResult, Summary, run_items, summarize
 from rag.config import Config
+from rag.errors import ConfigError
 
 
 def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
@@ -34,12 +35,16 @@ def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
 
 def run_eval(
     cfg: Config, set_path: str | None = None, *, ablate: bool = False, pipeline_factory=None,
-    progress: bool = False, judge=None,
+    progress: bool = False, judge=None, split: str = "all",
 ) -> list[tuple[Summary, list[ItemResult]]]:
-    """`judge`: an evals.judge.LLMJudge, or None (the default run needs no LLM)."""
+    """`judge`: an evals.judge.LLMJudge, or None (the default run needs no LLM).
+    `split`: dev, test or all. One (summary, results) per variant and split, dev before
+    test, so the two read side by side; each item is answered once."""
     from rag.pipeline import build_pipeline
 
-    items = load_eval_set(set_path)
+    items = load_eval_set(set_path, split)
+    if not items:
+        raise ConfigError(f"the eval set has no `{split}` items")
     factory = pipeline_factory or (lambda c: build_pipeline(c, ensure_index=True))
     runs = []
     for name, variant in variants(cfg, ablate):
@@ -54,7 +59,10 @@ def run_eval(
                             progress=bar.update if bar else None, judge=judge)
         if bar:
             bar.close()
-        runs.append((summarize(name, results), results))
+        for part in SPLITS:
+            chosen = [r for r in results if r.split == part]
+            if chosen:
+                runs.append((summarize(name, chosen, part), chosen))
     return runs
 
 

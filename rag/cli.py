@@ -104,7 +104,8 @@ def cmd_eval(args) -> int:
         if cfg.answer.answerer == "extractive" or not cfg.llm.model:
             raise ConfigError("--judge needs an LLM: set answer.answerer and llm.model in the config")
         judge = LLMJudge(make_chat_model(cfg))
-    runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge)
+    runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge,
+                    split=args.split)
     print_table([s for s, _ in runs])
     json_path, md_path = write_reports(Path(args.out or default_report_dir(cfg)), runs)
     print(f"reports: {json_path} {md_path}")
@@ -205,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")
     p.add_argument("--set", metavar="FILE", help="eval set YAML (default: the shipped corpus's set)")
     p.add_argument("--ablate", action="store_true", help="dense-only, BM25-only and hybrid side by side")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                   help="which items to run: dev (tune on these), test (judge only) or all (default; "
+                        "dev and test reported side by side)")
     p.add_argument("--out", metavar="DIR", help="where to write eval.json and eval.md (default: reports/)")
     p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
     p.add_argument("--judge", action="store_true",

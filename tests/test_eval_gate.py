@@ -1,6 +1,10 @@
-"""The CI gate: the default offline config on the shipped corpus must stay above these
-floors (set a little under the measured figures: hit@1 0.989, accuracy 0.915,
-abstention recall 0.947, citation precision 0.994)."""
+"""The CI gate: the default offline config must stay above these floors on the `test`
+split of the shipped set, the items nothing is tuned on.
+
+THRESHOLDS PENDING: the floors below are still the old ones (set a little under the
+figures measured on the former 106-item set, all of it now `dev`: hit@1 0.989, accuracy
+0.915, abstention recall 0.947, citation precision 0.994). The lead sets the `test` floors;
+they must not be chosen from the new system's results on `test`."""
 
 import json
 import subprocess
@@ -13,31 +17,35 @@ from evals.suite import run_eval
 
 pytestmark = pytest.mark.slow
 
-FLOORS = {"hit1": 0.97, "accuracy": 0.89, "abstention_recall": 0.9, "citation_precision": 0.95}
+FLOORS = {"hit1": 0.97, "accuracy": 0.89, "abstention_recall": 0.9, "citation_precision": 0.95}  # pending
 
 
-def test_default_config_meets_the_floors(shipped_index, shipped_pipeline, tmp_path):
-    runs = run_eval(shipped_index, pipeline_factory=lambda cfg: shipped_pipeline)
+def test_default_config_meets_the_floors_on_test(shipped_index, shipped_pipeline, tmp_path):
+    runs = run_eval(shipped_index, pipeline_factory=lambda cfg: shipped_pipeline, split="test")
+    assert len(runs) == 1
     summary, results = runs[0]
     print_table([summary])  # shown with -s and in CI logs on failure
     json_path, md_path = write_reports(tmp_path, runs)
+    assert summary.split == "test" and {r.split for r in results} == {"test"}
     assert summary.errors == 0
     for key, floor in FLOORS.items():
         assert getattr(summary, key) >= floor, f"{key} {getattr(summary, key):.3f} < {floor}"
     data = json.loads(json_path.read_text())
-    assert len(data["runs"][0]["items"]) == summary.items >= 80
+    assert len(data["runs"][0]["items"]) == summary.items >= 60
     assert "### Failures" in md_path.read_text(encoding="utf-8")
 
 
 def test_cli_eval_ablate_prints_three_modes_and_writes_reports(shipped_index, tmp_path):
+    # --split dev: the comparison below is a development check, so it reads dev items only
     cfg = tmp_path / "rag.yaml"
     cfg.write_text(json.dumps({"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir}))
     run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "eval", "--ablate",
-                          "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
+                          "--split", "dev", "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     for name in ("dense only", "bm25 only", "hybrid (default)"):
         assert name in run.stdout
     assert (tmp_path / "reports" / "eval.json").exists() and (tmp_path / "reports" / "eval.md").exists()
     runs = json.loads((tmp_path / "reports" / "eval.json").read_text())["runs"]
+    assert {r["summary"]["split"] for r in runs} == {"dev"}
     by_name = {r["summary"]["name"]: r["summary"] for r in runs}
     assert by_name["hybrid (default)"]["hit1"] > by_name["dense only"]["hit1"]
