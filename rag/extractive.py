@@ -99,6 +99,17 @@ def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
 _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")
 
 
+def expected_type_missing(q: QueryTerms, scored: list[Scored], top: int = 1) -> bool:
+    """The question asks for a date or a number and the best sentence has none:
+    "…是哪一年成立的？" over passages that never give a year."""
+    best = [c.sentence.text for c in scored[:top]]
+    if q.wants_date:
+        return not any(_DATE.search(t) for t in best)
+    if q.wants_number:
+        return not any(_DIGITS.search(t) for t in best)
+    return False
+
+
 def semantic_score(similarity: float | None) -> float:
     """e5 cosine similarities crowd into 0.7-0.95; rescale so the floor maps to 0."""
     if similarity is None:

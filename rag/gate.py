@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from rag import tuned
-from rag.extractive import Scored, evidence_coverage
+from rag.extractive import Scored, evidence_coverage, expected_type_missing
 from rag.query import QueryTerms
 from rag.types import Hit
 
@@ -28,6 +28,7 @@ class EvidenceFeatures:
     coverage: float  # share of the question's key-term weight the retrieved passages cover
     absent_names: float  # share of the key-term weight in names no retrieved passage mentions
     absent_nouns: float  # ... in other nouns (often a paraphrase, sometimes what is asked)
+    type_missing: float = 0.0  # asks for a date/number that none of the best sentences has
     semantic: bool = True  # sentence similarities were available
     unknown_share: float = 0.0  # non-Chinese questions: share of their words the evidence lacks
 
@@ -53,6 +54,7 @@ def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
         coverage=evidence_coverage(q, hits) if hits else 0.0,
         absent_names=names,
         absent_nouns=q.share_of(q.absent) - names,
+        type_missing=1.0 if expected_type_missing(q, scored) else 0.0,
         semantic=bool(sims) and background is not None,
         unknown_share=q.unknown_share,
     )

@@ -18,7 +18,7 @@ _DEICTIC = re.compile(
 )
 _LIST = re.compile(r"(哪些|哪几|哪[一二两三四五六七八九十\d]+[个项家大类方]|有几[个项]|列举|分别|包括什么|\bwhich\b.*\bare\b|\bwhat are\b|\blist\b)", re.I)
 _NUMBER = re.compile(r"(多少|几[个年月天项家]|多大|多久|比例|百分之|how (many|much)|what (share|percent))", re.I)
-_WHEN = re.compile(r"(何时|什么时候|哪一?年|哪天|几月|日期|\bwhen\b|what (date|year))", re.I)
+_WHEN = re.compile(r"(何时|什么时候|啥时候|哪一?年|哪一?天|几月|几号|哪个?月|日期|\bwhen\b|what (date|year|month|day))", re.I)
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,22 @@ UNION_DISCOUNT = 0.85  # coverage of the top passages together, vs the best sing
 ARTICLE_WEIGHT = 0.5  # BM25 of an article's title/keywords added to each of its chunks
 
 # --- answer sentence scoring (extractive.score_sentences) --------------------------------
-SIM_FLOOR = 0.75  # e5 cosine below this counts as no semantic match
-W_LEXICAL = 1.0  # weight of the question's key-term coverage in a sentence
-W_SEMANTIC = 1.0  # weight of the rescaled cosine similarity
+SIM_FLOOR = 0.7  # e5 cosine below this counts as no semantic match
+W_LEXICAL = 0.5  # weight of the question's key-term coverage in a sentence
+W_SEMANTIC = 2.0  # weight of the rescaled cosine similarity
 KEEP_RATIO = 0.7  # a further sentence must score at least this share of the best one
 SEMANTIC_EXTRA = 0.5  # ... and add a new question word or be this close in meaning
 
 # --- the answer gate (gate.py): logistic model over the evidence as a whole -------------
 GATE_WEIGHTS = {
-    "similarity_margin": 29.076,
-    "chinese": -7.467,
-    "coverage_zh": 11.146,
-    "absent_names": -9.5,
-    "absent_nouns": -1.036,
+    "similarity_margin": 13.279,
+    "chinese": -2.295,
+    "coverage_zh": 3.601,
+    "absent_names": -3.138,
+    "absent_nouns": 0.572,
+    "type_missing": -5.513,
 }
-GATE_BIAS = -2.006
+GATE_BIAS = 0.351
 
 # --- rerank (rerank.SentenceReranker) ------------------------------------------------------
 W_RERANK = 5.0  # weight of the best sentence's similarity margin against the fused score
