@@ -28,7 +28,8 @@ class EvidenceFeatures:
     coverage: float  # share of the question's key-term weight the retrieved passages cover
     absent_names: float  # share of the key-term weight in names no retrieved passage mentions
     absent_nouns: float  # ... in other nouns (often a paraphrase, sometimes what is asked)
-    type_missing: float = 0.0  # asks for a date/number that none of the best sentences has
+    type_missing: float = 0.0  # asks for a date/number that the best sentence does not have
+    asked_absent: float = 0.0  # 1 when the attribute asked for is in no retrieved passage
     semantic: bool = True  # sentence similarities were available
     unknown_share: float = 0.0  # non-Chinese questions: share of their words the evidence lacks
 
@@ -55,6 +56,7 @@ def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
         absent_names=names,
         absent_nouns=q.share_of(q.absent) - names,
         type_missing=1.0 if expected_type_missing(q, scored) else 0.0,
+        asked_absent=1.0 if q.asked_absent else 0.0,
         semantic=bool(sims) and background is not None,
         unknown_share=q.unknown_share,
     )

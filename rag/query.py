@@ -38,6 +38,9 @@ class QueryTerms:
     # weight of what the question asks that no term carries ("为期几年？" is all meaning):
     # it counts in the total, so borrowed words alone cannot make a sentence look complete
     implicit_weight: float = 0.0
+    # the attribute the question asks for ("总部在哪里" -> 总部, "什么职务" -> 职务) when no
+    # retrieved passage mentions it: typical of a near miss about a real entity
+    asked_absent: tuple[str, ...] = ()
     is_list: bool = False
     wants_number: bool = False
     wants_date: bool = False
@@ -134,6 +137,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
                 strict.append(w)
             if tag in _NAME_TAGS and tag != "m":
                 names.add(w)
+    asked = [tokens[i][0].lower() for i in answer_type | _attribute_before_wh(tokens)]
+    asked_absent = tuple(w for w in asked if len(w) > 1 and in_evidence is not None and not in_evidence(w))
     borrowed: list[str] = []
     if context:
         for w, weight in zip(*_plain_terms(context, idf)):
@@ -158,6 +163,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         absent=absent,
         absent_names=tuple(t for t in absent if t in names),
         borrowed=tuple(t for t in borrowed if t in chosen),
+        asked_absent=asked_absent if chinese else (),
         is_list=bool(_LIST.search(question)),
         wants_number=bool(_NUMBER.search(question)),
         wants_date=bool(_WHEN.search(question)),
@@ -201,6 +207,23 @@ def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:
             found.add(last)
         elif last_name is not None and not quantity:
             found.add(last_name)
+    return found
+
+
+_COPULA = {"是", "在", "有", "为", "叫", "是不是"}
+
+
+def _attribute_before_wh(tokens: list[tuple[str, str]]) -> set[int]:
+    """"X是谁 / X在哪里 / X有多少 / X是多少": the noun X right before the question word."""
+    found = set()
+    for i, (word, _) in enumerate(tokens):
+        if not _WH.match(word) or i == 0:
+            continue
+        j = i - 1
+        if tokens[j][0] in _COPULA and j > 0:
+            j -= 1
+        if tokens[j][1] in ("n", "ng", "nl", "vn"):
+            found.add(j)
     return found
 
 
