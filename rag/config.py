@@ -76,8 +76,9 @@ class RetrievalConfig:
 class AnswerConfig:
     answerer: str = "extractive"  # extractive | anthropic | openai
     # semantic: sentences chosen and the evidence judged by meaning (sentence vectors) and
-    # words; lexical: by words only (what the default model's absence or an ablation gives)
-    selection: str = "semantic"
+    # words; lexical: by words only; auto: semantic with the model the answer gate was
+    # fitted for (the default multilingual-e5-small), lexical with any other
+    selection: str = "auto"
     max_sentences: int = 3
     list_max_sentences: int = 5
     max_question_chars: int = 2000
@@ -160,8 +161,8 @@ def _check_values(cfg: Config) -> None:
     for key in ("abstain_message", "abstain_message_en", "clarify_message"):
         if not getattr(cfg.answer, key).strip():
             raise bad(f"answer.{key}", "must not be empty (it is what the user sees)")
-    if cfg.answer.selection not in ("semantic", "lexical"):
-        raise bad("answer.selection", "must be one of semantic, lexical")
+    if cfg.answer.selection not in ("auto", "semantic", "lexical"):
+        raise bad("answer.selection", "must be one of auto, semantic, lexical")
     if cfg.answer.max_question_chars < 10:
         raise bad("answer.max_question_chars", "must be >= 10")
     if cfg.answer.answerer != "extractive" and not cfg.llm.model:

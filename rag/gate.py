@@ -73,4 +73,7 @@ def answerable(f: EvidenceFeatures) -> bool:
         # corpus): the lexical rule of the word-only answerer.
         return (f.coverage >= tuned.LEXICAL_MIN_COVERAGE and f.absent_names == f.absent_nouns == 0
                 and f.unknown_share <= 0.5)
+    if not f.chinese and f.similarity_margin < tuned.NON_CHINESE_MIN_MARGIN:
+        return False  # cross-lingual similarity is noisier: a question in another language
+        # must stand out further from the corpus background
     return answer_probability(f) >= 0.5

@@ -257,7 +257,7 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
         store = open_store(cfg, model_name).open_for_read()
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
-    semantic = store is not None and cfg.answer.selection == "semantic"
+    semantic = store is not None and _semantic_selection(cfg, model_name)
     sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if semantic else None
     if sentences is not None and sentences.model != model_name:
         sentences = None
@@ -271,6 +271,15 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     pipeline.semantics = semantics
     pipeline.reranker = build_reranker(cfg, semantics)
     return pipeline
+
+
+def _semantic_selection(cfg: Config, model_name: str) -> bool:
+    """The answer gate's weights were fitted on one model's similarities; another model's
+    similarities sit on another scale, so `auto` chooses by words for it."""
+    from rag import tuned
+
+    mode = cfg.answer.selection
+    return mode == "semantic" or (mode == "auto" and model_name == tuned.GATE_MODEL)
 
 
 def _index_stamp(cfg: Config) -> int | None:

@@ -137,7 +137,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
                 strict.append(w)
             if tag in _NAME_TAGS and tag != "m":
                 names.add(w)
-    asked = [tokens[i][0].lower() for i in answer_type | _attribute_before_wh(tokens)]
+    asked = [tokens[i][0].lower() for i in answer_type | _attribute_before_wh(tokens) | _unit_after_quantity(tokens)]
     asked_absent = tuple(w for w in asked if len(w) > 1 and in_evidence is not None and not in_evidence(w))
     borrowed: list[str] = []
     if context:
@@ -224,6 +224,19 @@ def _attribute_before_wh(tokens: list[tuple[str, str]]) -> set[int]:
             j -= 1
         if tokens[j][1] in ("n", "ng", "nl", "vn"):
             found.add(j)
+    return found
+
+
+def _unit_after_quantity(tokens: list[tuple[str, str]]) -> set[int]:
+    """"多少欧元 / 几个办公室": the unit counted is what the answer must be stated in."""
+    found = set()
+    for i, (word, _) in enumerate(tokens[:-1]):
+        if word.startswith(("多少", "几")):
+            j = i + 1
+            if tokens[j][1] in ("q", "m", "mq") and j + 1 < len(tokens):
+                j += 1  # "几个办公室"
+            if tokens[j][1] in _NAME_TAGS | _NOUN_TAGS and tokens[j][1] not in ("m", "eng"):
+                found.add(j)
     return found
 
 

@@ -35,17 +35,19 @@ def test_default_config_meets_the_floors_on_test(shipped_index, shipped_pipeline
     assert "### Failures" in md_path.read_text(encoding="utf-8")
 
 
-def test_cli_eval_ablate_prints_three_modes_and_writes_reports(shipped_index, tmp_path):
+def test_cli_eval_ablate_prints_four_variants_and_writes_reports(shipped_index, tmp_path):
     # --split dev: the comparison below is a development check, so it reads dev items only
     cfg = tmp_path / "rag.yaml"
     cfg.write_text(json.dumps({"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir}))
     run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "eval", "--ablate",
                           "--split", "dev", "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    for name in ("dense only", "bm25 only", "hybrid (default)"):
+    for name in ("lexical only", "dense only", "hybrid", "hybrid + semantic answers (default)"):
         assert name in run.stdout
     assert (tmp_path / "reports" / "eval.json").exists() and (tmp_path / "reports" / "eval.md").exists()
     runs = json.loads((tmp_path / "reports" / "eval.json").read_text())["runs"]
     assert {r["summary"]["split"] for r in runs} == {"dev"}
     by_name = {r["summary"]["name"]: r["summary"] for r in runs}
-    assert by_name["hybrid (default)"]["hit1"] > by_name["dense only"]["hit1"]
+    default = by_name["hybrid + semantic answers (default)"]
+    assert default["hit1"] > by_name["dense only"]["hit1"]
+    assert default["accuracy"] > by_name["hybrid"]["accuracy"]  # choosing by meaning helps

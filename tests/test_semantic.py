@@ -42,10 +42,15 @@ def test_english_question_is_answered_from_a_chinese_sentence_with_its_citation(
     assert_quotes_exact(result)
 
 
-def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline):
-    result = answer("卢旺达的老师们能拿到多少个Claude Pro账号？", pipeline=shipped_pipeline)
-    assert not result.abstained and "2000" in result.text
-    assert {c.source for c in result.citations} == {RWANDA}
+@pytest.mark.parametrize("question, fact, article", [
+    ("卢旺达那边的老师能分到几个Claude Pro？", "2000", RWANDA),
+    ("捐给Public First Action的钱有多少？", "2000万美元", DONATION),
+    ("英国那个政府网站助手最先用在哪块业务上？", "求职者", "000_8378715d027410b1.txt"),
+])
+def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, question, fact, article):
+    result = answer(question, pipeline=shipped_pipeline)
+    assert not result.abstained and fact in result.text
+    assert result.citations[0].source == article
     assert_quotes_exact(result)
 
 
@@ -100,6 +105,6 @@ def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped
     assert stored is not None and len(stored) > 100 and stored.vectors.shape[1] == 384
     embedder = shipped_pipeline.semantics
     before = getattr(embedder._embed_query.__self__.inner, "documents_embedded", 0)
-    answer("卢旺达的老师们能拿到多少个Claude Pro账号？", pipeline=shipped_pipeline)
+    answer("卢旺达那边的老师能分到几个Claude Pro？", pipeline=shipped_pipeline)
     assert embedder._embed_query.__self__.inner.documents_embedded == before
     assert Path(sentence_dir(shipped_index.data_dir), "vectors.npy").exists()
