@@ -116,6 +116,7 @@ class UIConfig:
     auth_env: str = "RAG_UI_AUTH"  # "user:password" in this variable enables login
     max_queue: int = 64
     concurrency: int = 4
+    drain_seconds: float = 30.0  # on SIGTERM/Ctrl-C, answers in flight get this long to finish
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ _RANGES = (
     ("ui.port", 1, 65535),
     ("ui.max_queue", 1, 10_000),
     ("ui.concurrency", 1, 64),
+    ("ui.drain_seconds", 0, 3600),
     ("corpus.max_file_bytes", 1, 1_000_000_000),
 )
 

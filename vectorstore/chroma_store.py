@@ -344,12 +344,13 @@ def translate_error(exc: BaseException, doing: str, data_dir: str, server_url: s
     write of `need` bytes is tried to tell."""
     if isinstance(exc, RagError):
         return exc
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    reason = re.sub(r"^\[Errno \d+\]\s*", "", (str(exc).strip().splitlines() or [type(exc).__name__])[0])[:200]
     if server_url:
-        return StoreUnavailableError(
-            f"the Chroma server at {server_url} failed while {doing} ({reason}); "
-            "check that `chroma run` is up and reachable"
-        )
+        low = f"{type(exc).__name__} {reason}".lower()
+        if any(s in low for s in ("connect", "refused", "unreachable", "timed out", "timeout", "resolve")):
+            return StoreUnavailableError(f"cannot reach the Chroma server at {server_url} to {doing}: "
+                                         "is `chroma run` up and reachable?")
+        return StoreUnavailableError(f"the Chroma server at {server_url} failed to {doing} ({reason})")
     path = Path(data_dir) / "chroma"
     low = reason.lower()
     if "database is locked" in low:
