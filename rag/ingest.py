@@ -216,7 +216,7 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
 
 
 def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: IngestPlan,
-                    previous: dict | None, wrote: bool) -> tuple[float, dict[str, int], bool]:
+                    previous: dict | None, wrote: bool, embedded: int) -> tuple[float, dict[str, int], bool]:
     """Rebuild the lexical index from the store when it does not match what the store now
     holds; its meta (collection name, per-article keys) is the ingest record."""
     lex_dir = lexical_dir(cfg)
@@ -227,8 +227,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     if not changed:
         return previous["unk_share"], previous.get("chunks_per_article", {}), False
     all_chunks = target.all_chunks()
-    if previous is not None and not plan.todo and previous.get("embedding_model") == embedder.name:
-        unk = previous["unk_share"]
+    if previous is not None and not embedded and previous.get("embedding_model") == embedder.name:
+        unk = previous["unk_share"]  # no new text for the model: do not load it to re-measure
     else:
         sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
         unk = embedder.unk_share(sample) if sample else 0.0
@@ -305,7 +305,7 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
     checkpoint("store-written")
 
     wrote = bool(plan.todo or plan.removed or plan.moved or rebuild)
-    unk, per_article, rebuilt = _commit_lexical(cfg, embedder, target, plan, previous, wrote)
+    unk, per_article, rebuilt = _commit_lexical(cfg, embedder, target, plan, previous, wrote, embedded)
     if rebuilt and not wrote and previous is not None:
         notes.append("the BM25 index did not match the vector store (an earlier run was "
                      "interrupted): rebuilt it from the store")

@@ -23,8 +23,10 @@ def format_ingest_report(r: IngestReport) -> str:
         lines.append(f"  skipped {s.path}: {s.reason}")
     for a in r.removed:
         lines.append(f"  removed {a}")
-    for old, new in r.moved:
+    for old, new in r.moved[:10]:
         lines.append(f"  moved {old} -> {new} (vectors reused)")
+    if len(r.moved) > 10:
+        lines.append(f"  ... and {len(r.moved) - 10} more moved")
     for note in r.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

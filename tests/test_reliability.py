@@ -202,6 +202,15 @@ def test_rebuild_is_built_beside_the_live_index_and_readers_keep_answering(dense
     site.assert_consistent()
 
 
+@pytest.mark.skipif(shutil.which("flock") is None, reason="needs the flock command (util-linux)")
+def test_ask_before_the_first_index_is_built_says_wait(tmp_path):
+    """Item 11: with no index yet and another process building it, a reader is told to wait."""
+    site = Site(tmp_path)
+    site.data.mkdir()
+    with lock_held_by_another_process(site.data):
+        one_line_error(site.run("ask", QUESTION), 75, "another process is building it")
+
+
 @pytest.mark.parametrize("step", ["store-batch", "store-written", "lexical-written"])
 def test_kill_9_during_rebuild_loses_nothing(site, step):
     before = {c.id for c in site.lexical().chunks}
@@ -455,3 +464,60 @@ def test_sqlite_lock_is_not_reported_as_damage(site):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     site.assert_consistent()
+
+
+# -- 13. a renamed folder keeps its vectors ----------------------------------------------------
+
+def test_renamed_folder_keeps_its_vectors(site):
+    write_corpus(site.corpus / "batch", 30, seed=7)
+    first = site.run("ingest")
+    assert first.returncode == 0 and "30 added" in first.stdout, first.stderr
+    (site.corpus / "batch").rename(site.corpus / "renamed")
+    r = site.run("ingest")
+    assert r.returncode == 0, r.stderr
+    assert "0 added" in r.stdout and "0 removed" in r.stdout and "30 moved" in r.stdout, r.stdout
+    assert "0 embedded this run" in r.stdout and "moved batch/" in r.stdout
+    assert not any(c.article_id.startswith("batch/") for c in site.lexical().chunks)
+    site.assert_consistent()
+
+
+# -- 10. an installed wheel: package data, a data dir the user owns --------------------------------
+
+@pytest.mark.slow
+def test_installed_wheel_answers_from_a_read_only_install(tmp_path):
+    src = tmp_path / "src"  # build from a copy: building writes build/ and *.egg-info
+    for name in ("rag", "vectorstore", "ui", "evals"):
+        shutil.copytree(PROJECT_ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_ROOT / name, src / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
+                   check=True, capture_output=True, timeout=300)
+    target = tmp_path / "site"
+    wheel = next((tmp_path / "dist").glob("news_rag-*.whl"))
+    subprocess.run(pip + ["install", "--no-deps", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True, timeout=300)
+    assert len(list((target / "rag" / "shipped_corpus").glob("*.txt"))) == 4
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(target),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    script = ("import json, rag; from rag import answer; r = answer('卢旺达ICT与创新部长是谁？'); "
+              "print(json.dumps({'file': rag.__file__, 'text': r.text}))")
+    with read_only(target):
+        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                           cwd=elsewhere, timeout=300)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        assert out["file"].startswith(str(target)) and ANSWER in out["text"]
+        assert (home / ".local" / "share" / "news-rag" / "lexical" / "meta.json").exists()
+        # a data dir nobody can write is one clear error, not a raw OSError
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        with read_only(locked):
+            script = ("from rag import answer\ntry:\n    answer('问题')\nexcept Exception as e:\n"
+                      "    print(type(e).__name__, e)")
+            r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               env={**env, "RAG_DATA_DIR": str(locked / "data")}, cwd=elsewhere, timeout=300)
+        assert r.stdout.startswith("ReadOnlyStorageError") and "read-only" in r.stdout, (r.stdout, r.stderr)
