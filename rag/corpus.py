@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -138,16 +139,23 @@ def _candidate_files(root: Path, extensions: tuple[str, ...]) -> list[Path]:
 
 
 def load_corpus(
-    folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int
+    folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int,
+    indexed: Mapping[str, str] | None = None,
 ) -> tuple[list[Article], list[SkippedFile]]:
-    """Load every article under `folder`; files that cannot be used are skipped with a reason."""
+    """Load every article under `folder`; files that cannot be used are skipped with a reason.
+
+    Of two files with the same content the first in path order is kept, unless the index
+    already holds that content under the other one (`indexed`: article id -> content hash):
+    copying an indexed file must not move its citations to the copy."""
+    indexed = indexed or {}
     root = Path(folder)
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
     real_root = root.resolve()
     articles: list[Article] = []
     skipped: list[SkippedFile] = []
-    seen_hashes: dict[str, str] = {}
+    seen_hashes: dict[str, str] = {}  # content hash -> the id that is the article
+    duplicates: list[tuple[str, str]] = []
     for file in _candidate_files(root, extensions):
         article_id = file.relative_to(root).as_posix()
         try:
@@ -158,12 +166,24 @@ def load_corpus(
             if size > max_file_bytes:
                 raise ArticleError(f"file is {size} bytes, over the {max_file_bytes}-byte cap")
             article = parse_article(article_id, real.read_bytes(), str(file))
-            if article.content_hash in seen_hashes:
-                raise ArticleError(f"same content as {seen_hashes[article.content_hash]}")
-            seen_hashes[article.content_hash] = article_id
-            articles.append(article)
+            h = article.content_hash
+            first = seen_hashes.get(h)
+            if first is not None and indexed.get(article_id) == h and indexed.get(first) != h:
+                at = next(i for i, a in enumerate(articles) if a.id == first)
+                articles[at] = article
+                seen_hashes[h] = article_id
+                duplicates.append((first, h))
+            elif first is not None:
+                duplicates.append((article_id, h))
+            else:
+                seen_hashes[h] = article_id
+                articles.append(article)
         except ArticleError as exc:
             skipped.append(SkippedFile(article_id, str(exc)))
         except OSError as exc:
             skipped.append(SkippedFile(article_id, f"cannot read file: {exc.strerror or exc}"))
+    for article_id, h in duplicates:
+        kept = seen_hashes[h]
+        skipped.append(SkippedFile(article_id, f"same content as {kept}", kept))
+    skipped.sort(key=lambda s: s.path)
     return articles, skipped

@@ -35,3 +35,31 @@ class GenerationError(RagError):
 
 class CorpusError(RagError):
     """The corpus folder itself is missing or unreadable."""
+
+
+class IndexBusyError(RagError):
+    """Another process holds the index (a running ingest, backup or restore)."""
+
+
+class StorageError(RagError):
+    """The disk under the data dir (or a backup folder) refused a read or write."""
+
+
+class ReadOnlyStorageError(StorageError):
+    """The folder is on a read-only file system or not writable by this user."""
+
+
+class DiskFullError(StorageError):
+    """No space left on the device holding the folder."""
+
+
+class StoreUnavailableError(RagError):
+    """The vector store server cannot be reached."""
+
+
+class IngestRefusedError(RagError):
+    """An ingest would empty or mostly empty the index; it needs --allow-empty or --prune."""
+
+
+class BackupError(RagError):
+    """A backup is incomplete, damaged or does not match its manifest."""

@@ -1,39 +1,54 @@
-"""Incremental ingestion: corpus -> chunks -> embeddings -> vector store + lexical index.
+"""Incremental ingestion: corpus -> plan -> embed -> write (vector store, then lexical index).
 
 Each article is keyed by its content hash and the chunking settings. Unchanged articles
-are not re-embedded; edited ones have their chunks replaced; deleted files lose theirs.
-The store itself is the record of what is indexed (each chunk carries its article's key
-and chunk count), so a run killed part-way is repaired by the next one.
+are not re-embedded; edited ones have their chunks replaced; deleted files lose theirs; a
+renamed or moved file keeps its vectors. The store is the record of what is embedded (each
+chunk carries its article's key and chunk count) and the lexical index records the keys it
+was built from, so whatever point a run is killed at, the next run sees the difference and
+finishes the work.
+
+Nothing is destroyed before the lock is held and the new state is written:
+- `rebuild` writes a new generation of the collection beside the live one, then swaps in
+  the lexical index (whose meta names the live collection) with one atomic rename; the old
+  collection is dropped last. Readers keep answering from the old index until the swap.
+- a corpus with no loadable article, or one that would remove more than half of the index,
+  is refused unless `allow_empty` / `prune` says so.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import shutil
+import os
+import signal
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunking import chunk_article
 from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
-from rag.errors import RagError
+from rag.errors import IndexBusyError, IngestRefusedError, RagError
 from rag.lexical import LEXICAL_FORMAT, LexicalIndex
 from rag.retrieval import dense_weight_for
 from rag.sentences import SentenceIndex, sentence_dir
-from rag.store import VectorStore
-from rag.types import Article, Chunk, IngestReport
+from rag.storage import storage_error
+from rag.store import ArticleState, VectorStore
+from rag.types import Article, Chunk, IngestReport, SkippedFile
 
 _CHUNKER_VERSION = "1"
 _BATCHES_PER_WRITE = 8  # embedding batches per store write: keeps encode busy, bounds lost work
 _UNK_SAMPLE = 2000
+KILL_AT_ENV = "RAG_INGEST_KILL_AT"
+STOP_AT_ENV = "RAG_INGEST_STOP_AT"
 
 
-class IngestBusyError(RagError):
-    """Another `rag ingest` holds the lock on this data dir."""
+class IngestBusyError(IndexBusyError):
+    """Another `rag ingest` (or backup, restore) holds the lock on this data dir."""
 
 
 def lexical_dir(cfg: Config) -> Path:
@@ -42,21 +57,36 @@ def lexical_dir(cfg: Config) -> Path:
 
 @contextmanager
 def ingest_lock(data_dir: str):
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(data_dir) / "ingest.lock", "w") as f:
+    """The one writer of a data dir: ingest, backup and restore take it; readers never do."""
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        f = open(Path(data_dir) / "ingest.lock", "a")
+    except OSError as exc:
+        raise storage_error(data_dir, exc, "take the ingest lock") from exc
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise IngestBusyError(f"another ingest is running on {data_dir}") from exc
+            raise IngestBusyError(
+                f"another ingest (or a backup or restore) is running on {data_dir}; "
+                "try again when it finishes"
+            ) from exc
         yield
+
+
+def checkpoint(name: str) -> None:
+    """Fault injection for tests/test_reliability.py: RAG_INGEST_KILL_AT=<step> kills the
+    process at that step exactly as `kill -9` would; RAG_INGEST_STOP_AT=<step> freezes it
+    there (SIGSTOP, lock held) until the test sends SIGCONT."""
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(STOP_AT_ENV) == name:
+        print(f"checkpoint {name}: stopped", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def ingest_key(article: Article, cfg: Config) -> str:
     return f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
-
-
-def remove_lexical(cfg: Config) -> None:
-    shutil.rmtree(lexical_dir(cfg), ignore_errors=True)
 
 
 def _progress(total: int, enabled: bool):
@@ -66,45 +96,91 @@ def _progress(total: int, enabled: bool):
                 file=sys.stderr, leave=False)
 
 
-def run_ingest(
-    cfg: Config,
-    embedder: Embedder,
-    store,  # vectorstore.ChromaStore, not yet opened
-    *,
-    corpus_path: str | None = None,
-    rebuild: bool = False,
-    progress: bool | None = None,
-) -> IngestReport:
-    t0 = time.perf_counter()
-    if progress is None:
-        progress = sys.stderr.isatty()
-    articles, skipped = load_corpus(
-        corpus_path or cfg.corpus.path, cfg.corpus.extensions, cfg.corpus.max_file_bytes
-    )
-    with ingest_lock(cfg.data_dir):
-        store.open_for_write(lambda: embedder.dimension, rebuild=rebuild)
-        return _ingest_locked(cfg, embedder, store, articles, skipped, progress, t0, rebuild)
+# -- plan ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """What a run will do, decided before anything is written."""
+
+    keys: Mapping[str, str]  # article id -> ingest key, for every loaded article
+    todo: tuple[Article, ...]  # to chunk, embed (or reuse vectors) and write
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+    moved: tuple[tuple[str, str], ...]  # (old id, new id)
+    skipped: tuple[SkippedFile, ...]
+    record: Mapping[str, str]  # article id -> key the index holds once the plan is done
+    indexed_before: int  # articles in the live index
 
 
-def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progress, t0,
-                   rebuild: bool = False) -> IngestReport:
-    states = store.article_states()
+def plan_ingest(cfg: Config, articles: list[Article], skipped: list[SkippedFile],
+                states: Mapping[str, ArticleState], rebuild: bool) -> IngestPlan:
     keys = {a.id: ingest_key(a, cfg) for a in articles}
+    present = set(keys)
+    # A file that still exists but now fails to load keeps its last good version; a duplicate
+    # of another file does not (the other file is the article).
+    kept = {s.path for s in skipped if s.duplicate_of is None and s.path in states}
+    gone = sorted(a for a in states if a not in present and a not in kept)
+    base = {} if rebuild else states
     added, updated, unchanged, todo = [], [], [], []
     for a in articles:
-        state = states.get(a.id)
+        state = base.get(a.id)
         if state is not None and state.ingest_key == keys[a.id] and state.complete:
             unchanged.append(a.id)
         else:
             (updated if state is not None else added).append(a.id)
             todo.append(a)
-    present = {a.id for a in articles}
-    # A file that still exists but now fails to load keeps its last good version.
-    kept = {s.path for s in skipped}
-    removed = sorted(a for a in states if a not in present and a not in kept)
-    if removed:
-        store.delete_articles(removed)
+    moved: list[tuple[str, str]] = []
+    if not rebuild:
+        # Same content and chunking under another name: a rename or a move.
+        by_key: dict[str, list[str]] = {}
+        for old in gone:
+            if states[old].complete:
+                by_key.setdefault(states[old].ingest_key, []).append(old)
+        for new in added:
+            olds = by_key.get(keys[new])
+            if olds:
+                moved.append((olds.pop(0), new))
+    moved_old = {o for o, _ in moved}
+    moved_new = {n for _, n in moved}
+    record = {} if rebuild else {a: s.ingest_key for a, s in states.items() if a in kept}
+    record.update({a: keys[a] for a in keys})
+    return IngestPlan(
+        keys=keys, todo=tuple(todo),
+        added=tuple(a for a in added if a not in moved_new), updated=tuple(updated),
+        unchanged=tuple(unchanged), removed=tuple(g for g in gone if g not in moved_old),
+        moved=tuple(moved), skipped=tuple(skipped), record=dict(sorted(record.items())),
+        indexed_before=len(states),
+    )
 
+
+def check_plan(plan: IngestPlan, corpus: str, extensions, allow_empty: bool, prune: bool) -> None:
+    """Refuse runs that look like a mistake (a wrong or unmounted folder, a typo)."""
+    if not plan.keys and not allow_empty:
+        held = (f"; the index holds {plan.indexed_before} articles and this run would remove them all"
+                if plan.indexed_before else "")
+        raise IngestRefusedError(
+            f"no loadable articles in {corpus} (extensions {', '.join(extensions) or 'none'}, "
+            f"{len(plan.skipped)} files skipped){held}. Check the path; to empty the index on "
+            "purpose, run again with --allow-empty"
+        )
+    losing = len(plan.removed)
+    if plan.keys and losing * 2 > plan.indexed_before and losing > 0 and not (prune or allow_empty):
+        raise IngestRefusedError(
+            f"this run would remove {losing} of the {plan.indexed_before} indexed articles (more "
+            f"than half) because they are no longer in {corpus}. Check the path; if that is "
+            "intended, run again with --prune"
+        )
+
+
+# -- embed and write ----------------------------------------------------------------------
+
+def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorStore,
+           plan: IngestPlan, progress: bool) -> int:
+    """Chunk, embed (reusing a moved article's vectors) and write the planned articles in
+    batches; returns how many chunks were embedded."""
+    moved_from = {new: old for old, new in plan.moved}
     embedded = 0
     pending: list[Chunk] = []
     pending_ids: list[str] = []
@@ -113,14 +189,23 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         nonlocal embedded
         if not pending_ids:
             return
-        vectors = embedder.embed_documents([c.search_text() for c in pending])
-        store.replace_articles(list(pending_ids), list(pending), vectors, keys)
-        embedded += len(pending)
+        olds = [moved_from[a] for a in pending_ids if a in moved_from]
+        stored = source.vectors_for(olds) if olds else {}
+        known = {c.search_text(): v for pairs in stored.values() for c, v in pairs}
+        vectors = [known.get(c.search_text()) for c in pending]
+        need = [i for i, v in enumerate(vectors) if v is None]
+        if need:
+            fresh = embedder.embed_documents([pending[i].search_text() for i in need])
+            for i, v in zip(need, fresh):
+                vectors[i] = v
+        target.replace_articles(list(pending_ids), list(pending), vectors, dict(plan.keys))
+        embedded += len(need)
         bar.update(len(pending))
         pending.clear()
         pending_ids.clear()
+        checkpoint("store-batch")
 
-    chunked = [(a, chunk_article(a, cfg.chunking.size, cfg.chunking.overlap)) for a in todo]
+    chunked = [(a, chunk_article(a, cfg.chunking.size, cfg.chunking.overlap)) for a in plan.todo]
     with _progress(sum(len(c) for _, c in chunked), progress) as bar:
         for article, chunks in chunked:
             pending.extend(chunks)
@@ -128,40 +213,129 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
             if len(pending) >= _BATCHES_PER_WRITE * cfg.embedding.batch_size:
                 flush()
         flush()
+    return embedded
 
+
+def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: IngestPlan,
+                    previous: dict | None, wrote: bool, embedded: int,
+                    rebuild: bool = False) -> tuple[float, dict[str, int], bool, int]:
+    """Rebuild the lexical index (and the sentence vectors) from the store when it does not
+    match what the store now holds; its meta (collection name, per-article keys) is the
+    ingest record. Returns (unk share, chunks per article, rebuilt, sentences embedded)."""
     lex_dir = lexical_dir(cfg)
-    previous = _previous_meta(lex_dir)
     sentences_dir = sentence_dir(cfg.data_dir)
     old_sentences = None if rebuild else _previous_sentences(sentences_dir)
-    changed = (bool(todo or removed) or previous is None or previous.get("count") != store.count()
-               or previous.get("format") != LEXICAL_FORMAT or old_sentences is None
-               or old_sentences.model != embedder.name)
-    sentences_embedded = 0
-    if changed:
-        all_chunks = store.all_chunks()
-        # Sentence vectors first, the lexical index last: its meta.json is what readers
-        # take as "a complete index", and it only appears once both are written.
+    changed = (wrote or previous is None or previous.get("format") != LEXICAL_FORMAT
+               or old_sentences is None or old_sentences.model != embedder.name
+               or previous.get("collection") != target.name
+               or previous.get("articles") != plan.record
+               or previous.get("count") != target.count())
+    if not changed:
+        return previous["unk_share"], previous.get("chunks_per_article", {}), False, 0
+    all_chunks = target.all_chunks()
+    # Sentence vectors first, the lexical index last: its meta is the ingest record and what
+    # readers take as a complete index. Vectors are keyed by sentence text, so a run killed
+    # between the two leaves only reusable vectors behind.
+    try:
         sentences, sentences_embedded = SentenceIndex.build(all_chunks, embedder, old_sentences)
         sentences.save(sentences_dir)
-        if previous is not None and not todo and previous.get("embedding_model") == embedder.name:
-            unk = previous["unk_share"]
-        else:
-            sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
-            unk = embedder.unk_share(sample) if sample else 0.0
-        per_article = _per_article(c.article_id for c in all_chunks)
-        meta = {"embedding_model": embedder.name, "unk_share": unk, "count": len(all_chunks),
-                "chunks_per_article": per_article}
-        LexicalIndex.build(all_chunks, meta).save(lex_dir)
+    except OSError as exc:
+        raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc
+    if previous is not None and not embedded and previous.get("embedding_model") == embedder.name:
+        unk = previous["unk_share"]  # no new text for the model: do not load it to re-measure
     else:
-        unk = previous["unk_share"]
-        per_article = previous.get("chunks_per_article", {})
+        sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
+        unk = embedder.unk_share(sample) if sample else 0.0
+    per_article = _per_article(c.article_id for c in all_chunks)
+    meta = {"embedding_model": embedder.name, "unk_share": unk, "count": len(all_chunks),
+            "chunks_per_article": per_article, "collection": target.name,
+            "articles": dict(plan.record)}
+    try:
+        LexicalIndex.build(all_chunks, meta).save(lex_dir)
+    except OSError as exc:
+        raise storage_error(lex_dir.parent, exc, "write the lexical index") from exc
+    return unk, per_article, True, sentences_embedded
+
+
+# -- the run ------------------------------------------------------------------------------
+
+def _live(store: VectorStore, previous: dict | None) -> tuple[VectorStore, list[str]]:
+    """The collection the index uses now (named by the lexical index), and every generation."""
+    generations = store.generations()
+    named = (previous or {}).get("collection")
+    if named in generations:
+        live = named
+    elif store.name in generations or not generations:
+        live = store.name
+    else:
+        live = generations[-1]  # the lexical index is gone: take the newest and repair it
+    return (store if live == store.name else store.with_collection(live)), generations
+
+
+def run_ingest(
+    cfg: Config,
+    embedder: Embedder,
+    store: VectorStore,  # vectorstore.ChromaStore on the configured collection, not yet opened
+    *,
+    corpus_path: str | None = None,
+    rebuild: bool = False,
+    progress: bool | None = None,
+    allow_empty: bool = False,
+    prune: bool = False,
+) -> IngestReport:
+    with ingest_lock(cfg.data_dir):
+        return run_ingest_locked(cfg, embedder, store, corpus_path=corpus_path, rebuild=rebuild,
+                                 progress=progress, allow_empty=allow_empty, prune=prune)
+
+
+def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, corpus_path=None,
+                      rebuild=False, progress=None, allow_empty=False, prune=False) -> IngestReport:
+    """run_ingest for a caller that already holds ingest_lock(cfg.data_dir)."""
+    t0 = time.perf_counter()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    corpus = corpus_path or cfg.corpus.path
+    previous = _previous_meta(lexical_dir(cfg))
+    live, generations = _live(store, previous)
+    states = live.article_states() if live.exists() else {}
+    articles, skipped = load_corpus(corpus, cfg.corpus.extensions, cfg.corpus.max_file_bytes,
+                                    indexed={a: s.ingest_key.split(":")[0] for a, s in states.items()})
+    plan = plan_ingest(cfg, articles, skipped, states, rebuild)
+    check_plan(plan, corpus, cfg.corpus.extensions, allow_empty, prune)
+    checkpoint("planned")
+    notes = []
+
+    target = live.new_generation() if rebuild else live
+    target.open_for_write(lambda: embedder.dimension)
+    if not rebuild:
+        orphans = [g for g in generations if g != live.name]
+        for name in orphans:  # unfinished generations of interrupted rebuilds
+            store.with_collection(name).drop()
+        if orphans:
+            notes.append(f"removed {len(orphans)} unfinished collection(s) left by an interrupted rebuild")
+    embedded = _write(cfg, embedder, target, live, plan, progress)
+    if not rebuild:
+        target.delete_articles([*plan.removed, *(old for old, _ in plan.moved)])
+    checkpoint("store-written")
+
+    wrote = bool(plan.todo or plan.removed or plan.moved or rebuild)
+    unk, per_article, rebuilt, sentences_embedded = _commit_lexical(
+        cfg, embedder, target, plan, previous, wrote, embedded, rebuild)
+    if rebuilt and not wrote and previous is not None:
+        notes.append("the BM25 index did not match the vector store (an earlier run was "
+                     "interrupted): rebuilt it from the store")
+    checkpoint("lexical-written")
+    if rebuild:
+        for name in generations:  # the old index, dropped only now that the new one is live
+            if name != target.name:
+                store.with_collection(name).drop()
 
     return IngestReport(
-        added=tuple(added),
-        updated=tuple(updated),
-        unchanged=tuple(unchanged),
-        removed=tuple(removed),
-        skipped=tuple(skipped),
+        added=plan.added,
+        updated=plan.updated,
+        unchanged=plan.unchanged,
+        removed=plan.removed,
+        skipped=plan.skipped,
         chunks_total=sum(per_article.values()),
         chunks_embedded=embedded,
         sentences_embedded=sentences_embedded,
@@ -170,6 +344,8 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         unk_share=unk,
         dense_weight=dense_weight_for(unk, cfg.retrieval),
         chunks_per_article=per_article,
+        moved=plan.moved,
+        notes=tuple(notes),
     )
 
 

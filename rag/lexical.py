@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
+from rag.storage import fsync_dir, fsync_tree
 from rag.text import terms
 from rag.types import Chunk, RetrievalFilter
 
@@ -116,10 +119,12 @@ class LexicalIndex:
     # -- persistence -------------------------------------------------------------------
 
     def save(self, folder: str | os.PathLike) -> None:
-        """Write to a temporary folder and swap it in, so a crash never leaves half a file."""
+        """Write to a new folder beside the live one, then swap it in (see `install`): a
+        reader sees the old index or the new one, never a mix, and a crash at any point
+        leaves the old one in place."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:
             if self._bm25 is not None:
                 self._bm25.save(str(tmp / "bm25"))
@@ -129,38 +134,46 @@ class LexicalIndex:
                     f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
             (tmp / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1))
-            old = folder.with_name(folder.name + ".old")
-            if folder.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
+            fsync_tree(tmp)
+            install(folder, tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> LexicalIndex:
+        folder = Path(folder)
+        for attempt in range(3):
+            real = folder.resolve()  # one generation, read whole even if a swap happens meanwhile
+            try:
+                return cls._load_from(folder, real)
+            except IndexCorruptError:
+                # its files vanished because a newer generation replaced it: read that one
+                if attempt == 2 or folder.resolve() == real:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def _load_from(cls, folder: Path, real: Path) -> LexicalIndex:
         import bm25s
 
-        folder = Path(folder)
-        if not (folder / "meta.json").exists():
+        if not (real / "meta.json").exists():
             raise IndexMissingError(f"no lexical index in {folder}: run `rag ingest` first")
         try:
-            meta = json.loads((folder / "meta.json").read_text())
+            meta = json.loads((real / "meta.json").read_text())
             if meta.get("format") != LEXICAL_FORMAT:
                 raise IndexCorruptError(
                     f"lexical index in {folder} is from another version; run `rag ingest`"
                 )
             chunks = []
-            with open(folder / "chunks.jsonl", encoding="utf-8") as f:
+            with open(real / "chunks.jsonl", encoding="utf-8") as f:
                 for line in f:
                     d = json.loads(line)
                     d["heading_path"] = tuple(d["heading_path"])
                     chunks.append(Chunk(**d))
-            doc_freq = json.loads((folder / "doc_freq.json").read_text())
-            bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else None
-            article_bm25 = bm25s.BM25.load(str(folder / "article_bm25")) if chunks else None
+            doc_freq = json.loads((real / "doc_freq.json").read_text())
+            bm25 = bm25s.BM25.load(str(real / "bm25")) if chunks else None
+            article_bm25 = bm25s.BM25.load(str(real / "article_bm25")) if chunks else None
         except IndexCorruptError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -168,3 +181,41 @@ class LexicalIndex:
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
         return cls(chunks, bm25, doc_freq, meta, article_bm25)
+
+
+def _stale_name(name: str) -> re.Pattern:
+    n = re.escape(name)
+    # generations, the pre-generation leftovers, temporary folders and links of interrupted saves
+    return re.compile(rf"^({n}\.\d+(-legacy)?|{n}\.old|\.{n}-[a-z0-9_]{{8}}|\.{n}\.link-\d+)$")
+
+
+def install(folder: str | os.PathLike, built: str | os.PathLike) -> None:
+    """Make `folder` show the index in `built`, atomically.
+
+    `folder` is a symlink to a generation folder (`lexical.<ns>`); a new generation is swapped
+    in by renaming a new symlink over it, which POSIX makes atomic. An index written before
+    generations (a plain folder) is moved aside once. Older generations are removed last.
+    """
+    folder, built = Path(folder), Path(built)
+    target = folder.with_name(f"{folder.name}.{time.time_ns()}")
+    built.rename(target)
+    link = folder.with_name(f".{folder.name}.link-{time.time_ns()}")
+    os.symlink(target.name, link)
+    if folder.exists() and not folder.is_symlink():
+        folder.rename(folder.with_name(f"{folder.name}.{time.time_ns()}-legacy"))
+    os.replace(link, folder)
+    fsync_dir(folder.parent)
+    remove_stale_generations(folder)
+
+
+def remove_stale_generations(folder: str | os.PathLike) -> None:
+    """Generation folders nothing points at, and leftovers of interrupted saves."""
+    folder = Path(folder)
+    live = os.readlink(folder) if folder.is_symlink() else None
+    stale = _stale_name(folder.name)
+    for sibling in folder.parent.iterdir():
+        if stale.match(sibling.name) and sibling.name != live:
+            if sibling.is_symlink() or sibling.is_file():
+                sibling.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(sibling, ignore_errors=True)

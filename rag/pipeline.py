@@ -8,7 +8,9 @@ when dense retrieval is in use (an English-only model on Chinese text skips both
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 from rag.config import Config
 from rag.embedding import build_embedder
 from rag.embedding import model_name as configured_model_name
-from rag.errors import IndexMismatchError, IndexMissingError, QuestionError
+from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
 from rag.query import points_at_nothing
 from rag.rerank import IdentityReranker
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
@@ -25,32 +27,52 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def open_store(cfg: Config, model_name: str):
+def open_store(cfg: Config, model_name: str, collection: str | None = None):
+    """The vector store on `collection`, by default the one the lexical index names as live."""
     from vectorstore import open_chroma_store  # the only place the core reaches Chroma
 
-    return open_chroma_store(cfg, model_name)
+    return open_chroma_store(cfg, model_name, collection or live_collection(cfg))
+
+
+def live_collection(cfg: Config) -> str:
+    from rag.ingest import lexical_dir
+
+    try:
+        meta = json.loads((lexical_dir(cfg) / "meta.json").read_text())
+    except (OSError, ValueError):
+        return cfg.vectorstore.collection
+    return meta.get("collection") or cfg.vectorstore.collection
 
 
 def ingest(
     cfg: Config, *, corpus_path: str | None = None, rebuild: bool = False,
-    embedder=None, progress: bool | None = None,
+    embedder=None, progress: bool | None = None, allow_empty: bool = False, prune: bool = False,
 ) -> IngestReport:
+    """Bring the index up to date with the corpus (see rag.ingest). The lock is taken before
+    the store is even opened: a refused or concurrent run touches nothing."""
     from rag.errors import IndexCorruptError
-    from rag.ingest import remove_lexical, run_ingest
+    from rag.ingest import ingest_lock, run_ingest_locked
 
     embedder = embedder or build_embedder(cfg)
-    if rebuild:
-        remove_lexical(cfg)
-    try:
-        store = open_store(cfg, embedder.name)
-    except IndexCorruptError:
-        if not rebuild:
-            raise
-        from vectorstore.chroma_store import remove_local_index
+    with ingest_lock(cfg.data_dir):
+        aside = None
+        for attempt in (1, 2):
+            try:
+                store = open_store(cfg, embedder.name, cfg.vectorstore.collection)
+                report = run_ingest_locked(cfg, embedder, store, corpus_path=corpus_path, rebuild=rebuild,
+                                           progress=progress, allow_empty=allow_empty, prune=prune)
+                break
+            except IndexCorruptError as exc:
+                # Only a damaged local index is set aside, and only for a rebuild, which writes
+                # a new one; the BM25 index keeps answering until the new one is swapped in.
+                if not rebuild or cfg.vectorstore.server_url or attempt == 2 or "Chroma" not in str(exc):
+                    raise
+                from vectorstore.chroma_store import set_aside_local_index
 
-        remove_local_index(cfg.data_dir)  # too damaged for Chroma to open: start afresh
-        store = open_store(cfg, embedder.name)
-    return run_ingest(cfg, embedder, store, corpus_path=corpus_path, rebuild=rebuild, progress=progress)
+                aside = set_aside_local_index(cfg.data_dir)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+    return report
 
 
 def clean_question(question, max_chars: int) -> str:
@@ -176,13 +198,14 @@ class Pipeline:
 
     def retrieve(self, question: str, history=None, filters: RetrievalFilter | None = None) -> list[Hit]:
         question = clean_question(question, self.cfg.answer.max_question_chars)
+        check_history(history, self.cfg.answer)
         return self.retrieve_for(self.condense(question, history), filters)
 
     def stream(self, question: str, history=None, filters: RetrievalFilter | None = None
                ) -> Iterator[str | Answer]:
         """Pieces of answer text, then the final Answer (whose text is authoritative)."""
         question = clean_question(question, self.cfg.answer.max_question_chars)
-        _check_history(history)
+        check_history(history, self.cfg.answer)
         self.reload_if_changed()
         inp = {"question": question, "history": history, "filters": filters}
         yield from self.chain.stream(inp)
@@ -217,13 +240,48 @@ def evidence_contains(hits: list[Hit]):
     return lambda term: term in text
 
 
-def _check_history(history) -> None:
+def check_history(history, limits) -> None:
+    """Refuse history that is not a list of {'role': 'user'|'assistant', 'content': text}
+    within the configured limits (answer.max_history_*): every request is bounded."""
     if history is None:
         return
-    if not isinstance(history, list) or not all(
-        isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") for m in history
-    ):
-        raise QuestionError("history must be a list of {'role': 'user'|'assistant', 'content': str}")
+    shape = "a list of {'role': 'user' or 'assistant', 'content': text}"
+    if not isinstance(history, list):
+        raise QuestionError(f"history must be {shape}, got {type(history).__name__}")
+    if len(history) > limits.max_history_messages:
+        raise QuestionError(f"history has {len(history)} messages; the limit is {limits.max_history_messages}")
+    total = 0
+    for i, m in enumerate(history):
+        if not isinstance(m, dict):
+            raise QuestionError(f"history[{i}] must be a mapping with role and content, got {type(m).__name__}")
+        if m.get("role") not in ("user", "assistant"):
+            raise QuestionError(f"history[{i}].role must be 'user' or 'assistant', got {m.get('role')!r}")
+        content = m.get("content")
+        if not isinstance(content, str):
+            raise QuestionError(f"history[{i}].content must be text, got {type(content).__name__}")
+        if len(content) > limits.max_message_chars:
+            raise QuestionError(f"history[{i}] is {len(content)} characters long; the limit is "
+                                f"{limits.max_message_chars}")
+        total += len(content)
+    if total > limits.max_history_chars:
+        raise QuestionError(f"history is {total} characters long; the limit is {limits.max_history_chars}")
+
+
+def fit_history(history: list[dict], limits) -> list[dict]:
+    """The most recent part of a conversation this process keeps itself (the UI, `rag chat`)
+    that fits the limits: long answers are cut, the oldest turns dropped."""
+    kept: list[dict] = []
+    total = 0
+    for m in reversed(history):
+        content = m["content"][: limits.max_message_chars]
+        if len(kept) == limits.max_history_messages or total + len(content) > limits.max_history_chars:
+            break
+        kept.append({"role": m["role"], "content": content})
+        total += len(content)
+    kept.reverse()
+    while kept and kept[0]["role"] != "user":  # start on a question
+        kept.pop(0)
+    return kept
 
 
 def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index: bool = False) -> Pipeline:
@@ -241,7 +299,11 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     except IndexMissingError:
         if not ensure_index:
             raise
-        ingest(cfg, embedder=embedder)
+        try:
+            ingest(cfg, embedder=embedder)
+        except IndexBusyError as exc:
+            raise IndexBusyError(f"there is no index in {cfg.data_dir} yet and another process is "
+                                 "building it; ask again when it finishes") from exc
         lexical = LexicalIndex.load(lexical_dir(cfg))
     model_name = embedder.name if embedder is not None else configured_model_name(cfg)
     recorded = lexical.meta.get("embedding_model")
@@ -251,19 +313,27 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
             f"{model_name!r}. Rebuild it with `rag ingest --rebuild`, or set embedding.backend/model back."
         )
     weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg.retrieval)
-    store = None
-    if weight > 0 or cfg.retrieval.mode == "dense":
+    dense = weight > 0 or cfg.retrieval.mode == "dense"
+    if dense:
         embedder = QueryCache(embedder or build_embedder(cfg))
-        store = open_store(cfg, model_name).open_for_read()
+    stores: dict[str, object] = {}
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
-    semantic = store is not None and _semantic_selection(cfg, model_name)
+    semantic = dense and _semantic_selection(cfg, model_name)
     sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if semantic else None
     if sentences is not None and sentences.model != model_name:
         sentences = None
     semantics = Semantics(sentences, embedder.embed_query if semantic else None)
 
     def make_retriever(lex):
+        # A rebuild swaps in a new collection with the lexical index that names it.
+        store = None
+        if dense:
+            name = lex.meta.get("collection") or cfg.vectorstore.collection
+            if name not in stores:
+                stores.clear()
+                stores[name] = open_store(cfg, model_name, name).open_for_read()
+            store = stores[name]
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 
     generator = build_generator(cfg, chat_model, semantics)

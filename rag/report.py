@@ -8,7 +8,8 @@ from rag.types import IngestReport
 def format_ingest_report(r: IngestReport) -> str:
     lines = [
         f"ingested in {r.seconds:.2f} s: {len(r.added)} added, {len(r.updated)} updated, "
-        f"{len(r.unchanged)} unchanged, {len(r.removed)} removed, {len(r.skipped)} skipped",
+        f"{len(r.unchanged)} unchanged, {len(r.removed)} removed, {len(r.skipped)} skipped, "
+        f"{len(r.moved)} moved",
         f"chunks: {r.chunks_total} in the index, {r.chunks_embedded} embedded this run; "
         f"sentence vectors: {r.sentences_embedded} embedded this run (unchanged sentences are reused)",
     ]
@@ -23,4 +24,10 @@ def format_ingest_report(r: IngestReport) -> str:
         lines.append(f"  skipped {s.path}: {s.reason}")
     for a in r.removed:
         lines.append(f"  removed {a}")
+    for old, new in r.moved[:10]:
+        lines.append(f"  moved {old} -> {new} (vectors reused)")
+    if len(r.moved) > 10:
+        lines.append(f"  ... and {len(r.moved) - 10} more moved")
+    for note in r.notes:
+        lines.append(f"  note: {note}")
     return "\n".join(lines)

@@ -126,6 +126,7 @@ class Answer:
 class SkippedFile:
     path: str
     reason: str
+    duplicate_of: str | None = None  # set when the file repeats another file's content
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,5 @@ class IngestReport:
     unk_share: float = 0.0
     dense_weight: float = 0.0
     chunks_per_article: dict[str, int] = field(default_factory=dict)
+    moved: tuple[tuple[str, str], ...] = ()  # (old id, new id): renamed files, vectors reused
+    notes: tuple[str, ...] = ()  # what this run repaired, for the operator

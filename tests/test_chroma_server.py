@@ -20,8 +20,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def chroma_server(tmp_path):
+def start_chroma_server(tmp_path) -> tuple[subprocess.Popen, str]:
+    """A `chroma run` on a free loopback port, ready; the caller stops it."""
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     log = open(tmp_path / "chroma.log", "w")
@@ -29,6 +29,7 @@ def chroma_server(tmp_path):
         [str(chroma), "run", "--path", str(tmp_path / "server-db"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -42,10 +43,15 @@ def chroma_server(tmp_path):
     else:
         proc.kill()
         raise RuntimeError("chroma server did not start")
+    return proc, url
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    proc, url = start_chroma_server(tmp_path)
     yield url
     proc.terminate()
     proc.wait(timeout=20)
-    log.close()
 
 
 @pytest.mark.slow

@@ -7,14 +7,16 @@ that takes the history explicitly and returns the Answer as JSON.
 
 import dataclasses
 import json
+import math
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import RagError
-from rag.pipeline import Pipeline, make_filter
+from rag.errors import ConfigError, RagError
+from rag.pipeline import Pipeline, fit_history, make_filter
 from rag.types import Answer
 from ui.render import answer_markdown, conversation_markdown, escape_text
 
@@ -28,6 +30,15 @@ EXAMPLES = [
 
 def _new_session() -> dict:
     return {"turns": []}
+
+
+def _user_error(exc: Exception):
+    """A request the app refuses (a bad question, an unreachable store): one line in the
+    server log and one line for the user; tracebacks are kept for real bugs."""
+    import gradio as gr
+
+    print(f"refused: {exc}", file=sys.stderr, flush=True)
+    return gr.Error(str(exc), print_exception=False)
 
 
 def _history(turns: list[dict]) -> list[dict]:
@@ -78,7 +89,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
             return make_filter(article_ids or None, (date_from or "").strip() or None,
                                (date_to or "").strip() or None)
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _user_error(exc) from exc
 
     def chat(question, chat_history, session, article_ids, date_from, date_to):
         """Answer `question` in this session's conversation, streaming the text."""
@@ -91,7 +102,8 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
         text = ""
         final = None
         try:
-            for part in pipeline.stream(question or "", _history(session["turns"]), flt):
+            history = fit_history(_history(session["turns"]), cfg.answer)  # a long chat stays bounded
+            for part in pipeline.stream(question or "", history, flt):
                 if isinstance(part, Answer):
                     final = part
                 else:
@@ -99,7 +111,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
                     shown[-1] = {"role": "assistant", "content": escape_text(text)}
                     yield shown, session, gr.skip()
         except RagError as exc:  # an unusable question: say why, keep the conversation
-            raise gr.Error(str(exc)) from exc
+            raise _user_error(exc) from exc
         assert final is not None
         shown[-1] = {"role": "assistant", "content": answer_markdown(final, passages)}
         session = {"turns": session["turns"] + [_turn_record(final.question, final)]}
@@ -112,8 +124,10 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
             if isinstance(history, str):
                 history = json.loads(history) if history.strip() else None
             return pipeline.answer(question, history or None).to_dict()
-        except (RagError, ValueError) as exc:
-            raise gr.Error(str(exc)) from exc
+        except json.JSONDecodeError as exc:
+            raise _user_error(ValueError(f"history is not valid JSON: {exc.msg}")) from exc
+        except RagError as exc:
+            raise _user_error(exc) from exc
 
     def vote(data: gr.LikeData, session):
         session = session or _new_session()
@@ -183,10 +197,174 @@ def blocked_paths(cfg: Config) -> list[str]:
     return paths
 
 
+class LoginThrottle:
+    """Failed logins per client address: the first few are free, then every further failure
+    doubles the wait before the next attempt is even checked (1 s, 2 s, 4 s ... 5 min)."""
+
+    FREE = 5
+    MAX_WAIT = 300.0
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._state: dict[str, tuple[int, float]] = {}  # client -> (failures, blocked until)
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float:
+        with self._lock:
+            _, until = self._state.get(client, (0, 0.0))
+            return max(0.0, until - self._clock())
+
+    def failure(self, client: str) -> None:
+        with self._lock:
+            if len(self._state) > 10_000:  # forget clients whose wait is long over
+                now = self._clock()
+                self._state = {c: v for c, v in self._state.items() if v[1] > now - self.MAX_WAIT}
+            failures = self._state.get(client, (0, 0.0))[0] + 1
+            wait = 0.0 if failures < self.FREE else min(self.MAX_WAIT, 2.0 ** (failures - self.FREE))
+            self._state[client] = (failures, self._clock() + wait)
+
+    def success(self, client: str) -> None:
+        with self._lock:
+            self._state.pop(client, None)
+
+
+class ServerState:
+    draining = False  # set on SIGTERM/SIGINT: new requests are refused, running ones finish
+
+
+class RequestGuard:
+    """ASGI middleware in front of Gradio. The app has no upload feature, so uploads (and any
+    multipart body but the login form) are refused; request bodies are capped; failed logins
+    are throttled per client."""
+
+    def __init__(self, app, max_body: int, throttle: LoginThrottle, state: ServerState):
+        self.app = app
+        self.max_body = max_body
+        self.throttle = throttle
+        self.state = state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path, method = scope["path"].rstrip("/"), scope["method"]
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
+        login = path.endswith("/login") and method == "POST"
+        if method == "POST" and (path.endswith(("/upload", "/process_recording"))
+                                 or (ctype.startswith("multipart/") and not login)):
+            return await _refuse(send, 403, "uploads are disabled")
+        if self.state.draining and method != "GET":  # results of answers in flight are GETs
+            return await _refuse(send, 503, "the server is shutting down; try again shortly")
+        if method in ("POST", "PUT", "PATCH"):
+            body = await _read_body(receive, self.max_body)
+            if body is None:
+                return await _refuse(send, 413, f"request body over {self.max_body} bytes")
+            receive = _replay(body, receive)
+        if not login:
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("?",))[0]
+        wait = self.throttle.wait(client)
+        if wait > 0:
+            return await _refuse(send, 429, f"too many failed logins; try again in {math.ceil(wait)} s",
+                                 [(b"retry-after", str(math.ceil(wait)).encode())])
+        status = []
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        if status and status[0] == 200:
+            self.throttle.success(client)
+        elif status and 400 <= status[0] < 500:
+            self.throttle.failure(client)
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _refuse(send, status: int, text: str, extra: list | None = None) -> None:
+    body = json.dumps({"detail": text}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+MAX_REQUEST_BYTES = 1_000_000  # far above the longest question plus the largest allowed history
+
+
+def _in_flight(app) -> int:
+    """Answers running or queued in Gradio's queue."""
+    queue = app._queue
+    running = sum(len(job) for job in queue.active_jobs if job is not None)
+    waiting = sum(len(q.queue) for q in queue.event_queue_per_concurrency_id.values())
+    return running + waiting
+
+
+def serve_until_signalled(app, state: ServerState, drain_seconds: float) -> None:
+    """Block until SIGTERM or SIGINT, then drain: refuse new requests, let the answers in
+    flight finish (at most `drain_seconds`), then close. A second signal stops at once."""
+    import signal
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while app.is_running and not stop.wait(0.2):
+            pass
+        if stop.is_set():
+            state.draining = True
+            busy = _in_flight(app)
+            print(f"stopping: {busy} answer(s) in flight, waiting up to {drain_seconds:g} s",
+                  file=sys.stderr, flush=True)
+            deadline = time.monotonic() + drain_seconds
+            while _in_flight(app) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)  # the last results reach their clients
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        app.close()
+        print("stopped", file=sys.stderr, flush=True)
+
+
 def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: bool = True):
     import os
 
-    from rag.errors import ConfigError
+    from starlette.middleware import Middleware
 
     auth = None
     secret = os.environ.get(cfg.ui.auth_env, "")
@@ -199,9 +377,22 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
         raise ConfigError(
             f"binding to {host} exposes the app beyond this machine: set {cfg.ui.auth_env}=user:password"
         )
-    return app.launch(
-        server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
-        show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
-        prevent_thread_lock=not block, quiet=True, footer_links=["api"], mcp_server=mcp,
-        ssr_mode=False,
-    )
+    state = ServerState()
+    guard = Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES, throttle=LoginThrottle(), state=state)
+    try:
+        result = app.launch(
+            server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
+            show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
+            prevent_thread_lock=True, quiet=True, footer_links=["api"], mcp_server=mcp,
+            ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard]},
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: the port is in use or not allowed "
+                          "(choose another with --port or ui.port)") from exc
+    if not block:
+        return result
+    if threading.current_thread() is threading.main_thread():
+        serve_until_signalled(app, state, cfg.ui.drain_seconds)
+    else:
+        app.block_thread()
+    return result

@@ -7,13 +7,29 @@ default embedding function (which downloads a model) is never used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import shutil
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from rag.errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.errors import (
+    ConfigError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    RagError,
+    ReadOnlyStorageError,
+    StorageError,
+    StoreUnavailableError,
+)
+from rag.storage import storage_error
 from rag.store import ArticleState
 from rag.types import Chunk, RetrievalFilter
 
@@ -75,12 +91,76 @@ def _where(flt: RetrievalFilter | None) -> dict | None:
 
 
 class ChromaStore:
-    def __init__(self, client, collection_name: str, model_name: str, dimension: int | None):
+    """One collection of a Chroma client. A rebuild writes a new generation of the collection
+    (`<name>-g<ns>`) beside the live one; the lexical index's meta names the live one."""
+
+    def __init__(self, client, collection_name: str, model_name: str, dimension: int | None,
+                 *, base: str | None = None, data_dir: str = "", server_url: str | None = None):
         self._client = client
         self._name = collection_name
+        self._base = base or collection_name
         self._model_name = model_name
         self._dimension = dimension
         self._collection = None
+        self._data_dir = data_dir
+        self._server_url = server_url
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _error(self, exc: BaseException, doing: str, need: int = 0) -> RagError:
+        return translate_error(exc, doing, self._data_dir, self._server_url, need)
+
+    def _call(self, doing: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RagError:
+            raise
+        except Exception as exc:  # chromadb raises many types; ours are one narrow family
+            raise self._error(exc, doing, _write_size(kwargs)) from exc
+
+    # -- generations ----------------------------------------------------------------------
+
+    def with_collection(self, name: str) -> ChromaStore:
+        """Another collection on the same client (a generation of this one)."""
+        return ChromaStore(self._client, name, self._model_name, None, base=self._base,
+                           data_dir=self._data_dir, server_url=self._server_url)
+
+    def new_generation(self) -> ChromaStore:
+        return self.with_collection(f"{self._base}-g{time.time_ns()}")
+
+    def generations(self) -> list[str]:
+        """Names of this collection's generations that exist, oldest first."""
+        names = self._call("list collections", self._client.list_collections)
+        names = [getattr(c, "name", c) for c in names]
+        pattern = re.compile(rf"^{re.escape(self._base)}(-g(\d+))?$")
+        found = [(int(m[2] or 0), n) for n in names if (m := pattern.match(n))]
+        return [n for _, n in sorted(found)]
+
+    def drop(self) -> None:
+        segments = self._segment_dirs()
+        try:
+            self._client.delete_collection(self._name)
+        except Exception as exc:
+            if not _not_found(exc):
+                raise self._error(exc, f"delete collection {self._name!r}") from exc
+        self._collection = None
+        for folder in segments:  # Chroma leaves a dropped collection's vector files behind
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _segment_dirs(self) -> list[Path]:
+        """The on-disk vector folders of this collection (local index only)."""
+        if self._server_url or not self._data_dir:
+            return []
+        root = Path(self._data_dir) / "chroma"
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{root / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+                rows = db.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                                  "WHERE c.name = ?", (self._name,)).fetchall()
+        except sqlite3.Error:  # another Chroma schema: leave the files, never guess
+            return []
+        return [root / r[0] for r in rows if re.fullmatch(r"[0-9a-f-]{36}", str(r[0]))]
 
     # -- opening ------------------------------------------------------------------------
 
@@ -88,9 +168,9 @@ class ChromaStore:
         try:
             return self._client.get_collection(self._name, embedding_function=None)
         except Exception as exc:  # chroma raises NotFoundError / ValueError by version
-            if "does not exist" in str(exc) or "not found" in str(exc).lower():
+            if _not_found(exc):
                 return None
-            raise IndexCorruptError(f"cannot open Chroma collection {self._name!r}: {exc}") from exc
+            raise self._error(exc, f"open collection {self._name!r}") from exc
 
     def _check_model(self, collection) -> None:
         meta = collection.metadata or {}
@@ -106,6 +186,13 @@ class ChromaStore:
                 "Rebuild it with `rag ingest --rebuild`, or set embedding.model back."
             )
 
+    def exists(self) -> bool:
+        """Whether the collection exists; if so it is open for reading (any model)."""
+        collection = self._existing()
+        if collection is not None and self._collection is None:
+            self._collection = collection
+        return collection is not None
+
     def open_for_read(self) -> ChromaStore:
         collection = self._existing()
         if collection is None:
@@ -116,13 +203,15 @@ class ChromaStore:
 
     def open_for_write(self, dimension: Callable[[], int], rebuild: bool = False) -> ChromaStore:
         """Open or create the collection. `dimension` is called only when creating, so an
-        unchanged corpus never loads the model."""
+        unchanged corpus never loads the model. (`rag ingest --rebuild` writes a new
+        generation instead of passing rebuild=True here.)"""
         if rebuild and self._existing() is not None:
-            self._client.delete_collection(self._name)
+            self.drop()
         collection = self._existing()
         if collection is None:
             self._dimension = dimension()
-            collection = self._client.create_collection(
+            collection = self._call(
+                f"create collection {self._name!r}", self._client.create_collection,
                 self._name,
                 metadata={"embedding_model": self._model_name, "embedding_dim": self._dimension},
                 configuration={"hnsw": {"space": "cosine"}},
@@ -145,7 +234,8 @@ class ChromaStore:
         out = {"ids": [], "metadatas": [], "documents": []}
         page, offset = 5000, 0
         while True:
-            got = self.collection.get(include=include, limit=page, offset=offset)
+            got = self._call("read the index", self.collection.get, include=include, limit=page,
+                             offset=offset)
             out["ids"].extend(got["ids"])
             for key in ("metadatas", "documents"):
                 if key in include:
@@ -167,7 +257,7 @@ class ChromaStore:
     def _max_batch(self) -> int:
         try:
             return int(self._client.get_max_batch_size())
-        except Exception:  # older servers do not expose it
+        except Exception:  # older servers do not expose it; a real failure shows on the write
             return 1000
 
     def replace_articles(self, article_ids, chunks, embeddings, ingest_keys) -> None:
@@ -177,7 +267,8 @@ class ChromaStore:
         batch = self._max_batch()
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
-            self.collection.upsert(
+            self._call(
+                "write chunks", self.collection.upsert,
                 ids=[c.id for c in part],
                 embeddings=embeddings[i : i + batch],
                 documents=[c.text for c in part],
@@ -187,17 +278,19 @@ class ChromaStore:
     def delete_articles(self, article_ids) -> None:
         ids = list(article_ids)
         for i in range(0, len(ids), 500):
-            self.collection.delete(where={"article_id": {"$in": ids[i : i + 500]}})
+            self._call("delete chunks", self.collection.delete,
+                       where={"article_id": {"$in": ids[i : i + 500]}})
 
     def all_chunks(self) -> list[Chunk]:
         got = self._get_all(["metadatas", "documents"])
         return [_chunk_from(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def query(self, embedding, k, flt=None):
-        n = self.collection.count()
+        n = self.count()
         if n == 0:
             return []
-        res = self.collection.query(
+        res = self._call(
+            "search the index", self.collection.query,
             query_embeddings=[embedding],
             n_results=min(k, n),
             where=_where(flt),
@@ -209,7 +302,69 @@ class ChromaStore:
         ]
 
     def count(self) -> int:
-        return self.collection.count()
+        return self._call("count chunks", self.collection.count)
+
+    def vectors_for(self, article_ids) -> dict[str, list[tuple[Chunk, list[float]]]]:
+        """Stored chunks with their vectors, by article: a moved file reuses them."""
+        out: dict[str, list[tuple[Chunk, list[float]]]] = {}
+        ids = list(article_ids)
+        for i in range(0, len(ids), 500):
+            got = self._call("read vectors", self.collection.get,
+                             where={"article_id": {"$in": ids[i : i + 500]}},
+                             include=["embeddings", "metadatas", "documents"])
+            for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                chunk = _chunk_from(cid, doc, meta)
+                out.setdefault(chunk.article_id, []).append((chunk, list(map(float, vec))))
+        return out
+
+
+def _not_found(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "does not exist" in text or "not found" in text
+
+
+_CORRUPT = ("not a database", "malformed", "no such table", "corrupt", "file is encrypted",
+            "database disk image")
+
+
+def _write_size(kwargs: dict) -> int:
+    """Roughly what Chroma needs on disk to write this call: its log, the metadata segment
+    and the full-text index each hold the documents again, hence the factor."""
+    docs = kwargs.get("documents") or []
+    vectors = kwargs.get("embeddings")
+    raw = sum(len(d.encode()) for d in docs) + (len(vectors) * len(vectors[0]) * 4 if vectors is not None and len(vectors) else 0)
+    return 8 * raw
+
+
+def translate_error(exc: BaseException, doing: str, data_dir: str, server_url: str | None,
+                    need: int = 0) -> RagError:
+    """One of our errors for a Chroma failure, diagnosed: an unreachable server, a locked,
+    damaged, read-only or full local index. Only a damaged one is worth rebuilding. Chroma
+    reports a full disk only as a failed write (and rolls it back, freeing the space), so a
+    write of `need` bytes is tried to tell."""
+    if isinstance(exc, RagError):
+        return exc
+    reason = re.sub(r"^\[Errno \d+\]\s*", "", (str(exc).strip().splitlines() or [type(exc).__name__])[0])[:200]
+    if server_url:
+        low = f"{type(exc).__name__} {reason}".lower()
+        if any(s in low for s in ("connect", "refused", "unreachable", "timed out", "timeout", "resolve")):
+            return StoreUnavailableError(f"cannot reach the Chroma server at {server_url} to {doing}: "
+                                         "is `chroma run` up and reachable?")
+        return StoreUnavailableError(f"the Chroma server at {server_url} failed to {doing} ({reason})")
+    path = Path(data_dir) / "chroma"
+    low = reason.lower()
+    if "database is locked" in low:
+        return IndexBusyError(f"the Chroma index in {path} is locked by another process; try again when it finishes")
+    if any(s in low for s in _CORRUPT):
+        return IndexCorruptError(
+            f"the Chroma index in {path} is damaged ({reason}); run `rag ingest --rebuild` to rebuild it"
+        )
+    if "readonly database" in low or "read-only" in low:
+        return ReadOnlyStorageError(f"cannot {doing}: {path} is read-only (or not writable by this user)")
+    err = storage_error(path, exc if isinstance(exc, OSError) else None, doing, need)
+    if type(err) is StorageError and not isinstance(exc, OSError):
+        return StorageError(f"cannot {doing} in {path}: Chroma said: {reason}")
+    return err
 
 
 def make_client(server_url: str | None, data_dir: str):
@@ -222,30 +377,56 @@ def make_client(server_url: str | None, data_dir: str):
         u = urlparse(server_url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ConfigError(f"config key `vectorstore.server_url`: not an http(s) URL: {server_url!r}")
-        return chromadb.HttpClient(
-            host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
-            ssl=u.scheme == "https", settings=settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https", settings=settings,
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {server_url} (vectorstore.server_url): "
+                "is `chroma run` up and listening there?"
+            ) from exc
     path = Path(data_dir) / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(path, exc, "create the index folder") from exc
     try:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:
-        raise IndexCorruptError(
-            f"cannot open the Chroma index in {path} ({exc}); run `rag ingest --rebuild`"
-        ) from exc
+        _forget_clients()  # a half-opened client would be reused by the next attempt
+        raise translate_error(exc, "open the Chroma index", data_dir, None) from exc
+
+
+def _forget_clients() -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()  # Chroma caches one client per path
+
+
+def set_aside_local_index(data_dir: str) -> Path | None:
+    """Move a damaged Chroma folder out of the way (deleted once a rebuild succeeds)."""
+    path = Path(data_dir) / "chroma"
+    if not path.exists():
+        return None
+    aside = path.with_name(f"chroma.damaged-{time.time_ns()}")
+    path.rename(aside)
+    _forget_clients()
+    return aside
 
 
 def remove_local_index(data_dir: str) -> None:
     import shutil
 
-    from chromadb.api.shared_system_client import SharedSystemClient
-
     shutil.rmtree(Path(data_dir) / "chroma", ignore_errors=True)
-    SharedSystemClient.clear_system_cache()  # Chroma caches one client per path
+    _forget_clients()
 
 
-def open_chroma_store(cfg, model_name: str) -> ChromaStore:
-    """An unopened store for this config; call open_for_read() or open_for_write()."""
+def open_chroma_store(cfg, model_name: str, collection: str | None = None) -> ChromaStore:
+    """An unopened store for this config (on `collection`, default the configured name);
+    call open_for_read() or open_for_write()."""
     client = make_client(cfg.vectorstore.server_url, cfg.data_dir)
-    return ChromaStore(client, cfg.vectorstore.collection, model_name, None)
+    base = cfg.vectorstore.collection
+    return ChromaStore(client, collection or base, model_name, None, base=base,
+                       data_dir=cfg.data_dir, server_url=cfg.vectorstore.server_url)
