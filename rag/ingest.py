@@ -21,7 +21,7 @@ from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.lexical import LEXICAL_FORMAT, LexicalIndex
+from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex
 from rag.retrieval import dense_weight_for
 from rag.store import VectorStore
 from rag.types import Article, Chunk, IngestReport
@@ -130,7 +130,7 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
     lex_dir = lexical_dir(cfg)
     previous = _previous_meta(lex_dir)
     changed = (bool(todo or removed) or previous is None or previous.get("count") != store.count()
-               or previous.get("format") != LEXICAL_FORMAT)
+               or previous.get("format") != LEXICAL_FORMAT or not (lex_dir / CATALOG_FILE).exists())
     if changed:
         all_chunks = store.all_chunks()
         if previous is not None and not todo and previous.get("embedding_model") == embedder.name:
@@ -141,7 +141,7 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         per_article = _per_article(c.article_id for c in all_chunks)
         meta = {"embedding_model": embedder.name, "unk_share": unk, "count": len(all_chunks),
                 "chunks_per_article": per_article}
-        LexicalIndex.build(all_chunks, meta).save(lex_dir)
+        LexicalIndex.build(all_chunks, meta, _catalog(articles, all_chunks, lex_dir)).save(lex_dir)
     else:
         unk = previous["unk_share"]
         per_article = previous.get("chunks_per_article", {})
@@ -160,6 +160,17 @@ def _ingest_locked(cfg, embedder, store: VectorStore, articles, skipped, progres
         dense_weight=dense_weight_for(unk, cfg.retrieval),
         chunks_per_article=per_article,
     )
+
+
+def _catalog(articles, chunks, lex_dir: Path):
+    from rag.collection import catalog_for
+    from rag.lexical import read_catalog
+
+    try:
+        previous = read_catalog(lex_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = []  # a damaged catalog is rebuilt from the articles that load
+    return catalog_for(articles, (c.article_id for c in chunks), previous)
 
 
 def _per_article(ids) -> dict[str, int]:

@@ -114,8 +114,20 @@ class Pipeline:
     def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
         return self.retriever.retrieve(search.text, flt, weighted_terms=list(search.lexical_terms))
 
-    def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
+    def classify(self, search):
+        from rag.question_kinds import classify
+
+        return classify(search.question)
+
+    def generate(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
+                 ) -> Iterator[str | Answer]:
         from rag.query import key_terms
+
+        if kind is not None and kind.special:  # a question about the collection (rag.question_kinds)
+            from rag.collection_answers import stream_kind
+
+            yield from stream_kind(self, search, kind, filters, hits)
+            return
 
         q = key_terms(search.question, self.lexical.idf, evidence_contains(hits), search.context or None)
         yield from self.generator.stream(search, q, hits)
