@@ -136,7 +136,38 @@ def _covers(q: QueryTerms) -> bool:
     return bool(q.terms) and not q.absent and q.unknown_share <= 0.5
 
 
-def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False) -> list[Candidate]:
+def best_article(ctx: _Context, topic: str) -> Candidate | None:
+    """The one article a phrase points at ("卢旺达那篇", "the DOE piece"): the best cover of
+    the phrase's terms in its title, catalog entry or passages, names it lacks tolerated (the
+    phrase is a pointer, not a claim), at least half of the phrase's weight covered."""
+    found = about(ctx, topic, skip_related=True)
+    if found:
+        return found[0]
+    found = about(ctx, topic, skip_related=True, strict=False)
+    if found and found[0].coverage >= 0.5:
+        return found[0]
+    return _dense_pointer(ctx, topic)
+
+
+DENSE_POINTER_MARGIN = 0.025  # "捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead (0.01)
+
+
+def _dense_pointer(ctx: _Context, topic: str) -> Candidate | None:
+    """A phrase in other words than the article's ("捐款" for 捐赠): the article whose passages
+    the embedding model puts clearly nearest, ahead of the next article by a margin."""
+    best: dict[str, float] = {}
+    hits = [h for h in ctx.retrieve(topic) if h.dense_relevance is not None]
+    for h in hits:
+        best[h.chunk.article_id] = max(best.get(h.chunk.article_id, -1.0), h.dense_relevance)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < DENSE_POINTER_MARGIN or ranked[0][0] not in ctx.by_id:
+        return None
+    aid = ranked[0][0]
+    return Candidate(ctx.by_id[aid], 0.0, tuple(h for h in hits if h.chunk.article_id == aid))
+
+
+def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False,
+          strict: bool = True) -> list[Candidate]:
     """The articles that bear on `topic`, best first: those whose catalog entry (title,
     tags, summary) or, unless `by_profile`, retrieved passages cover enough of its key terms
     and mention every name in it. `by_profile` asks for articles that are about the topic,
@@ -155,12 +186,12 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         if r is None:
             continue
         q = ctx.terms_for(topic, article_hits, _profile(r))
-        if not _covers(q):
+        if strict and not _covers(q):
             continue
         coverage = q.coverage(_profile(r))
         if not by_profile:
             coverage = max([coverage] + [q.coverage(h.chunk.search_text()) for h in article_hits])
-        if coverage >= ctx.cfg.answer.min_coverage:
+        if coverage >= (ctx.cfg.answer.min_coverage if strict else 0.0) and coverage > 0:
             out.append(Candidate(r, coverage - 0.01 * rank, tuple(article_hits)))
     return sorted(out, key=lambda c: -c.coverage)
 
@@ -295,10 +326,9 @@ def _overview(ctx: _Context) -> Answer | None:
                        f"The collection has {len(records)} articles (newest first):"))
         _summary_lines(w, ctx, records)
         return w.answer(ctx)
-    found = about(ctx, kind.topic, skip_related=True)
-    if not found:
+    top = best_article(ctx, kind.topic)
+    if top is None:
         return None
-    top = found[0]
     if kind.scope == "article":
         spans = top.record.summary_spans[:3]
         evidence = [ctx.evidence(top.record, s) for s in spans] or best_sentences(ctx, kind.topic, top, 2)
@@ -411,11 +441,13 @@ def _outside_filter_undated(ctx: _Context) -> list[ArticleRecord]:
 def _date(ctx: _Context) -> Answer | None:
     kind = ctx.kind
     w = _Writer()
+    if kind.sides:
+        return _which_first(ctx, w)
     if kind.asks_date:
-        found = about(ctx, kind.topic, skip_related=True) if kind.topic else []
-        if not found:
+        found = best_article(ctx, kind.topic) if kind.topic else None
+        if found is None:
             return None
-        r = found[0].record
+        r = found.record
         title = ctx.title_evidence(r)
         w.text("《" + r.title + "》")
         if title:
@@ -467,6 +499,33 @@ def _date(ctx: _Context) -> Answer | None:
                    f"{len(records)} articles were published {kind.dates.label}:"))
     _summary_lines(w, ctx, records)
     _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
+    return w.answer(ctx)
+
+
+def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
+    """"英国那篇和捐款那篇，哪个先发的？": both articles with their dates, earlier first; an
+    undated one is said to be undated, not placed."""
+    picked: list[ArticleRecord] = []
+    for side in ctx.kind.sides:
+        cand = _side_article(ctx, side, "", {r.id for r in picked})
+        if cand is None or cand.record in picked:
+            return None
+        picked.append(cand.record)
+    dated = sorted((r for r in picked if r.date), key=lambda r: r.date)
+    for i, r in enumerate(dated):
+        w.text((ctx.say("；", "; ") if i else "") + f"《{r.title}》")
+        title = ctx.title_evidence(r)
+        if title:
+            w.cite(title, show=False)
+        w.text(ctx.say("发布于", " was published on "))
+        w.cite(Evidence(r, r.date_span, "", r.date)) if r.date_span else w.text(r.date)
+    if len(dated) == 2:
+        same = dated[0].date == dated[1].date
+        w.text(ctx.say("。两篇同一天发布。" if same else f"。《{dated[0].title}》发布得更早。",
+                       ". Both came out the same day." if same else f". 《{dated[0].title}》 came first."))
+    elif dated:
+        w.text("。" if ctx.zh else ".")
+    _undated_note(w, ctx, picked, "无法判断先后", "so which came first is unknown")
     return w.answer(ctx)
 
 
@@ -555,9 +614,13 @@ def _shared_context(question: str, sides: tuple[str, ...]) -> str:
 def _side_article(ctx: _Context, side: str, shared: str, used: set[str]) -> Candidate | None:
     """The article a side of a comparison is about: the side named in its title or catalog
     entry first, then in its passages; a side not yet given an article is preferred."""
-    found = about(ctx, side, skip_related=True)
+    found = about(ctx, side, skip_related=True) or about(ctx, side, skip_related=True, strict=False)
+    if not found:
+        pointer = _dense_pointer(ctx, side)
+        found = [pointer] if pointer is not None else []
     if not found:
         return None
+
     def rank(c: Candidate):
         q = ctx.terms_for(side, list(c.hits), _profile(c.record))
         in_title = q.coverage(f"{c.record.title} {c.record.title_original or ''}")

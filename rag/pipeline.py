@@ -78,6 +78,7 @@ class Pipeline:
         self.generator = generator
         self.lexical = lexical
         self.chain = build_chain(self)
+        self._kinds = None  # rag.question_kinds.KindClassifier, made on first question
         # A serving process picks up a finished `rag ingest` from another process: the
         # lexical index is swapped in atomically, so a changed stamp means a complete index.
         self._retriever_factory = retriever_factory
@@ -115,9 +116,11 @@ class Pipeline:
         return self.retriever.retrieve(search.text, flt, weighted_terms=list(search.lexical_terms))
 
     def classify(self, search):
-        from rag.question_kinds import classify
+        if self._kinds is None:
+            from rag.question_kinds import KindClassifier
 
-        return classify(search.question)
+            self._kinds = KindClassifier(getattr(self.retriever, "embedder", None), cache_dir=self.cfg.data_dir)
+        return self._kinds.classify(search.question)
 
     def generate(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
                  ) -> Iterator[str | Answer]:
