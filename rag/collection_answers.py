@@ -534,7 +534,9 @@ _GENERIC = re.compile(r"^(anthropic|claude|ai|人工智能)?$", re.I)
 
 def _specific(ctx: _Context, topic: str) -> bool:
     """A topic that narrows the collection (not just the name every article shares)."""
-    words = [t for t in re.split(r"\s+", topic.strip()) if t]
+    from rag.text import terms
+
+    words = [t for t in terms(topic) if len(t) > 1 or t.isascii()]
     return bool(words) and not all(_GENERIC.match(w) for w in words) and len(ctx.records) > 0
 
 
@@ -547,24 +549,35 @@ def _which(ctx: _Context) -> Answer | None:
         return None
     w = _Writer()
     if len(found) == 1:
-        w.text(ctx.say("提到它的是：", "It is in: "))
+        w.text(ctx.say(f"提到{topic}的是这篇：", f"{topic} is mentioned in: "))
     else:
-        w.text(ctx.say(f"{len(found)}篇文章提到：", f"{len(found)} articles mention it:"))
+        w.text(ctx.say(f"{len(found)}篇文章提到{topic}：", f"{len(found)} articles mention {topic}:"))
     for i, c in enumerate(found[:_MAX_LINES], 1):
         w.text("\n")
         _article_line(w, ctx, c.record, _mention(ctx, topic, c), i if len(found) > 1 else None)
-    return w.answer(ctx)
+    return w.answer(ctx) if w.citations else None
 
 
 def _mention(ctx: _Context, topic: str, cand: Candidate) -> list[Evidence]:
     """The sentence where the article mentions the topic (a related-links line counts: it
-    does mention it, though it is no evidence for the facts)."""
-    return best_sentences(ctx, topic, cand, 1)
+    does mention it, though it is no evidence for the facts); else its best sentence."""
+    q = ctx.terms_for(topic, list(cand.hits), _profile(cand.record))
+    for s in select(q, list(cand.hits), 3, 3) if q.terms else []:
+        if not s.is_quote_block and q.coverage(s.text) > 0:
+            text, _ = render([s])
+            return [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
+                             re.sub(r"\[\d+\]$", "", text))]
+    return best_sentences(ctx, topic, cand, 1, prefer_summary=True)
 
 
 def _across(ctx: _Context) -> Answer | None:
     question = ctx.search.question
-    found = about(ctx, ctx.kind.topic or question, skip_related=True, by_profile=True)
+    if ctx.kind.each:  # "每篇文章里…": every article the filters admit, each with its best sentence
+        hits = [h for h in ctx.retrieve(ctx.kind.topic or question) if not _is_related(h)]
+        found = [Candidate(r, 1.0, tuple(h for h in hits if h.chunk.article_id == r.id))
+                 for r in by_date(ctx.records)]
+    else:
+        found = about(ctx, ctx.kind.topic or question, skip_related=True, by_profile=True)
     if not found:
         return None
     w = _Writer()

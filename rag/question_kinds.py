@@ -45,6 +45,7 @@ class QuestionKind:
     order: str = ""  # date: "newest" | "oldest"
     asks_date: bool = False  # date: "when was the article about X published"
     undated: bool = False  # count/date: the articles without a date
+    each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
 
     @property
     def special(self) -> bool:
@@ -100,7 +101,7 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"\b(?:in|since|after|before|from|until|during)\s+((?:19|20)\d{2})\b", re.I), "y"),
     (re.compile(r"\b((?:19|20)\d{2})\b"), "y"),
 ]
-_SINCE_BEFORE = re.compile(r"(since|after|from|自|从)\s*$", re.I)
+_SINCE_BEFORE = re.compile(r"(since|after)\s*$", re.I)  # "from December" means in it; 从/自 need 以来/起
 _SINCE_AFTER = re.compile(r"^\s*(以来|以后|之后|后|起|开始|至今)")
 _UNTIL_BEFORE = re.compile(r"(before|until|by|截至|截止到?|到)\s*$", re.I)
 _UNTIL_AFTER = re.compile(r"^\s*(以前|之前|前|为止)")
@@ -210,6 +211,7 @@ _PUBLISHED = re.compile(
 _UNDATED = re.compile(r"(没有日期|无日期|未注明日期|没注明日期|日期不详|没有标注日期|\bundated\b|\bno date\b|\bwithout (a )?date)", re.I)
 _FIRST_OF_TWO = re.compile(r"[，,]?\s*(哪个|哪篇|谁|哪一篇)(先|更早|早)(发|发布|发表|出来)?的?|\bwhich (came|was published) first\b", re.I)
 _EACH_OF_TWO = re.compile(r"(分别|各自)")
+_EACH_ARTICLE_STRICT = re.compile(r"(各篇|每篇|每一篇|\b(each|every) (article|story|piece)\b|\bin each\b)", re.I)
 _EACH_ARTICLE = re.compile(r"(各篇|每篇|各个|每个|每一篇|所有|这些|这几篇)")
 _WHICH = re.compile(
     rf"(哪(一|几)?[篇份则条]|哪些{_DOC_ZH}|哪个{_DOC_ZH}|什么{_DOC_ZH}(提到|提及|讲到|谈到|涉及|报道)"
@@ -366,7 +368,7 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
     if _OVERVIEW_COLLECTION.search(text):
         return QuestionKind("overview", "", scope="collection")
     if _ACROSS.search(text):
-        return QuestionKind("across", topic)
+        return QuestionKind("across", topic, each=bool(_EACH_ARTICLE_STRICT.search(text)))
     if _WHICH.search(text):
         return QuestionKind("which", topic)
     if _OVERVIEW_ARTICLE.search(text):
