@@ -36,16 +36,19 @@ def hit_to_document(hit: Hit) -> Document:
 
 
 def build_chain(pipeline):
-    """condense -> retrieve -> answer, each step a runnable; `.stream()` yields text pieces
-    and finally the Answer."""
+    """condense (and recognise the question's kind) -> retrieve -> answer, each step a
+    runnable; `.stream()` yields text pieces and finally the Answer."""
 
     def condense(inp: dict) -> dict:
-        return {**inp, "search": pipeline.condense(inp["question"], inp.get("history"))}
+        search = pipeline.condense(inp["question"], inp.get("history"))
+        return {**inp, "search": search, "kind": pipeline.classify(search)}
 
     def retrieve(inp: dict) -> dict:
-        return {**inp, "hits": pipeline.retrieve_for(inp["search"], inp.get("filters"))}
+        # a date range in the question narrows the asker's filter (a fact question has none)
+        flt = inp["kind"].merged_filter(inp.get("filters"))
+        return {**inp, "hits": pipeline.retrieve_for(inp["search"], flt)}
 
     def answer(inp: dict):
-        yield from pipeline.generate(inp["search"], inp["hits"])
+        yield from pipeline.generate(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
 
     return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)

@@ -36,12 +36,15 @@ def _filters(args):
 
 
 def _print_answer(answer) -> None:
+    from rag.collection import field_label
+
     print(answer.text)
     if answer.citations:
         print()
         for c in answer.citations:
             print(f"[{c.marker}] {c.title} ({c.date or 'no date'}) {c.url or ''}")
-            print(f"    「{c.quote}」")
+            label = field_label(c.field)  # front-matter text: title, summary, date
+            print(f"    {label + ': ' if label else ''}「{c.quote}」")
     if answer.unsupported:
         print("\nnot supported by the cited passages:", *answer.unsupported, sep="\n  ")
 

@@ -125,6 +125,7 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
         title_original=_text_field(data, ("title_original", "original_title")),
         tags=_str_list(data.get("tags")),
         categories=_str_list(data.get("categories")),
+        head=text[: len(text) - len(body)],
     )
 
 

@@ -33,7 +33,7 @@ from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
 from rag.errors import IndexBusyError, IngestRefusedError, RagError
-from rag.lexical import LEXICAL_FORMAT, LexicalIndex
+from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex
 from rag.retrieval import dense_weight_for
 from rag.sentences import SentenceIndex, sentence_dir
 from rag.storage import storage_error
@@ -218,7 +218,7 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
 
 def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: IngestPlan,
                     previous: dict | None, wrote: bool, embedded: int,
-                    rebuild: bool = False) -> tuple[float, dict[str, int], bool, int]:
+                    rebuild: bool = False, articles: list[Article] | None = None) -> tuple[float, dict[str, int], bool, int]:
     """Rebuild the lexical index (and the sentence vectors) from the store when it does not
     match what the store now holds; its meta (collection name, per-article keys) is the
     ingest record. Returns (unk share, chunks per article, rebuilt, sentences embedded)."""
@@ -229,7 +229,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or old_sentences is None or old_sentences.model != embedder.name
                or previous.get("collection") != target.name
                or previous.get("articles") != plan.record
-               or previous.get("count") != target.count())
+               or previous.get("count") != target.count()
+               or not (lex_dir / CATALOG_FILE).exists())
     if not changed:
         return previous["unk_share"], previous.get("chunks_per_article", {}), False, 0
     all_chunks = target.all_chunks()
@@ -251,7 +252,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
             "chunks_per_article": per_article, "collection": target.name,
             "articles": dict(plan.record)}
     try:
-        LexicalIndex.build(all_chunks, meta).save(lex_dir)
+        LexicalIndex.build(all_chunks, meta, _catalog(articles or [], all_chunks, lex_dir)).save(lex_dir)
     except OSError as exc:
         raise storage_error(lex_dir.parent, exc, "write the lexical index") from exc
     return unk, per_article, True, sentences_embedded
@@ -320,7 +321,7 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
 
     wrote = bool(plan.todo or plan.removed or plan.moved or rebuild)
     unk, per_article, rebuilt, sentences_embedded = _commit_lexical(
-        cfg, embedder, target, plan, previous, wrote, embedded, rebuild)
+        cfg, embedder, target, plan, previous, wrote, embedded, rebuild, articles)
     if rebuilt and not wrote and previous is not None:
         notes.append("the BM25 index did not match the vector store (an earlier run was "
                      "interrupted): rebuilt it from the store")
@@ -347,6 +348,17 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
         moved=plan.moved,
         notes=tuple(notes),
     )
+
+
+def _catalog(articles, chunks, lex_dir: Path):
+    from rag.collection import catalog_for
+    from rag.lexical import read_catalog
+
+    try:
+        previous = read_catalog(lex_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = []  # a damaged catalog is rebuilt from the articles that load
+    return catalog_for(articles, (c.article_id for c in chunks), previous)
 
 
 def _per_article(ids) -> dict[str, int]:

@@ -24,9 +24,10 @@ from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
 from rag.storage import fsync_dir, fsync_tree
 from rag.text import terms
-from rag.types import Chunk, RetrievalFilter
+from rag.types import ArticleRecord, Chunk, RetrievalFilter
 
 LEXICAL_FORMAT = 2
+CATALOG_FILE = "articles.jsonl"  # one ArticleRecord per line (rag.collection)
 
 
 
@@ -37,8 +38,9 @@ class LexicalIndex:
     repeating the title and drowning out which chunk holds the answer."""
 
     def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict,
-                 article_bm25=None):
+                 article_bm25=None, articles: list[ArticleRecord] | None = None):
         self.chunks = chunks
+        self.articles = articles or []  # the collection catalog, saved and loaded with the index
         self._bm25 = bm25
         self._article_bm25 = article_bm25
         article_ids = list(dict.fromkeys(c.article_id for c in chunks))
@@ -53,7 +55,8 @@ class LexicalIndex:
         self._by_id: dict[str, Chunk] | None = None
 
     @classmethod
-    def build(cls, chunks: list[Chunk], meta: dict) -> LexicalIndex:
+    def build(cls, chunks: list[Chunk], meta: dict, articles: list[ArticleRecord] | None = None
+              ) -> LexicalIndex:
         import bm25s
 
         chunks = sorted(chunks, key=lambda c: (c.article_id, c.index))
@@ -69,7 +72,7 @@ class LexicalIndex:
             bm25.index(tokenized, show_progress=False)
             article_bm25 = bm25s.BM25()
             article_bm25.index(article_tokens, show_progress=False)
-        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25)
+        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25, articles)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -132,6 +135,9 @@ class LexicalIndex:
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
                 for c in self.chunks:
                     f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            with open(tmp / CATALOG_FILE, "w", encoding="utf-8") as f:
+                for r in self.articles:
+                    f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
             (tmp / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1))
             fsync_tree(tmp)
@@ -171,6 +177,7 @@ class LexicalIndex:
                     d = json.loads(line)
                     d["heading_path"] = tuple(d["heading_path"])
                     chunks.append(Chunk(**d))
+            articles = read_catalog(real)
             doc_freq = json.loads((real / "doc_freq.json").read_text())
             bm25 = bm25s.BM25.load(str(real / "bm25")) if chunks else None
             article_bm25 = bm25s.BM25.load(str(real / "article_bm25")) if chunks else None
@@ -180,7 +187,7 @@ class LexicalIndex:
             raise IndexCorruptError(
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
-        return cls(chunks, bm25, doc_freq, meta, article_bm25)
+        return cls(chunks, bm25, doc_freq, meta, article_bm25, articles)
 
 
 def _stale_name(name: str) -> re.Pattern:
@@ -219,3 +226,12 @@ def remove_stale_generations(folder: str | os.PathLike) -> None:
                 sibling.unlink(missing_ok=True)
             else:
                 shutil.rmtree(sibling, ignore_errors=True)
+
+
+def read_catalog(folder: str | os.PathLike) -> list[ArticleRecord]:
+    """The article records saved with an index; none for an index from before the catalog."""
+    path = Path(folder) / CATALOG_FILE
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [ArticleRecord.from_dict(json.loads(line)) for line in f]

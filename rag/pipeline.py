@@ -106,6 +106,7 @@ class Pipeline:
         self.generator = generator
         self.lexical = lexical
         self.chain = build_chain(self)
+        self._kinds = None  # rag.question_kinds.KindClassifier, made on first question
         # A serving process picks up a finished `rag ingest` from another process: the
         # lexical index is swapped in atomically, so a changed stamp means a complete index.
         self._retriever_factory = retriever_factory
@@ -173,9 +174,22 @@ class Pipeline:
                    if h.chunk.article_id == article else h for h in hits]
         return sorted(boosted, key=lambda h: (-h.relevance, h.chunk.id))
 
-    def generate(self, search, hits: list[Hit]) -> Iterator[str | Answer]:
+    def classify(self, search):
+        if self._kinds is None:
+            from rag.question_kinds import KindClassifier
+
+            self._kinds = KindClassifier(getattr(self.retriever, "embedder", None), cache_dir=self.cfg.data_dir)
+        return self._kinds.classify(search.question)
+
+    def generate(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
+                 ) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
+        if kind is not None and kind.special:  # a question about the collection (rag.question_kinds)
+            from rag.collection_answers import stream_kind
+
+            yield from stream_kind(self, search, kind, filters, hits)
+            return
         if not search.in_conversation and points_at_nothing(search.question) and _spread(hits):
             # "这个公司的创始人是谁？" with no conversation before it and passages from several
             # articles: any answer would be a guess about which one is meant

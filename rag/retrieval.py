@@ -57,6 +57,11 @@ class HybridRetriever:
         self.dense_weight = dense_weight if store is not None and embedder is not None else 0.0
         self.lexical_weight = 0.0 if cfg.mode == "dense" else cfg.lexical_weight
 
+    @property
+    def embedder(self) -> Embedder | None:
+        """The query embedder when dense retrieval is on (rag.collection_answers reuses it)."""
+        return self._embedder if self.dense_weight > 0 else None
+
     def retrieve(self, query, flt=None, k=None, *, weighted_terms=None):
         """Top chunks for `query`. `weighted_terms` replaces the query's own terms for BM25
         (follow-ups pass the question's terms twice plus the earlier turn's once)."""

@@ -21,6 +21,55 @@ class Article:
     title_original: str | None = None
     tags: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # The file's text before the body: the front matter with its "---" lines ("" without
+    # one). The file's text is `head + body`, so front-matter offsets index `head`.
+    head: str = ""
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """A checkable piece of an article. `field` says what `start`/`end` index: "body" ->
+    `Article.body[start:end] == text`; a front-matter field ("title", "title_original",
+    "summary", "date") -> `Article.head[start:end] == text`, i.e. offsets into the file's
+    text (UTF-8, BOM dropped, line ends as \n), which begins with the front matter."""
+
+    field: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """One article in the collection catalog, kept at ingest beside the index.
+
+    `summary_from` is "front_matter" (its `summary`), "section" (the article's own
+    「摘要」/「一句话摘要」), "lead" (its first paragraph) or "" (none found); `summary_spans`
+    are the summary's sentences, each checkable. `date` is None for an undated article:
+    it is never guessed."""
+
+    id: str
+    title: str
+    title_original: str | None
+    date: str | None
+    url: str | None
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]
+    summary: str
+    summary_from: str
+    summary_spans: tuple[SourceSpan, ...]
+    title_span: SourceSpan | None
+    date_span: SourceSpan | None
+    content_hash: str
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ArticleRecord:
+        def span(x):
+            return SourceSpan(**x) if x else None
+
+        return cls(**{**d, "tags": tuple(d["tags"]), "categories": tuple(d["categories"]),
+                      "summary_spans": tuple(SourceSpan(**x) for x in d["summary_spans"]),
+                      "title_span": span(d["title_span"]), "date_span": span(d["date_span"])})
 
 
 @dataclass(frozen=True)
@@ -92,7 +141,10 @@ class RetrievalFilter:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where a piece of an answer came from: `quote` is exactly `article.body[start:end]`."""
+    """Where a piece of an answer came from. `field` "body" (the default): `quote` is
+    exactly `article.body[start:end]`. A front-matter field ("title", "title_original",
+    "summary", "date"): `quote` is exactly `article.head[start:end]`, offsets into the
+    file's text (see SourceSpan), and `chunk_id` is "" (no passage holds it)."""
 
     marker: int
     source: str  # the article file name (its id)
@@ -103,6 +155,7 @@ class Citation:
     chunk_id: str
     start: int
     end: int
+    field: str = "body"
 
 
 @dataclass(frozen=True)
@@ -114,6 +167,7 @@ class Answer:
     search_query: str = ""  # the question as retrieval saw it (after follow-up rewriting)
     hits: tuple[Hit, ...] = ()
     unsupported: tuple[str, ...] = ()  # LLM sentences no retrieved passage supports
+    kind: str = "fact"  # the question's kind (rag.question_kinds): fact, overview, count, ...
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

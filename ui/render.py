@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlparse
 
+from rag.collection import field_label
 from rag.types import Answer
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -56,7 +57,8 @@ def sources_markdown(answer: Answer, passages: Callable[[str], str | None] | Non
         url = safe_url(c.url)
         head = f"[{title}]({url})" if url else title
         lines.append(f"{c.marker}. {head} · {escape_text(c.date or '日期不详')}")
-        lines.append(f"    > 「{escape_text(c.quote)}」")
+        label = field_label(c.field)  # quoted from the front matter: say which field
+        lines.append(f"    > {escape_text(label) + ': ' if label else ''}「{escape_text(c.quote)}」")
         passage = passages(c.chunk_id) if passages else None
         if passage:
             lines.append(
@@ -79,6 +81,11 @@ def answer_markdown(answer: Answer, passages: Callable[[str], str | None] | None
     return f"{body}\n\n{sources}" if sources else body
 
 
+def _label(citation: dict) -> str:
+    label = field_label(citation.get("field", "body"))
+    return f"{escape_text(label)}: " if label else ""
+
+
 def conversation_markdown(turns: list[dict]) -> str:
     """Export: the conversation with its sources, as a Markdown document."""
     out = ["# 对话记录 Conversation", ""]
@@ -87,6 +94,6 @@ def conversation_markdown(turns: list[dict]) -> str:
         for c in t.get("citations", []):
             url = safe_url(c.get("url"))
             out.append(f"{c['marker']}. {escape_text(c['title'])} ({escape_text(c.get('date') or '日期不详')})"
-                       + (f" {url}" if url else "") + f": 「{escape_text(c['quote'])}」")
+                       + (f" {url}" if url else "") + f": {_label(c)}「{escape_text(c['quote'])}」")
         out.append("")
     return "\n".join(out)

@@ -1,0 +1,668 @@
+"""Answers to questions about the collection (rag.question_kinds): drawn from the catalog
+(titles, dates, summaries; rag.collection) and the retrieved text, every sentence cited.
+
+- overview: the collection (one line per article), one article ("summarize the article
+  about X"), or a named thing ("What is the Genesis Mission?").
+- count / date: from the catalog, narrowed by the question's date range and topic. An
+  undated article is named as undated, never placed in an order or a range.
+- which: the articles that mention something, each with the sentence that does.
+- across: one item per article that has one (at most two sentences each).
+- compare: one side per thing compared, each cited to its own article, side by side.
+
+Sentences inside one article's passages are picked with rag.extractive (select, render);
+an article's summary competes with them and wins ties, since it is about the article's own
+subject. For lists and comparisons, passages under a 「相关内容」-style heading are left out:
+a line there that names another article is not evidence for that article's facts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from rag.collection import by_date
+from rag.extractive import candidate_sentences, render, select
+from rag.query import QueryTerms, SearchQuery, is_chinese, key_terms
+from rag.question_kinds import QuestionKind, merge_filters
+from rag.text import clean_markdown, normalize
+from rag.types import Answer, ArticleRecord, Citation, Hit, RetrievalFilter, SourceSpan
+
+_RELATED = re.compile(
+    r"^(相关内容|相关文档|相关阅读|相关文章|相关链接|相关新闻|延伸阅读|推荐阅读|关联主题|关联文章"
+    r"|related( articles| content| posts| reading)?|see also|read more)\b", re.I)
+_TRAILING = re.compile(r"[；;，,、：:\s]+$")
+_MAX_LINES = 10
+_ANAPHOR = re.compile(r"^(该|它|其|此|这|They\b|It\b|This\b)")  # a collection overview or list names at most this many articles
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One quotable sentence of one article."""
+
+    record: ArticleRecord
+    span: SourceSpan
+    chunk_id: str  # "" for front-matter text
+    display: str = ""  # the sentence as the answer shows it (rag.extractive.render's form)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article that bears on the topic, with its retrieved passages."""
+
+    record: ArticleRecord
+    coverage: float
+    hits: tuple[Hit, ...]
+
+
+# --- shared pieces -------------------------------------------------------------------------
+
+def _display(text: str) -> str:
+    text = _TRAILING.sub("", clean_markdown(text))
+    if text and text[-1] not in "。！？!?.…”\"」":
+        text += "。"
+    return text
+
+
+def _is_related(hit: Hit) -> bool:
+    return any(_RELATED.match(h.strip()) for h in hit.chunk.heading_path)
+
+
+def _profile(r: ArticleRecord) -> str:
+    """What the catalog says about an article: title, original title, url words, tags, summary."""
+    slug = re.sub(r"[-_/]+", " ", (r.url or "").rstrip("/").rsplit("/", 1)[-1])
+    return "\n".join(p for p in (r.title, r.title_original or "", slug, " ".join(r.tags),
+                                 " ".join(r.categories), r.summary) if p)
+
+
+class _Context:
+    """What one answer needs from the pipeline, looked up once."""
+
+    def __init__(self, pipeline, search: SearchQuery, kind: QuestionKind, user_flt: RetrievalFilter | None):
+        flt = kind.merged_filter(user_flt)
+        self.pipeline = pipeline
+        self.user_flt = user_flt
+        self.cfg = pipeline.cfg
+        self.search = search
+        self.kind = kind
+        self.flt = flt
+        self.zh = is_chinese(search.question)
+        lexical = pipeline.lexical
+        self.lexical = lexical
+        self.records = [r for r in lexical.articles if flt is None or flt.admits(r.id, r.date)]
+        self.by_id = {r.id: r for r in lexical.articles}
+        self.used_hits: list[Hit] = []
+
+    def admitted_by_user(self, r: ArticleRecord) -> bool:
+        """Whether the asker's own filter (CLI/UI) admits the article, whatever the question's dates."""
+        return self.user_flt is None or self.user_flt.admits(r.id, r.date)
+
+    def say(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
+    def date_of(self, r: ArticleRecord) -> str:
+        return r.date or self.say("日期不详", "undated")
+
+    def chunk_for(self, article_id: str, start: int, end: int) -> str:
+        for c in self.lexical.chunks:
+            if c.article_id == article_id and c.start <= start and end <= c.end:
+                return c.id
+        return ""
+
+    def evidence(self, r: ArticleRecord, span: SourceSpan) -> Evidence:
+        chunk_id = self.chunk_for(r.id, span.start, span.end) if span.field == "body" else ""
+        return Evidence(r, span, chunk_id, _display(span.text))
+
+    def title_evidence(self, r: ArticleRecord) -> Evidence | None:
+        if r.title_span is not None:
+            return self.evidence(r, r.title_span)
+        return self.evidence(r, r.summary_spans[0]) if r.summary_spans else None
+
+    def retrieve(self, text: str, flt: RetrievalFilter | None = None) -> list[Hit]:
+        from rag.text import terms
+
+        flt = merge_filters(self.flt, flt)
+        hits = self.pipeline.retriever.retrieve(text, flt, k=self.cfg.retrieval.candidates,
+                                                weighted_terms=terms(text) or None)
+        self.used_hits.extend(h for h in hits if h not in self.used_hits)
+        return hits
+
+    def terms_for(self, text: str, hits: list[Hit], extra: str = "") -> QueryTerms:
+        hay = normalize("\n".join([extra, *(h.chunk.search_text() for h in hits)])).lower()
+        return key_terms(text, self.lexical.idf, lambda t: t in hay)
+
+
+def _covers(q: QueryTerms) -> bool:
+    return bool(q.terms) and not q.absent and q.unknown_share <= 0.5
+
+
+def best_article(ctx: _Context, topic: str) -> Candidate | None:
+    """The one article a phrase points at ("卢旺达那篇", "the DOE piece"): the best cover of
+    the phrase's terms in its title, catalog entry or passages, names it lacks tolerated (the
+    phrase is a pointer, not a claim), at least half of the phrase's weight covered."""
+    found = about(ctx, topic, skip_related=True)
+    if found:
+        return found[0]
+    found = about(ctx, topic, skip_related=True, strict=False)
+    if found and found[0].coverage >= 0.5:
+        return found[0]
+    return _dense_pointer(ctx, topic)
+
+
+DENSE_POINTER_MARGIN = 0.025  # "捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead (0.01)
+
+
+def _dense_pointer(ctx: _Context, topic: str) -> Candidate | None:
+    """A phrase in other words than the article's ("捐款" for 捐赠): the article whose passages
+    the embedding model puts clearly nearest, ahead of the next article by a margin."""
+    best: dict[str, float] = {}
+    hits = [h for h in ctx.retrieve(topic) if h.dense_relevance is not None]
+    for h in hits:
+        best[h.chunk.article_id] = max(best.get(h.chunk.article_id, -1.0), h.dense_relevance)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < DENSE_POINTER_MARGIN or ranked[0][0] not in ctx.by_id:
+        return None
+    aid = ranked[0][0]
+    return Candidate(ctx.by_id[aid], 0.0, tuple(h for h in hits if h.chunk.article_id == aid))
+
+
+def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False,
+          strict: bool = True) -> list[Candidate]:
+    """The articles that bear on `topic`, best first: those whose catalog entry (title,
+    tags, summary) or, unless `by_profile`, retrieved passages cover enough of its key terms
+    and mention every name in it. `by_profile` asks for articles that are about the topic,
+    not ones that mention it in passing."""
+    if not topic.strip():
+        return [Candidate(r, 1.0, ()) for r in by_date(ctx.records)]
+    hits = ctx.retrieve(topic)
+    if skip_related:
+        hits = [h for h in hits if not _is_related(h)]
+    grouped: dict[str, list[Hit]] = {}
+    for h in hits:
+        grouped.setdefault(h.chunk.article_id, []).append(h)
+    out = []
+    for rank, (aid, article_hits) in enumerate(grouped.items()):
+        r = ctx.by_id.get(aid)
+        if r is None:
+            continue
+        q = ctx.terms_for(topic, article_hits, _profile(r))
+        if strict and not _covers(q):
+            continue
+        coverage = q.coverage(_profile(r))
+        if not by_profile:
+            coverage = max([coverage] + [q.coverage(h.chunk.search_text()) for h in article_hits])
+        if coverage >= (ctx.cfg.answer.min_coverage if strict else 0.0) and coverage > 0:
+            out.append(Candidate(r, coverage - 0.01 * rank, tuple(article_hits)))
+    return sorted(out, key=lambda c: -c.coverage)
+
+
+def best_sentences(ctx: _Context, question: str, cand: Candidate, n: int = 1,
+                   avoid: tuple[str, ...] = (), prefer_summary: bool = False) -> list[Evidence]:
+    """Up to `n` sentences of one article for `question`: its passages' best sentences
+    (rag.extractive.select) against its summary's best; the summary wins ties, or always
+    with `prefer_summary` (an item per article should be about the article's own subject).
+    A second sentence is the summary's next one when there is one. Sentences naming
+    something in `avoid` (the other side of a comparison) are passed over, as are
+    headings, editor's notes and quotes cut off mid-way."""
+    hits = list(cand.hits)
+    q = ctx.terms_for(question, hits, _profile(cand.record))
+    body = select(q, hits, n + 2, n + 2) if hits and q.terms else []
+    body = [s for s in body if _usable(s, avoid)]
+    summary = [s for s in cand.record.summary_spans if not _mentions(s.text, avoid)]
+    ranked = sorted(summary, key=lambda s: -q.coverage(s.text))  # stable: earlier first on ties
+    picked: list[Evidence] = []
+    body_best = q.coverage(body[0].text) if body else 0.0
+    if ranked and q.coverage(ranked[0].text) > 0 and (prefer_summary or q.coverage(ranked[0].text) >= body_best):
+        picked.append(ctx.evidence(cand.record, ranked[0]))
+        following = [x for x in summary if x.start > ranked[0].start][:1]
+        if n > 1 and following:
+            picked.append(ctx.evidence(cand.record, following[0]))
+    for s in body:
+        if len(picked) >= n:
+            break
+        if any(_overlap(s.text, p.span.text) for p in picked):
+            continue
+        text, _ = render([s])
+        picked.append(Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
+                               re.sub(r"\[\d+\]$", "", text)))
+    if not picked and prefer_summary and summary:
+        picked.append(ctx.evidence(cand.record, summary[0]))
+    return picked[:n]
+
+
+def _usable(s, avoid: tuple[str, ...]) -> bool:
+    if s.is_quote_block or s.is_heading or _mentions(s.text, avoid):
+        return False
+    return s.text.count("“") == s.text.count("”") and s.text.count('"') % 2 == 0
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\W+", "", text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Two sentences that say much the same (a summary and the lead it was written from)."""
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.5
+
+
+def _mentions(text: str, names: tuple[str, ...]) -> bool:
+    hay = normalize(text).lower()
+    return any(n.lower() in hay for n in names)
+
+
+class _Writer:
+    """Builds the answer text and its numbered citations; one marker per distinct span."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.citations: list[Citation] = []
+        self._markers: dict[tuple[str, str, int, int], int] = {}
+
+    def text(self, s: str) -> None:
+        self.parts.append(s)
+
+    def cite(self, e: Evidence, show: bool = True) -> None:
+        key = (e.record.id, e.span.field, e.span.start, e.span.end)
+        if key not in self._markers:
+            self._markers[key] = len(self.citations) + 1
+            r = e.record
+            self.citations.append(Citation(self._markers[key], r.id, r.title, r.url, r.date, e.span.text,
+                                           e.chunk_id, e.span.start, e.span.end, e.span.field))
+        self.parts.append((e.display if show else "") + f"[{self._markers[key]}]")
+
+    def answer(self, ctx: _Context) -> Answer:
+        text = "".join(self.parts).strip()
+        return Answer(text, tuple(self.citations), False, ctx.search.question, ctx.search.text,
+                      tuple(ctx.used_hits), (), ctx.kind.kind)
+
+
+def _article_line(w: _Writer, ctx: _Context, r: ArticleRecord, evidence: list[Evidence], number: int | None = None):
+    head = f"{number}. " if number is not None else ""
+    w.text(f"{head}《{r.title}》（{ctx.date_of(r)}）：" if ctx.zh else f"{head}《{r.title}》 ({ctx.date_of(r)}): ")
+    for e in evidence:
+        w.cite(e)
+
+
+def _titles(w: _Writer, ctx: _Context, records: list[ArticleRecord]) -> None:
+    for i, r in enumerate(records[:_MAX_LINES]):
+        w.text(("、" if ctx.zh else ", ") if i else "")
+        e = ctx.title_evidence(r)
+        w.text(f"《{r.title}》（{ctx.date_of(r)}）" if ctx.zh else f"《{r.title}》 ({ctx.date_of(r)})")
+        if e is not None:
+            w.cite(e, show=False)
+    if len(records) > _MAX_LINES:
+        w.text(ctx.say(f"等（另有{len(records) - _MAX_LINES}篇未列出）", f" and {len(records) - _MAX_LINES} more"))
+    w.text("。" if ctx.zh else ".")
+
+
+def _undated_note(w: _Writer, ctx: _Context, records: list[ArticleRecord], why_zh: str, why_en: str) -> None:
+    undated = [r for r in records if not r.date]
+    if not undated:
+        return
+    w.text("\n" + ctx.say(f"{len(undated)}篇文章没有注明日期，{why_zh}：", f"{len(undated)} undated, {why_en}: "))
+    _titles(w, ctx, undated)
+
+
+def _summary_lines(w: _Writer, ctx: _Context, records: list[ArticleRecord]) -> None:
+    for i, r in enumerate(records[:_MAX_LINES], 1):
+        w.text("\n")
+        _article_line(w, ctx, r, [ctx.evidence(r, s) for s in r.summary_spans[:1]], i)
+    if len(records) > _MAX_LINES:
+        w.text("\n" + ctx.say(f"（另有{len(records) - _MAX_LINES}篇未列出）", f"({len(records) - _MAX_LINES} more not listed)"))
+
+
+# --- the kinds ------------------------------------------------------------------------------
+
+def _overview(ctx: _Context) -> Answer | None:
+    kind = ctx.kind
+    w = _Writer()
+    if kind.scope == "collection" or not kind.topic:
+        records = by_date(ctx.records)
+        if not records:
+            return None
+        w.text(ctx.say(f"资料中共有{len(records)}篇文章（按日期从新到旧）：",
+                       f"The collection has {len(records)} articles (newest first):"))
+        _summary_lines(w, ctx, records)
+        return w.answer(ctx)
+    top = best_article(ctx, kind.topic)
+    if top is None:
+        return None
+    if kind.scope == "article":
+        spans = top.record.summary_spans[:3]
+        evidence = [ctx.evidence(top.record, s) for s in spans] or best_sentences(ctx, kind.topic, top, 2)
+        _article_line(w, ctx, top.record, evidence)
+        return w.answer(ctx)
+    # define: "What is X?" - the sentences of the covering article that say what X is
+    evidence = best_sentences(ctx, ctx.search.question, top, 2)
+    if not evidence or all(_weak(ctx, e, kind.topic) for e in evidence):
+        evidence = _semantic(ctx, top, kind.topic) or evidence
+    if not evidence:
+        return None
+    for e in evidence:
+        w.cite(e)
+    return w.answer(ctx)
+
+
+def _weak(ctx: _Context, e: Evidence, topic: str) -> bool:
+    """The sentence shares no key term with the topic (a question in another language)."""
+    q = ctx.terms_for(topic, list(ctx.used_hits), e.span.text)
+    return q.coverage(e.span.text) == 0
+
+
+def _semantic(ctx: _Context, cand: Candidate, topic: str) -> list[Evidence]:
+    """For a name asked in another language than the article's ("Genesis Mission" for
+    「创世纪使命」): the summary or passage sentence closest in meaning, by the embedding
+    model; the summary's first sentence when there is no model."""
+    options = [ctx.evidence(cand.record, s) for s in cand.record.summary_spans]
+    options += [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
+                         _display(s.text))
+                for s in candidate_sentences(list(cand.hits))
+                if not s.is_quote_block and not s.is_heading and len(s.text) >= 12]
+    embedder = getattr(ctx.pipeline.retriever, "embedder", None)
+    if not options:
+        return []
+    if embedder is None:
+        return options[:1]
+    import numpy as np
+
+    qv = np.asarray(embedder.embed_query(ctx.search.question))
+    vs = np.asarray(_embed_cached(embedder, tuple(o.span.text for o in options)))
+    best = int(np.argmax(vs @ qv))
+    chosen = options[best]
+    before = options[best - 1] if best > 0 else None
+    if (_ANAPHOR.match(chosen.span.text) and before is not None and before.chunk_id == chosen.chunk_id
+            and before.span.field == "body" and before.span.end <= chosen.span.start):
+        return [before, chosen]  # "该计划旨在…" needs the sentence that names the plan
+    return [chosen]
+
+
+_CACHE: dict[tuple[str, str], list[float]] = {}
+
+
+def _embed_cached(embedder, texts: tuple[str, ...]) -> list[list[float]]:
+    missing = [t for t in texts if (embedder.name, t) not in _CACHE]
+    if missing:
+        if len(_CACHE) > 20_000:
+            _CACHE.clear()
+        for t, v in zip(missing, embedder.embed_documents(missing)):
+            _CACHE[(embedder.name, t)] = v
+    return [_CACHE[(embedder.name, t)] for t in texts]
+
+
+def _range_words(ctx: _Context) -> str:
+    d = ctx.kind.dates
+    return f"（{d.label}）" if d and ctx.zh else (f" ({d.label})" if d else "")
+
+
+def _count(ctx: _Context) -> Answer | None:
+    kind = ctx.kind
+    w = _Writer()
+    if kind.undated:
+        records = [r for r in by_date(ctx.pipeline.lexical.articles) if not r.date and ctx.admitted_by_user(r)]
+        w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
+        if records:
+            w.text("：" if ctx.zh else ": ")
+            _titles(w, ctx, records)
+        else:
+            w.text("。" if ctx.zh else ".")
+        return w.answer(ctx) if records else None
+    if kind.topic:
+        found = about(ctx, kind.topic, skip_related=False)
+        if not found:
+            return None
+        w.text(ctx.say(f"{len(found)}篇文章涉及{kind.topic}{_range_words(ctx)}：",
+                       f"{len(found)} articles bear on {kind.topic}{_range_words(ctx)}:"))
+        for i, c in enumerate(found[:_MAX_LINES], 1):
+            w.text("\n")
+            _article_line(w, ctx, c.record, best_sentences(ctx, kind.topic, c, 1), i)
+        return w.answer(ctx)
+    records = by_date(ctx.records)
+    if kind.dates:
+        w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇", f"{len(records)} articles were published {kind.dates.label}"))
+    else:
+        w.text(ctx.say(f"资料中共有{len(records)}篇文章", f"The collection has {len(records)} articles"))
+    if records:
+        w.text("：" if ctx.zh else ": ")
+        _titles(w, ctx, records)
+    else:
+        w.text("。" if ctx.zh else ".")
+    if kind.dates:
+        _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内，未计入", "not counted in any date range")
+    return w.answer(ctx) if records or kind.dates else None
+
+
+def _outside_filter_undated(ctx: _Context) -> list[ArticleRecord]:
+    """Undated articles the question's date range left out (the user's own filter kept)."""
+    return [r for r in ctx.pipeline.lexical.articles if not r.date and ctx.admitted_by_user(r)]
+
+
+def _date(ctx: _Context) -> Answer | None:
+    kind = ctx.kind
+    w = _Writer()
+    if kind.sides:
+        return _which_first(ctx, w)
+    if kind.asks_date:
+        found = best_article(ctx, kind.topic) if kind.topic else None
+        if found is None:
+            return None
+        r = found.record
+        title = ctx.title_evidence(r)
+        w.text("《" + r.title + "》")
+        if title:
+            w.cite(title, show=False)
+        if r.date and r.date_span:
+            w.text(ctx.say("发布于", " was published on "))
+            w.cite(Evidence(r, r.date_span, "", r.date))
+            w.text("。" if ctx.zh else ".")
+        else:
+            w.text(ctx.say("没有注明发布日期。", " gives no publication date."))
+        return w.answer(ctx)
+    if kind.undated:
+        records = [r for r in by_date(ctx.records) if not r.date]
+        if not records:
+            return None
+        w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇：", f"{len(records)} articles have no date: "))
+        _titles(w, ctx, records)
+        return w.answer(ctx)
+    records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if _specific(ctx, kind.topic) else ctx.records
+    if kind.order:
+        dated = by_date([r for r in records if r.date], newest_first=kind.order == "newest")
+        if not dated:
+            return None
+        r = dated[0]
+        w.text(ctx.say("最新发布的是" if kind.order == "newest" else "最早发布的是",
+                       "The newest is " if kind.order == "newest" else "The oldest is "))
+        w.text(f"《{r.title}》")
+        title = ctx.title_evidence(r)
+        if title:
+            w.cite(title, show=False)
+        w.text(ctx.say("，发布于", ", published on "))
+        if r.date_span:
+            w.cite(Evidence(r, r.date_span, "", r.date))
+        else:
+            w.text(r.date)
+        w.text(ctx.say("。", "."))
+        if r.summary_spans:
+            w.text(ctx.say("它讲的是：", " It reports: "))
+            w.cite(ctx.evidence(r, r.summary_spans[0]))
+        _undated_note(w, ctx, records, "无法判断先后", "so their place in the order is unknown")
+        return w.answer(ctx)
+    # a date range: the articles in it, each with its summary's first sentence
+    records = by_date(records)
+    if not records:
+        w.text(ctx.say(f"{kind.dates.label}之间没有发布文章。", f"No articles were published {kind.dates.label}."))
+        _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内", "so they fall in no date range")
+        return w.answer(ctx) if w.citations else None
+    w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇：",
+                   f"{len(records)} articles were published {kind.dates.label}:"))
+    _summary_lines(w, ctx, records)
+    _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
+    return w.answer(ctx)
+
+
+def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
+    """"英国那篇和捐款那篇，哪个先发的？": both articles with their dates, earlier first; an
+    undated one is said to be undated, not placed."""
+    picked: list[ArticleRecord] = []
+    for side in ctx.kind.sides:
+        cand = _side_article(ctx, side, "", {r.id for r in picked})
+        if cand is None or cand.record in picked:
+            return None
+        picked.append(cand.record)
+    dated = sorted((r for r in picked if r.date), key=lambda r: r.date)
+    for i, r in enumerate(dated):
+        w.text((ctx.say("；", "; ") if i else "") + f"《{r.title}》")
+        title = ctx.title_evidence(r)
+        if title:
+            w.cite(title, show=False)
+        w.text(ctx.say("发布于", " was published on "))
+        w.cite(Evidence(r, r.date_span, "", r.date)) if r.date_span else w.text(r.date)
+    if len(dated) == 2:
+        same = dated[0].date == dated[1].date
+        w.text(ctx.say("。两篇同一天发布。" if same else f"。《{dated[0].title}》发布得更早。",
+                       ". Both came out the same day." if same else f". 《{dated[0].title}》 came first."))
+    elif dated:
+        w.text("。" if ctx.zh else ".")
+    _undated_note(w, ctx, picked, "无法判断先后", "so which came first is unknown")
+    return w.answer(ctx)
+
+
+_GENERIC = re.compile(r"^(anthropic|claude|ai|人工智能)?$", re.I)
+
+
+def _specific(ctx: _Context, topic: str) -> bool:
+    """A topic that narrows the collection (not just the name every article shares)."""
+    from rag.text import terms
+
+    words = [t for t in terms(topic) if len(t) > 1 or t.isascii()]
+    return bool(words) and not all(_GENERIC.match(w) for w in words) and len(ctx.records) > 0
+
+
+def _which(ctx: _Context) -> Answer | None:
+    topic = ctx.kind.topic
+    if not topic:
+        return None
+    found = about(ctx, topic, skip_related=False)
+    if not found:
+        return None
+    w = _Writer()
+    if len(found) == 1:
+        w.text(ctx.say(f"提到{topic}的是这篇：", f"{topic} is mentioned in: "))
+    else:
+        w.text(ctx.say(f"{len(found)}篇文章提到{topic}：", f"{len(found)} articles mention {topic}:"))
+    for i, c in enumerate(found[:_MAX_LINES], 1):
+        w.text("\n")
+        _article_line(w, ctx, c.record, _mention(ctx, topic, c), i if len(found) > 1 else None)
+    return w.answer(ctx) if w.citations else None
+
+
+def _mention(ctx: _Context, topic: str, cand: Candidate) -> list[Evidence]:
+    """The sentence where the article mentions the topic (a related-links line counts: it
+    does mention it, though it is no evidence for the facts); else its best sentence."""
+    q = ctx.terms_for(topic, list(cand.hits), _profile(cand.record))
+    for s in select(q, list(cand.hits), 3, 3) if q.terms else []:
+        if not s.is_quote_block and q.coverage(s.text) > 0:
+            text, _ = render([s])
+            return [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
+                             re.sub(r"\[\d+\]$", "", text))]
+    return best_sentences(ctx, topic, cand, 1, prefer_summary=True)
+
+
+def _across(ctx: _Context) -> Answer | None:
+    question = ctx.search.question
+    if ctx.kind.each:  # "每篇文章里…": every article the filters admit, each with its best sentence
+        hits = [h for h in ctx.retrieve(ctx.kind.topic or question) if not _is_related(h)]
+        found = [Candidate(r, 1.0, tuple(h for h in hits if h.chunk.article_id == r.id))
+                 for r in by_date(ctx.records)]
+    else:
+        found = about(ctx, ctx.kind.topic or question, skip_related=True, by_profile=True)
+    if not found:
+        return None
+    w = _Writer()
+    w.text(ctx.say(f"资料中有{len(found)}篇文章相关，每篇一项：", f"{len(found)} articles bear on this, one item each:"))
+    for i, c in enumerate(found[:_MAX_LINES], 1):
+        evidence = best_sentences(ctx, question, c, 1, prefer_summary=True)
+        if evidence:
+            w.text("\n")
+            _article_line(w, ctx, c.record, evidence, i)
+    return w.answer(ctx) if w.citations else None
+
+
+def _compare(ctx: _Context) -> Answer | None:
+    sides = ctx.kind.sides
+    shared = _shared_context(ctx.search.question, sides)
+    w = _Writer()
+    w.text(ctx.say(f"{sides[0]}与{sides[1]}对比：", f"{sides[0]} vs {sides[1]}:"))
+    found_any = False
+    used: set[str] = set()
+    for side, other in ((sides[0], sides[1]), (sides[1], sides[0])):
+        cand = _side_article(ctx, side, shared, used)
+        w.text(f"\n【{side}】")
+        if cand is None:
+            w.text(ctx.say("资料中没有找到相关信息。", "The articles say nothing about it."))
+            continue
+        used.add(cand.record.id)
+        evidence = best_sentences(ctx, f"{side} {shared}", cand, 2, avoid=(other,))
+        if not evidence:
+            w.text(ctx.say("资料中没有找到相关信息。", "The articles say nothing about it."))
+            continue
+        found_any = True
+        _article_line(w, ctx, cand.record, evidence)
+    return w.answer(ctx) if found_any else None
+
+
+def _shared_context(question: str, sides: tuple[str, ...]) -> str:
+    """What the comparison is about besides the two sides ("Anthropic ... 合作")."""
+    text = normalize(question)
+    for s in sides:
+        text = text.replace(s, " ")
+    text = re.sub(r"(比较|对比|一下|相比|有何不同|有什么不同|有什么区别|有哪些不同|区别|不同|差异|异同|侧重点"
+                  r"|\bcompare\b|\bdiffer\w*\b|\bbetween\b|\bversus\b|\bvs\.?\b|\bhow\b|\bdoes\b|\bwhat\b|\bare\b"
+                  r"|\bthe\b|\bwith\b|\band\b|\bfrom\b|与|和|跟|在|的|[？?。.,，])", " ", text, flags=re.I)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _side_article(ctx: _Context, side: str, shared: str, used: set[str]) -> Candidate | None:
+    """The article a side of a comparison is about: the side named in its title or catalog
+    entry first, then in its passages; a side not yet given an article is preferred."""
+    found = about(ctx, side, skip_related=True) or about(ctx, side, skip_related=True, strict=False)
+    if not found:
+        pointer = _dense_pointer(ctx, side)
+        found = [pointer] if pointer is not None else []
+    if not found:
+        return None
+
+    def rank(c: Candidate):
+        q = ctx.terms_for(side, list(c.hits), _profile(c.record))
+        in_title = q.coverage(f"{c.record.title} {c.record.title_original or ''}")
+        return (c.record.id in used, -in_title, -q.coverage(_profile(c.record)), -c.coverage)
+
+    best = sorted(found, key=rank)[0]
+    hits = ctx.retrieve(f"{side} {shared}", RetrievalFilter(frozenset({best.record.id})))
+    hits = [h for h in hits if not _is_related(h)]
+    return Candidate(best.record, best.coverage, tuple(hits) or best.hits)
+
+
+_HANDLERS = {"overview": _overview, "count": _count, "date": _date, "which": _which,
+             "across": _across, "compare": _compare}
+
+
+def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: RetrievalFilter | None,
+                hits: list[Hit]) -> Iterator[str | Answer]:
+    """Pieces of the answer, then the Answer; the standard abstention when the catalog and
+    passages hold nothing for it. `user_flt` is the asker's own filter (CLI/UI); the
+    question's date range narrows it here."""
+    from rag.generation import abstention
+
+    ctx = _Context(pipeline, search, kind, user_flt)
+    ctx.used_hits.extend(hits)
+    answer = _HANDLERS[kind.kind](ctx)
+    if answer is None:
+        a = abstention(pipeline.cfg, search, hits)
+        answer = Answer(a.text, (), True, a.question, a.search_query, a.hits, (), kind.kind)
+    for piece in re.split(r"(?<=\])|(?<=\n)", answer.text):
+        if piece:
+            yield piece
+    yield answer

@@ -1,0 +1,136 @@
+"""Recognising question kinds and the dates in questions (rules; the embedding vote with a fake
+embedder). The held-out figures: see tests/kind_heldout.yaml for how they were kept apart."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rag.question_kinds import (
+    KindClassifier,
+    QuestionKind,
+    classify,
+    compare_sides,
+    merge_filters,
+    parse_dates,
+)
+from rag.types import RetrievalFilter
+from tests.fakes import HashEmbedder
+
+TODAY = dt.date(2026, 11, 23)
+HERE = Path(__file__).parent
+
+
+def accuracy(path: Path) -> tuple[float, list[str]]:
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    misses = [f"{it['kind']} -> {classify(it['q'], TODAY).kind}: {it['q']}" for it in items
+              if classify(it["q"], TODAY).kind != it["kind"]]
+    return 1 - len(misses) / len(items), misses
+
+
+@pytest.mark.parametrize("name, floor", [
+    # first measured before any rule saw them: 0.863 (63/73) and 0.870 (40/46); both lists
+    # have since been used to fix the rules, so these floors only guard against regressions
+    ("kind_heldout.yaml", 0.97), ("kind_heldout2.yaml", 0.97),
+])
+def test_kind_recognition_on_held_out_phrasings(name, floor):
+    score, misses = accuracy(HERE / name)
+    assert score >= floor, misses
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("这些文章主要讲了什么？", "overview"),
+    ("Anthropic最新发布的是哪篇文章？", "date"),
+    ("Anthropic最近和哪些政府合作？", "across"),
+    ("比较Anthropic与英国和卢旺达的合作有何不同", "compare"),
+    ("What is the Genesis Mission?", "overview"),
+    # single facts stay on the existing path, traps included
+    ("What is the capital of Rwanda?", "fact"),
+    ("Anthropic近期推出了哪些Claude新模型？", "fact"),
+    ("2023年的AI模型还只是什么？", "fact"),
+    ("创世纪使命的启动仪式在哪里举行？", "fact"),
+    ("卢旺达的教育工作者将获得多少个Claude Pro许可证？", "fact"),
+    ("Anthropic的G轮融资由哪些机构领投？", "fact"),
+    ("Public First Action是什么类型的组织？", "fact"),
+    ("Anthropic与英国政府是在什么时候签署谅解备忘录的？", "fact"),
+])
+def test_issue_examples_and_fact_traps(question, kind):
+    assert classify(question, TODAY).kind == kind
+
+
+def test_kinds_carry_what_the_answer_needs():
+    k = classify("比较Anthropic与英国和卢旺达的合作有何不同", TODAY)
+    assert k.sides == ("英国", "卢旺达")
+    assert classify("Anthropic最新发布的是哪篇文章？", TODAY).order == "newest"
+    assert classify("What's the oldest article in the set?", TODAY).order == "oldest"
+    assert classify("When was the Rwanda article published?", TODAY).asks_date
+    assert classify("有几篇文章没有日期？", TODAY).undated
+    k = classify("Summarize the article about Rwanda", TODAY)
+    assert (k.kind, k.scope, k.topic) == ("overview", "article", "Rwanda")
+    k = classify("What is the Genesis Mission?", TODAY)
+    assert (k.scope, k.topic) == ("define", "Genesis Mission")
+    k = classify("英国那篇和捐款那篇，哪个先发的？", TODAY)
+    assert (k.kind, k.sides) == ("date", ("英国", "捐款"))
+    k = classify("哪篇文章提到了Jared Kaplan？", TODAY)
+    assert (k.kind, k.topic) == ("which", "Jared Kaplan")
+
+
+@pytest.mark.parametrize("question, sides", [
+    ("对比一下Anthropic与美国能源部和英国政府的合作", ("美国能源部", "英国政府")),
+    ("Anthropic在卢旺达和在英国的合作有什么区别？", ("卢旺达", "英国")),
+    ("Compare the DOE partnership with the Rwanda MOU.", ("DOE", "Rwanda MOU")),
+    ("How does the UK partnership differ from the US one?", ("UK", "US")),
+    ("Compare Anthropic's work with Rwanda and with the UK government.", ("Rwanda", "UK government")),
+    ("英国和卢旺达的公务员分别能从合作里得到什么？", ("英国", "卢旺达")),
+    ("卢旺达那份备忘录签了几年？英国那份又是什么时候签的？对比一下", ("卢旺达", "英国")),
+    ("比较一下", ()),
+])
+def test_compare_sides(question, sides):
+    assert compare_sides(question) == sides
+
+
+@pytest.mark.parametrize("question, start, end", [
+    ("2026年1月发布了哪些文章？", "2026-01-01", "2026-01-31"),
+    ("去年12月有什么新闻？", "2025-12-01", "2025-12-31"),
+    ("What was published since February?", "2026-02-01", None),
+    ("列出1月份以后发布的文章", "2026-01-01", None),
+    ("Show me articles from December 2025.", "2025-12-01", "2025-12-31"),
+    ("2025年发表的文章有哪些？", "2025-01-01", "2025-12-31"),
+    ("今年的文章", "2026-01-01", "2026-12-31"),
+    ("上个月的新闻", "2026-10-01", "2026-10-31"),
+    ("12月的新闻", "2025-12-01", "2025-12-31"),  # the latest December not after today
+    ("2026-02-12发布的文章", "2026-02-12", "2026-02-12"),
+    ("2026年2月之前的文章", None, "2026-01-31"),
+    ("articles published before 2026", None, "2025-12-31"),
+    ("截至2026年1月的报道", None, "2026-01-31"),
+])
+def test_dates_in_questions(question, start, end):
+    d = parse_dates(question, TODAY)
+    assert (d.date_from, d.date_to) == (start, end)
+
+
+def test_a_date_range_is_the_same_filter_the_cli_and_ui_use():
+    k = classify("2026年1月发布了哪些文章？", TODAY)
+    assert k.filter() == RetrievalFilter(None, "2026-01-01", "2026-01-31")
+    user = RetrievalFilter(frozenset({"a", "b"}), "2026-01-15", None)
+    assert k.merged_filter(user) == RetrievalFilter(frozenset({"a", "b"}), "2026-01-15", "2026-01-31")
+    assert merge_filters(RetrievalFilter(frozenset({"a"})), RetrievalFilter(frozenset({"b"}))).article_ids == frozenset()
+    assert classify("GOV.UK的AI助手首个应用场景聚焦哪个领域？", TODAY).merged_filter(user) is user
+    assert QuestionKind().merged_filter(None) is None
+
+
+def test_nearest_example_vote_decides_only_cue_questions_the_rules_leave_as_facts(tmp_path):
+    examples = (("这些报道有啥看头", "overview"), ("这些报道里谁是部长", "fact"))
+    kc = KindClassifier(HashEmbedder(), examples, margin=0.04, cache_dir=str(tmp_path))
+    assert classify("这些报道有啥看头", TODAY).kind == "fact"  # the rules alone miss it
+    assert kc.classify("这些报道有啥看头", TODAY).kind == "overview"
+    assert kc.classify("这些报道里谁是部长", TODAY).kind == "fact"  # nearest is a fact example
+    assert kc.classify("卢旺达部长是谁？", TODAY).kind == "fact"  # no cue word: never asked
+    assert kc.classify("哪篇文章提到了冰岛？", TODAY).kind == "which"  # the rules' answer stands
+    # the examples' vectors are cached for the next process
+    cached = list(tmp_path.glob("kind_examples-*.npy"))
+    assert len(cached) == 1
+    again = KindClassifier(HashEmbedder(), examples, margin=0.04, cache_dir=str(tmp_path))
+    assert again._bank().shape == (2, 64)
+    assert KindClassifier(None).classify("这些报道有啥看头", TODAY).kind == "fact"

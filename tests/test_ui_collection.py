@@ -1,0 +1,37 @@
+"""Each question kind once through the real Gradio app (gradio_client), with the real model
+and index: the answer, its markers, and sources that say which front-matter field a quote is from."""
+
+import pytest
+
+from tests.test_ui import client, last_reply
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("这些文章主要讲了什么？", ["资料中共有4篇文章", "（日期不详）", "摘要 summary: 「人工智能公司Anthropic宣布"]),
+    ("一共有几篇文章？", ["资料中共有4篇文章", "标题 title: 「Anthropic与英国政府合作"]),
+    ("Anthropic最新发布的是哪篇文章？", ["最新发布的是《Anthropic捐赠2000万美元支持AI政策倡导组织》[1]",
+                                     "日期 date: 「2026\\-02\\-12」", "无法判断先后"]),
+    ("哪篇文章提到了Jared Kaplan？", ["提到Jared Kaplan的是这篇", "genesis-mission-partnership"]),
+    ("Anthropic最近和哪些政府合作？", ["每篇一项", "gov-UK-partnership", "anthropic-rwanda-mou",
+                                    "genesis-mission-partnership"]),
+    ("比较Anthropic与英国和卢旺达的合作有何不同", ["【英国】", "【卢旺达】", "就业"]),
+])
+def test_each_kind_through_the_chat(ui_server, question, expected):
+    reply = last_reply(client(ui_server).predict(question, api_name="/chat"))
+    assert "[1]" in reply and "来源 Sources" in reply
+    for piece in expected:
+        assert piece in reply, (piece, reply)
+
+
+def test_ask_endpoint_returns_fields_and_kind(ui_server):
+    data = client(ui_server).predict("Anthropic最新发布的是哪篇文章？", [], api_name="/ask")
+    assert data["kind"] == "date" and not data["abstained"]
+    assert [c["field"] for c in data["citations"][:2]] == ["title", "date"]
+    assert data["citations"][1]["quote"] == "2026-02-12"
+
+
+def test_ui_date_filter_narrows_a_collection_question(ui_server):
+    reply = last_reply(client(ui_server).predict("这些文章主要讲了什么？", [], [], "2026-01-01", "", api_name="/chat"))
+    assert "资料中共有2篇文章" in reply and "卢旺达" not in reply.split("来源 Sources")[0]
