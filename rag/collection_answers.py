@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rag import tuned
 from rag.collection import by_date
 from rag.extractive import candidate_sentences, render, select
 from rag.query import QueryTerms, SearchQuery, is_chinese, key_terms
@@ -191,7 +192,7 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         coverage = q.coverage(_profile(r))
         if not by_profile:
             coverage = max([coverage] + [q.coverage(h.chunk.search_text()) for h in article_hits])
-        if coverage >= (ctx.cfg.answer.min_coverage if strict else 0.0) and coverage > 0:
+        if coverage >= (tuned.LEXICAL_MIN_COVERAGE if strict else 0.0) and coverage > 0:
             out.append(Candidate(r, coverage - 0.01 * rank, tuple(article_hits)))
     return sorted(out, key=lambda c: -c.coverage)
 
