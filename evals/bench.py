@@ -66,10 +66,12 @@ def _cfg(corpus: str, data_dir: str, **retrieval) -> Config:
     return config_from_dict(data)
 
 
-def _questions() -> list[tuple[str, tuple[str, ...]]]:
+def _questions(quick: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    """Single-turn eval questions; `--quick` takes every fourth (a smoke run, not figures)."""
     from evals.dataset import load_eval_set
 
-    return [(i.question, i.gold) for i in load_eval_set() if not i.history]
+    items = [(i.question, i.gold) for i in load_eval_set() if not i.history]
+    return items[::4] if quick else items
 
 
 def _percentiles(ms: list[float]) -> dict:
@@ -90,7 +92,7 @@ def _time_answers(pipeline, questions, rounds: int) -> list[float]:
 
 # -- one corpus size, in its own process ---------------------------------------------------
 
-def point(size: str, data_root: Path, unk_share: float, rounds: int) -> dict:
+def point(size: str, data_root: Path, unk_share: float, rounds: int, quick: bool = False) -> dict:
     from evals.synth import write_corpus
     from rag.pipeline import build_pipeline, ingest
 
@@ -111,7 +113,7 @@ def point(size: str, data_root: Path, unk_share: float, rounds: int) -> dict:
         report = ingest(cfg, embedder=embedder, rebuild=True, progress=False)
     ingest_s = time.perf_counter() - t0
     rss_after_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    questions = [q for q, _ in _questions()]
+    questions = [q for q, _ in _questions(quick)]
     pipeline = build_pipeline(cfg, embedder=embedder)
     default_ms = _time_answers(pipeline, questions, rounds)
     dense_cfg = dataclasses.replace(cfg, retrieval=dataclasses.replace(
@@ -172,7 +174,7 @@ def ingest_throughput(n_articles: int, work: Path) -> dict:
 
 # -- the LangChain tutorial pipeline, side by side ---------------------------------------
 
-def langchain_baseline(work: Path) -> dict:
+def langchain_baseline(work: Path, quick: bool = False) -> dict:
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
@@ -196,7 +198,7 @@ def langchain_baseline(work: Path) -> dict:
     splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
     store = Chroma.from_documents(splits, MiniLM(), collection_name="tutorial",
                                   persist_directory=str(work / "langchain-tutorial"))
-    questions = [(q, g) for q, g in _questions() if g]
+    questions = [(q, g) for q, g in _questions(quick) if g]
     store.similarity_search(questions[0][0], k=4)
     lc_ms, lc_hits = [], 0
     for q, gold in questions:
@@ -239,12 +241,14 @@ def cold_start(work: Path) -> dict:
 
 def run_bench(quick: bool, data_root: Path, out: Path) -> dict:
     data_root.mkdir(parents=True, exist_ok=True)
-    sizes = ["shipped", "200"] if quick else ["shipped", "1000", "10000"]
+    sizes = ["shipped", "100"] if quick else ["shipped", "1000", "10000"]
     rounds = 1 if quick else 2
     results: dict = {"quick": quick, "points": []}
     unk = None
     for size in sizes:
         cmd = [sys.executable, "-m", "evals.bench", "point", size, str(data_root), str(unk or 0.58), str(rounds)]
+        if quick:
+            cmd.append("--quick")
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
             raise RuntimeError(f"bench point {size} failed:\n{proc.stderr[-3000:]}")
@@ -254,8 +258,8 @@ def run_bench(quick: bool, data_root: Path, out: Path) -> dict:
             unk = meta["unk_share"]  # synthetic points mimic the default model's [UNK] share
         results["points"].append(data)
     with tempfile.TemporaryDirectory() as tmp:
-        results["ingest"] = ingest_throughput(20 if quick else 100, Path(tmp))
-        results["langchain_vs_ours"] = langchain_baseline(data_root)
+        results["ingest"] = ingest_throughput(8 if quick else 100, Path(tmp))
+        results["langchain_vs_ours"] = langchain_baseline(data_root, quick)
     results["cold_start"] = cold_start(data_root)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
@@ -309,8 +313,9 @@ def main(argv=None) -> int:
     p.add_argument("data_root", type=Path)
     p.add_argument("unk_share", type=float)
     p.add_argument("rounds", type=int)
+    p.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps(point(args.size, args.data_root, args.unk_share, args.rounds)))
+    print(json.dumps(point(args.size, args.data_root, args.unk_share, args.rounds, args.quick)))
     return 0
 
 
