@@ -93,6 +93,12 @@ class _Context:
         self.records = [r for r in lexical.articles if flt is None or flt.admits(r.id, r.date)]
         self.by_id = {r.id: r for r in lexical.articles}
         self.used_hits: list[Hit] = []
+        self._profiles: str | None = None
+
+    def corpus_lacks(self, term: str) -> bool:
+        if self._profiles is None:
+            self._profiles = normalize("\n".join(_profile(r) for r in self.lexical.articles)).lower()
+        return self.lexical.doc_freq.get(term, 0) == 0 and term not in self._profiles
 
     def admitted_by_user(self, r: ArticleRecord) -> bool:
         """Whether the asker's own filter (CLI/UI) admits the article, whatever the question's dates."""
@@ -133,8 +139,11 @@ class _Context:
         return key_terms(text, self.lexical.idf, lambda t: t in hay)
 
 
-def _covers(q: QueryTerms) -> bool:
-    return bool(q.terms) and not q.absent and q.unknown_share <= 0.5
+def _covers(ctx: _Context, q: QueryTerms) -> bool:
+    """The topic can be judged here, and names nothing the whole collection lacks. A term
+    this article lacks but others use ("国家", "公司") only lowers its coverage: such words
+    are often the question's frame, while a name no article has ("德国") answers it: none."""
+    return bool(q.terms) and q.unknown_share <= 0.5 and not any(ctx.corpus_lacks(t) for t in q.absent)
 
 
 def best_article(ctx: _Context, topic: str) -> Candidate | None:
@@ -167,8 +176,29 @@ def _dense_pointer(ctx: _Context, topic: str) -> Candidate | None:
     return Candidate(ctx.by_id[aid], 0.0, tuple(h for h in hits if h.chunk.article_id == aid))
 
 
+# What an across-articles list enumerates ("哪些国家的政府", "which partners"): an article
+# qualifies by any one of these and by the rest of the question, since UK is a 国家 whether
+# or not its article says the word.
+_CLASS_WORDS = frozenset(
+    "国家 政府 公司 企业 机构 组织 部门 伙伴 合作伙伴 合作方 对象 地区 模型 新模型 功能 新功能 产品 项目 人 人物 "
+    "government governments partner partners company companies organization organizations organisation "
+    "organisations country countries agency agencies institution institutions body bodies".split())
+
+
+def _class_coverage(q: QueryTerms, text: str) -> float:
+    """Coverage of the question's terms other than the class words, 0 unless one of its class
+    words (if it has any) is there too."""
+    hay = normalize(text).lower()
+    classes = [t for t in q.terms if t in _CLASS_WORDS]
+    if classes and not any(t in hay for t in classes):
+        return 0.0
+    rest = [(t, w) for t, w in zip(q.terms, q.weights) if t not in _CLASS_WORDS]
+    total = sum(w for _, w in rest)
+    return sum(w for t, w in rest if t in hay) / total if total else (1.0 if classes else 0.0)
+
+
 def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False,
-          strict: bool = True) -> list[Candidate]:
+          strict: bool = True, classes: bool = False) -> list[Candidate]:
     """The articles that bear on `topic`, best first: those whose catalog entry (title,
     tags, summary) or, unless `by_profile`, retrieved passages cover enough of its key terms
     and mention every name in it. `by_profile` asks for articles that are about the topic,
@@ -187,11 +217,12 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         if r is None:
             continue
         q = ctx.terms_for(topic, article_hits, _profile(r))
-        if strict and not _covers(q):
+        if strict and not _covers(ctx, q):
             continue
-        coverage = q.coverage(_profile(r))
+        cover = (lambda text, q=q: _class_coverage(q, text)) if classes else q.coverage
+        coverage = cover(_profile(r))
         if not by_profile:
-            coverage = max([coverage] + [q.coverage(h.chunk.search_text()) for h in article_hits])
+            coverage = max([coverage] + [cover(h.chunk.search_text()) for h in article_hits])
         if coverage >= (tuned.LEXICAL_MIN_COVERAGE if strict else 0.0) and coverage > 0:
             out.append(Candidate(r, coverage - 0.01 * rank, tuple(article_hits)))
     return sorted(out, key=lambda c: -c.coverage)
@@ -410,7 +441,7 @@ def _count(ctx: _Context) -> Answer | None:
             w.text("。" if ctx.zh else ".")
         return w.answer(ctx) if records else None
     if kind.topic:
-        found = about(ctx, kind.topic, skip_related=False)
+        found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
         if not found:
             return None
         w.text(ctx.say(f"{len(found)}篇文章涉及{kind.topic}{_range_words(ctx)}：",
@@ -577,14 +608,16 @@ def _across(ctx: _Context) -> Answer | None:
         hits = [h for h in ctx.retrieve(ctx.kind.topic or question) if not _is_related(h)]
         found = [Candidate(r, 1.0, tuple(h for h in hits if h.chunk.article_id == r.id))
                  for r in by_date(ctx.records)]
-    else:
-        found = about(ctx, ctx.kind.topic or question, skip_related=True, by_profile=True)
+    else:  # about the topic (its catalog entry), or mentioning it (its passages)
+        found = about(ctx, ctx.kind.topic or question, skip_related=True, by_profile=not ctx.kind.mentions,
+                      classes=True)
     if not found:
         return None
     w = _Writer()
     w.text(ctx.say(f"资料中有{len(found)}篇文章相关，每篇一项：", f"{len(found)} articles bear on this, one item each:"))
     for i, c in enumerate(found[:_MAX_LINES], 1):
-        evidence = best_sentences(ctx, question, c, 1, prefer_summary=True)
+        evidence = (_mention(ctx, ctx.kind.topic or question, c) if ctx.kind.mentions
+                    else best_sentences(ctx, question, c, 1, prefer_summary=True))
         if evidence:
             w.text("\n")
             _article_line(w, ctx, c.record, evidence, i)

@@ -46,6 +46,7 @@ class QuestionKind:
     asks_date: bool = False  # date: "when was the article about X published"
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
+    mentions: bool = False  # count/across: articles that mention the topic ("提到"), not ones about it
 
     @property
     def special(self) -> bool:
@@ -207,10 +208,11 @@ _ASKS_DATE = re.compile(
     r"|\b(when|what (date|day|year|month)) (was|were|did|is)\b[^?]*\b(published|written|released|posted|come out|appear)"
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
-    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b)", re.I)
+    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b)", re.I)
 _UNDATED = re.compile(r"(没有日期|无日期|未注明日期|没注明日期|日期不详|没有标注日期|\bundated\b|\bno date\b|\bwithout (a )?date)", re.I)
 _FIRST_OF_TWO = re.compile(r"[，,]?\s*(哪个|哪篇|谁|哪一篇)(先|更早|早)(发|发布|发表|出来)?的?|\bwhich (came|was published) first\b", re.I)
 _EACH_OF_TWO = re.compile(r"(分别|各自)")
+_MENTIONS = re.compile(r"(提到|提及|说到|讲到|谈到|出现|\bmention\w*|\bappear\w*)", re.I)
 _EACH_ARTICLE_STRICT = re.compile(r"(各篇|每篇|每一篇|\b(each|every) (article|story|piece)\b|\bin each\b)", re.I)
 _EACH_ARTICLE = re.compile(r"(各篇|每篇|各个|每个|每一篇|所有|这些|这几篇)")
 _WHICH = re.compile(
@@ -270,7 +272,7 @@ def _is_name(phrase: str) -> bool:
 _STRIP_ZH = re.compile(
     rf"(请|请问|帮我|给我|能否|可以|能不能|一下|简要|简单|一共|总共|资料库里|语料库里|资料里|资料中|文中"
     rf"|用?一两句话?|两句话?|几句话?|大概|大致|大体|都在|在说|说的|啥|要点|大意|先发|哪个先|更早|又"
-    rf"|这篇|那个|这个|那份|这份|那项|这项|发的|发了"
+    rf"|这篇|那个|这个|那份|这份|那项|这项|发的|发了|这里|这儿|收录了?|收了|出的|出来的?"
     rf"|这些|这批|这几篇|所有|全部|整个|各篇|每篇|各个|每个|其中"
     rf"|(哪|那)(一|几)?[篇份则条]|哪些|哪个|什么|多少|几|是否|有没有|有|的|了|吗|呢"
     rf"|总结|概括|概述|归纳|介绍|简述|说说|讲讲|主要|内容|讲了|讲的|讲到|讲|说了|写了|提到|提及|谈到|涉及|报道了?|出现在?"
@@ -279,7 +281,8 @@ _STRIP_EN = re.compile(
     rf"\b(please|give me|tell me|can you|could you|summar(y|ize|ise)|overview|of|the|a|an|which|what|is|are|was|were|"
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
-    rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|{_DOC_EN})\b", re.I)
+    rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
+    rf"show|list|from|have|has|you|we|there|{_DOC_EN})\b", re.I)
 
 
 def topic_of(question: str) -> str:
@@ -353,8 +356,10 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
         sides = compare_sides(text)
         if sides:
             return QuestionKind("compare", topic, sides=sides, dates=dates)
+    mentions = bool(_MENTIONS.search(text))
     if _COUNT.search(text):
-        return QuestionKind("count", _count_topic(topic, dates), dates=dates, undated=bool(_UNDATED.search(text)))
+        return QuestionKind("count", _count_topic(topic, dates), dates=dates, undated=bool(_UNDATED.search(text)),
+                            mentions=mentions)
     if _ORDER_NEW.search(text) and (_PUBLISHED.search(text) or _WHICH.search(text)):
         return QuestionKind("date", topic, dates=dates, order="newest")
     if _ORDER_OLD.search(text) and (_PUBLISHED.search(text) or _WHICH.search(text)):
@@ -368,7 +373,7 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
     if _OVERVIEW_COLLECTION.search(text):
         return QuestionKind("overview", "", scope="collection")
     if _ACROSS.search(text):
-        return QuestionKind("across", topic, each=bool(_EACH_ARTICLE_STRICT.search(text)))
+        return QuestionKind("across", topic, each=bool(_EACH_ARTICLE_STRICT.search(text)), mentions=mentions)
     if _WHICH.search(text):
         return QuestionKind("which", topic)
     if _OVERVIEW_ARTICLE.search(text):
