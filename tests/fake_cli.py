@@ -13,6 +13,7 @@ import rag.pipeline
 from tests.fakes import HashEmbedder
 
 _real_build_embedder = rag.pipeline.build_embedder
+_real_model_name = rag.pipeline.configured_model_name
 
 
 def _build_embedder(cfg):
@@ -23,7 +24,14 @@ def _build_embedder(cfg):
     return _real_build_embedder(cfg)
 
 
+def _model_name(cfg):
+    if cfg.embedding.model in ("fake-hash-64", "fake-hash-unk"):
+        return _build_embedder(cfg).name
+    return _real_model_name(cfg)
+
+
 rag.pipeline.build_embedder = _build_embedder
+rag.pipeline.configured_model_name = _model_name
 
 if __name__ == "__main__":
     from rag.cli import main
