@@ -31,7 +31,7 @@ def default_data_dir() -> Path:
     install folder, which is often read-only or shared."""
     env = os.environ.get("RAG_DATA_DIR")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     if (PROJECT_ROOT / "pyproject.toml").exists() and os.access(PROJECT_ROOT, os.W_OK):
         return PROJECT_ROOT / "data"
     return Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / "news-rag"
@@ -128,6 +128,9 @@ class UIConfig:
     max_queue: int = 64
     concurrency: int = 4
     drain_seconds: float = 30.0  # on SIGTERM/Ctrl-C, answers in flight get this long to finish
+    # Gradio keeps a copy of every component's state per session (about 35 KB here), and every
+    # API call is a new session: the least recently used beyond this many are dropped.
+    max_sessions: int = 1000
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ _RANGES = (
     ("ui.max_queue", 1, 10_000),
     ("ui.concurrency", 1, 64),
     ("ui.drain_seconds", 0, 3600),
+    ("ui.max_sessions", 10, 100_000),
     ("corpus.max_file_bytes", 1, 1_000_000_000),
 )
 

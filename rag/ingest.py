@@ -33,7 +33,7 @@ from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
 from rag.errors import IndexBusyError, IngestRefusedError, RagError
-from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex
+from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
 from rag.retrieval import dense_weight_for
 from rag.sentences import SentenceIndex, sentence_dir
 from rag.storage import storage_error
@@ -230,7 +230,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or previous.get("collection") != target.name
                or previous.get("articles") != plan.record
                or previous.get("count") != target.count()
-               or not (lex_dir / CATALOG_FILE).exists())
+               or not (lex_dir / CATALOG_FILE).exists()
+               or bool(damaged_files(lex_dir.resolve(), previous)))
     if not changed:
         return previous["unk_share"], previous.get("chunks_per_article", {}), False, 0
     all_chunks = target.all_chunks()

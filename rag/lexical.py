@@ -139,7 +139,10 @@ class LexicalIndex:
                 for r in self.articles:
                     f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
-            (tmp / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1))
+            # sizes of the other files, so a truncated or missing one is noticed without reading it
+            sizes = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+            meta = {**self.meta, "files": sizes}
+            (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
             fsync_tree(tmp)
             install(folder, tmp)
         except BaseException:
@@ -171,6 +174,10 @@ class LexicalIndex:
                 raise IndexCorruptError(
                     f"lexical index in {folder} is from another version; run `rag ingest`"
                 )
+            bad = damaged_files(real, meta)
+            if bad:
+                raise IndexCorruptError(f"lexical index in {folder} is damaged ({bad[0]} is missing or "
+                                        "truncated); `rag ingest` repairs it")
             chunks = []
             with open(real / "chunks.jsonl", encoding="utf-8") as f:
                 for line in f:
@@ -188,6 +195,19 @@ class LexicalIndex:
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
         return cls(chunks, bm25, doc_freq, meta, article_bm25, articles)
+
+
+def damaged_files(folder: str | os.PathLike, meta: dict) -> list[str]:
+    """Files of the index whose size is not the one recorded when it was saved."""
+    folder = Path(folder)
+    bad = []
+    for name, size in (meta.get("files") or {}).items():
+        try:
+            if (folder / name).stat().st_size != size:
+                bad.append(name)
+        except OSError:
+            bad.append(name)
+    return bad
 
 
 def _stale_name(name: str) -> re.Pattern:

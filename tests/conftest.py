@@ -83,3 +83,13 @@ def ui_server(shipped_index, shipped_pipeline):
     launch(app, shipped_index, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}/"
     app.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Soak tests (marked soak) run only when asked for: `pytest -m soak`."""
+    if "soak" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -288,3 +288,25 @@ def test_chroma_server_dying_under_serve_is_one_line(tmp_path, capfd):
         assert "Traceback" not in log and log.count("refused: cannot reach the Chroma server") == 1, log
     finally:
         app.close()
+
+
+# -- 17. memory per API call is bounded -----------------------------------------------------------
+
+def test_sessions_kept_by_the_server_are_capped(tmp_path):
+    """Every API call is a new Gradio session holding a copy of the UI's state (about 35 KB);
+    the server keeps at most ui.max_sessions of them (the soak in `rag bench --soak` measures
+    the RSS plateau this gives; tests/test_soak.py runs it)."""
+    from ui.app import build_app, launch
+    from ui.soak import _Api
+
+    site = Site(tmp_path, ui={"max_sessions": 20})
+    site.ingest_here()
+    app = build_app(build_pipeline(site.cfg, embedder=site.emb), site.cfg)
+    port = free_port()
+    launch(app, site.cfg, "127.0.0.1", port, block=False)
+    try:
+        api = _Api(port)
+        assert [api.ask(QUESTION, None) for _ in range(60)] == ["ok"] * 60
+        assert len(app.state_holder.session_data) <= 20
+    finally:
+        app.close()

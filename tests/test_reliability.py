@@ -296,6 +296,16 @@ def test_copy_of_an_indexed_file_is_not_indexed_twice(site):
 
 # -- 6. Chroma failures are diagnosed before advice is given ---------------------------------
 
+def test_damaged_lexical_index_is_repaired_by_a_plain_ingest(site):
+    chunks = site.data / "lexical" / "chunks.jsonl"
+    chunks.write_text(chunks.read_text()[:500])  # truncated
+    one_line_error(site.run("ask", QUESTION), 2, "damaged", "rag ingest")
+    r = site.run("ingest")
+    assert r.returncode == 0 and "0 embedded" in r.stdout, r.stderr
+    assert ANSWER in site.ask()
+    site.assert_consistent()
+
+
 def test_damaged_chroma_says_rebuild_and_rebuild_recovers(dense_site):
     site = dense_site
     (site.data / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)

@@ -71,6 +71,10 @@ def _turn_record(question: str, answer: Answer) -> dict:
 
 
 def build_app(pipeline: Pipeline, cfg: Config | None = None):
+    import os
+
+    # Gradio keeps per-event timings for its monitoring page (10,000 by default); 1,000 is plenty.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     import gradio as gr
 
     cfg = cfg or pipeline.cfg
@@ -230,6 +234,19 @@ class LoginThrottle:
 
 class ServerState:
     draining = False  # set on SIGTERM/SIGINT: new requests are refused, running ones finish
+    blocks = None  # the Gradio app, for housekeeping of its queue
+    requests = 0
+
+
+def prune_delivered_sessions(blocks) -> None:
+    """Gradio 6.31 keeps an entry per session in its queue's `pending_event_ids_session` after
+    every event of the session has been delivered (an empty set, about 0.6 KB), and every API
+    call is a new session: without this, memory grows by that much per call for ever. An empty
+    entry means nothing is pending; Gradio creates it again if the session sends more."""
+    pending = getattr(getattr(blocks, "_queue", None), "pending_event_ids_session", None)
+    if pending:
+        for session in [s for s, ids in pending.items() if not ids]:
+            del pending[session]
 
 
 class RequestGuard:
@@ -246,6 +263,9 @@ class RequestGuard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        self.state.requests += 1
+        if self.state.requests % 200 == 0 and self.state.blocks is not None:
+            prune_delivered_sessions(self.state.blocks)  # on the event loop, between awaits
         path, method = scope["path"].rstrip("/"), scope["method"]
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
@@ -378,6 +398,7 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
             f"binding to {host} exposes the app beyond this machine: set {cfg.ui.auth_env}=user:password"
         )
     state = ServerState()
+    state.blocks = app
     guard = Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES, throttle=LoginThrottle(), state=state)
     try:
         result = app.launch(
@@ -385,6 +406,7 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
             show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
             prevent_thread_lock=True, quiet=True, footer_links=["api"], mcp_server=mcp,
             ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard]},
+            state_session_capacity=cfg.ui.max_sessions,
         )
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: the port is in use or not allowed "

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 from rag.errors import (
     ConfigError,
+    DiskFullError,
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
@@ -359,6 +360,8 @@ def translate_error(exc: BaseException, doing: str, data_dir: str, server_url: s
         return IndexCorruptError(
             f"the Chroma index in {path} is damaged ({reason}); run `rag ingest --rebuild` to rebuild it"
         )
+    if "disk is full" in low or "no space left" in low:
+        return DiskFullError(f"cannot {doing}: no space left on the disk holding {path}")
     if "readonly database" in low or "read-only" in low:
         return ReadOnlyStorageError(f"cannot {doing}: {path} is read-only (or not writable by this user)")
     err = storage_error(path, exc if isinstance(exc, OSError) else None, doing, need)
