@@ -108,3 +108,20 @@ def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped
     answer("卢旺达那边的老师能分到几个Claude Pro？", pipeline=shipped_pipeline)
     assert embedder._embed_query.__self__.inner.documents_embedded == before
     assert Path(sentence_dir(shipped_index.data_dir), "vectors.npy").exists()
+
+
+def test_invisible_characters_inside_a_name_do_not_change_the_answer(shipped_pipeline):
+    plain = answer("卢旺达ICT与创新部长是谁？", pipeline=shipped_pipeline)
+    hidden = answer("卢旺\u200b达ICT与创\u2060新部长\ufeff是谁？", pipeline=shipped_pipeline)
+    assert "Paula Ingabire" in hidden.text
+    assert (hidden.text, hidden.citations) == (plain.text, plain.citations)
+
+
+def test_abstention_for_a_question_without_chinese_uses_the_configured_message(shipped_index):
+    from dataclasses import replace
+
+    from rag.pipeline import build_pipeline
+
+    cfg = replace(shipped_index, answer=replace(shipped_index.answer, abstain_message_en="Not in these articles."))
+    result = answer("What is the capital of Japan?", pipeline=build_pipeline(cfg))
+    assert result.abstained and result.text == "Not in these articles."
