@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evals.dataset import SPLITS, load_eval_set
 from evals.runner import ItemResult, Summary, run_items, summarize
-from rag.config import Config
+from rag.config import AnswerConfig, Config
 from rag.errors import ConfigError
 
 
@@ -26,10 +26,11 @@ def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
         ("hybrid + semantic answers (default)", cfg.replace(retrieval=dataclasses.replace(r, mode="hybrid"),
                                                             answer=dataclasses.replace(a, selection="semantic"))),
     ]
-    if cfg.answer.answerer != "extractive":
+    default = AnswerConfig().answerer  # the offline reference every other answerer is set beside
+    if cfg.answer.answerer != default:
         out.append((f"hybrid + {cfg.answer.answerer}", cfg))
-        out[-2] = ("hybrid + extractive", out[-2][1].replace(
-            answer=dataclasses.replace(cfg.answer, answerer="extractive")))
+        out[-2] = (f"hybrid + {default}", out[-2][1].replace(
+            answer=dataclasses.replace(cfg.answer, answerer=default)))
     return out
 
 

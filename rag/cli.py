@@ -106,8 +106,9 @@ def cmd_eval(args) -> int:
         from evals.judge import LLMJudge
         from rag.errors import ConfigError
         from rag.generation import make_chat_model
+        from rag.registry import needs_llm
 
-        if cfg.answer.answerer == "extractive" or not cfg.llm.model:
+        if not needs_llm(cfg.answer.answerer) or not cfg.llm.model:
             raise ConfigError("--judge needs an LLM: set answer.answerer and llm.model in the config")
         judge = LLMJudge(make_chat_model(cfg))
     runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge,

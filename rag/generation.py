@@ -233,7 +233,25 @@ class LLMGenerator:
         yield check_llm_answer(self.cfg, search, "".join(raw), hits)
 
 
-def build_generator(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Generator:
-    if cfg.answer.answerer == "extractive":
-        return ExtractiveGenerator(cfg, semantics)
+def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
+    return ExtractiveGenerator(cfg, semantics)
+
+
+def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
     return LLMGenerator(cfg, chat_model, semantics)
+
+
+def anthropic_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
+    return LLMGenerator(cfg, chat_model, semantics)
+
+
+# registry metadata: these call a language model, so llm.model is required
+openai_answerer.needs_llm = True  # type: ignore[attr-defined]
+anthropic_answerer.needs_llm = True  # type: ignore[attr-defined]
+
+
+def build_generator(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Generator:
+    """The answerer the config names (`answer.answerer`), from the registry (rag/registry.py)."""
+    from rag.registry import ANSWERERS
+
+    return ANSWERERS.get(cfg.answer.answerer)(cfg, semantics=semantics, chat_model=chat_model)

@@ -86,7 +86,8 @@ def checkpoint(name: str) -> None:
 
 
 def ingest_key(article: Article, cfg: Config) -> str:
-    return f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
+    return (f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
+            f":{article.loader}")
 
 
 def _progress(total: int, enabled: bool):

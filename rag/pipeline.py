@@ -21,17 +21,19 @@ from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
 from rag.query import points_at_nothing
 from rag.rerank import IdentityReranker
+from rag.store import VectorStore
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def open_store(cfg: Config, model_name: str, collection: str | None = None):
-    """The vector store on `collection`, by default the one the lexical index names as live."""
-    from vectorstore import open_chroma_store  # the only place the core reaches Chroma
+def open_store(cfg: Config, model_name: str, collection: str | None = None) -> VectorStore:
+    """The configured vector store (`vectorstore.backend`, from the registry) on `collection`,
+    by default the one the lexical index names as live; not yet opened."""
+    from rag.registry import STORES
 
-    return open_chroma_store(cfg, model_name, collection or live_collection(cfg))
+    return STORES.get(cfg.vectorstore.backend)(cfg, model_name, collection or live_collection(cfg))
 
 
 def live_collection(cfg: Config) -> str:
@@ -65,11 +67,14 @@ def ingest(
             except IndexCorruptError as exc:
                 # Only a damaged local index is set aside, and only for a rebuild, which writes
                 # a new one; the BM25 index keeps answering until the new one is swapped in.
-                if not rebuild or cfg.vectorstore.server_url or attempt == 2 or "Chroma" not in str(exc):
+                if not rebuild or attempt == 2 or "Chroma" not in str(exc):
                     raise
-                from vectorstore.chroma_store import set_aside_local_index
+                from rag.registry import STORES
 
-                aside = set_aside_local_index(cfg.data_dir)
+                set_aside = getattr(STORES.get(cfg.vectorstore.backend), "set_aside", None)
+                aside = set_aside(cfg) if set_aside is not None else None
+                if aside is None:
+                    raise
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
     return report

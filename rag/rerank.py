@@ -47,7 +47,19 @@ class SentenceReranker:
         return out
 
 
-def build_reranker(cfg, semantics) -> Reranker:
-    if cfg.retrieval.rerank == "sentences" and semantics is not None and semantics.sentences is not None:
+def sentence_reranker(cfg, semantics) -> Reranker:
+    """Rescore by each passage's best sentence; without sentence vectors, keep the order."""
+    if semantics is not None and semantics.sentences is not None:
         return SentenceReranker(semantics)
     return IdentityReranker()
+
+
+def identity_reranker(cfg, semantics) -> Reranker:
+    return IdentityReranker()
+
+
+def build_reranker(cfg, semantics) -> Reranker:
+    """The reranker the config names (`retrieval.rerank`), from the registry (rag/registry.py)."""
+    from rag.registry import RERANKERS
+
+    return RERANKERS.get(cfg.retrieval.rerank)(cfg, semantics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,18 @@ class ArticleState:
 
 
 class VectorStore(Protocol):
+    """A store of chunk vectors, one collection at a time. A factory registered in
+    rag/registry.py `STORES` returns it unopened; `open_for_read`/`open_for_write` open it."""
+
+    def open_for_read(self) -> VectorStore:
+        """The store opened for queries; raises IndexMissingError when there is none."""
+        ...
+
+    def open_for_write(self, dimension: Callable[[], int], rebuild: bool = False) -> VectorStore:
+        """The store opened (created if missing) for ingest; `dimension` is called only when
+        a new collection must be created."""
+        ...
+
     def article_states(self) -> dict[str, ArticleState]: ...
 
     def replace_articles(
@@ -59,3 +72,11 @@ class VectorStore(Protocol):
     def exists(self) -> bool: ...
 
     def drop(self) -> None: ...
+
+
+class StoreBackend(Protocol):
+    """What `vectorstore.backend` names (rag/registry.py `STORES`): opens stores, and may
+    set a damaged local store aside before a rebuild (`set_aside(cfg) -> Path | None`,
+    the folder it went to, deleted once the rebuild is done; None when nothing is local)."""
+
+    def __call__(self, cfg, model_name: str, collection: str) -> VectorStore: ...

