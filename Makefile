@@ -34,6 +34,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check rag vectorstore ui evals tests
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/rag bench

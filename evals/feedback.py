@@ -30,12 +30,13 @@ def read_feedback(path: str | Path) -> list[dict]:
 
 def drafts_from_feedback(path: str | Path, out: str | Path) -> int:
     """Write one draft item per distinct thumbs-down question; returns how many."""
-    drafts, seen = [], set()
+    drafts: list[dict] = []
+    seen: set[str] = set()
     for row in read_feedback(path):
         if row.get("vote") != "down" or row["question"] in seen:
             continue
         seen.add(row["question"])
-        cited = sorted({c.get("source") for c in row.get("citations", []) if isinstance(c, dict) and c.get("source")})
+        cited = sorted({str(c["source"]) for c in row.get("citations", []) if isinstance(c, dict) and c.get("source")})
         item = {
             "id": f"feedback-{len(drafts) + 1:03d}",
             "type": "fact",

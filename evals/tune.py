@@ -114,6 +114,7 @@ def tune_gate(pipeline, items, k: int) -> dict:
             cv = correct / len(items)
             if best is None or cv > best[0]:
                 best = (cv, l2, abstain_weight)
+    assert best is not None  # the grids above are not empty
     w, b = fit_logistic(x, y, best[1], abstain_weight=best[2])
     fit_acc = float((predict(x, w, b) == (y == 1)).mean())
     # Non-Chinese questions: too few in dev for the logistic model to learn their own

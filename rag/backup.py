@@ -192,7 +192,7 @@ def _check_staged(cfg: Config, staged: Path, manifest: dict) -> None:
         raise BackupError(f"the backup's lexical index cannot be opened ({exc}); nothing was changed") from exc
     staged_cfg = cfg.replace(data_dir=str(staged))
     name = lexical.meta.get("collection") or cfg.vectorstore.collection
-    model = lexical.meta.get("embedding_model")
+    model = str(lexical.meta.get("embedding_model"))
     try:
         count = open_store(staged_cfg, model, name).open_for_read().count()
     except RagError as exc:

@@ -9,6 +9,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict
 
+from rag.retrieval import HybridRetriever
 from rag.types import Hit
 
 
@@ -16,7 +17,7 @@ class HybridLangChainRetriever(BaseRetriever):
     """Lets LangChain code use our retriever; each Document carries the Hit it came from."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    retriever: object
+    retriever: HybridRetriever
     k: int | None = None
 
     def _get_relevant_documents(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 
 import yaml
 
@@ -48,7 +49,7 @@ def _front_matter_regions(head: str) -> dict[str, tuple[int, int]]:
         return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
-    regions = {}
+    regions: dict[str, tuple[int, int]] = {}
     for key, value in node.value:
         if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode):
             regions.setdefault(str(key.value), (start + value.start_mark.index, start + value.end_mark.index))
@@ -130,7 +131,7 @@ def _date_span(article: Article, regions) -> SourceSpan | None:
 
 def record_for(article: Article) -> ArticleRecord:
     regions = _front_matter_regions(article.head)
-    summary_from, spans = "", ()
+    summary_from, spans = "", cast(tuple[SourceSpan, ...], ())
     keyed = _keyed(regions, _SUMMARY_KEYS)
     if keyed is not None:
         value = article.head[keyed[1][0] : keyed[1][1]]
@@ -199,5 +200,5 @@ def by_date(records: Iterable[ArticleRecord], newest_first: bool = True) -> list
     """Dated articles in date order (ties by id), then the undated ones by id."""
     records = list(records)
     dated = sorted(sorted((r for r in records if r.date), key=lambda r: r.id),
-                   key=lambda r: r.date, reverse=newest_first)  # stable: ids ascending within a day
+                   key=lambda r: r.date or "", reverse=newest_first)  # stable: ids ascending within a day
     return dated + sorted((r for r in records if not r.date), key=lambda r: r.id)

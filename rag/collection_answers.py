@@ -168,7 +168,7 @@ def _dense_pointer(ctx: _Context, topic: str) -> Candidate | None:
     best: dict[str, float] = {}
     hits = [h for h in ctx.retrieve(topic) if h.dense_relevance is not None]
     for h in hits:
-        best[h.chunk.article_id] = max(best.get(h.chunk.article_id, -1.0), h.dense_relevance)
+        best[h.chunk.article_id] = max(best.get(h.chunk.article_id, -1.0), h.dense_relevance or 0.0)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])
     if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < DENSE_POINTER_MARGIN or ranked[0][0] not in ctx.by_id:
         return None
@@ -512,9 +512,9 @@ def _date(ctx: _Context) -> Answer | None:
             w.cite(title, show=False)
         w.text(ctx.say("，发布于", ", published on "))
         if r.date_span:
-            w.cite(Evidence(r, r.date_span, "", r.date))
+            w.cite(Evidence(r, r.date_span, "", r.date or ""))
         else:
-            w.text(r.date)
+            w.text(r.date or "")
         w.text(ctx.say("。", "."))
         if r.summary_spans:
             w.text(ctx.say("它讲的是：", " It reports: "))
@@ -522,6 +522,7 @@ def _date(ctx: _Context) -> Answer | None:
         _undated_note(w, ctx, records, "无法判断先后", "so their place in the order is unknown")
         return w.answer(ctx)
     # a date range: the articles in it, each with its summary's first sentence
+    assert kind.dates is not None  # recency questions without one returned above
     records = by_date(records)
     if not records:
         w.text(ctx.say(f"{kind.dates.label}之间没有发布文章。", f"No articles were published {kind.dates.label}."))
@@ -543,14 +544,14 @@ def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
         if cand is None or cand.record in picked:
             return None
         picked.append(cand.record)
-    dated = sorted((r for r in picked if r.date), key=lambda r: r.date)
+    dated = sorted((r for r in picked if r.date), key=lambda r: r.date or "")
     for i, r in enumerate(dated):
         w.text((ctx.say("；", "; ") if i else "") + f"《{r.title}》")
         title = ctx.title_evidence(r)
         if title:
             w.cite(title, show=False)
         w.text(ctx.say("发布于", " was published on "))
-        w.cite(Evidence(r, r.date_span, "", r.date)) if r.date_span else w.text(r.date)
+        w.cite(Evidence(r, r.date_span, "", r.date or "")) if r.date_span else w.text(r.date or "")
     if len(dated) == 2:
         same = dated[0].date == dated[1].date
         w.text(ctx.say("。两篇同一天发布。" if same else f"。《{dated[0].title}》发布得更早。",

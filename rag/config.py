@@ -136,6 +136,9 @@ class UIConfig:
 
 @dataclass(frozen=True)
 class Config:
+    # modules imported before the rest is checked, so the parts they register (rag/registry.py)
+    # can be named below, e.g. [my_package.rag_parts]
+    plugins: tuple[str, ...] = ()
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     data_dir: str = field(default_factory=lambda: str(default_data_dir()))
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
@@ -319,9 +322,20 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
 def config_from_dict(data: dict | None, base_dir: Path | None = None) -> Config:
     cfg = _build(Config, data)
     cfg = _resolve_paths(cfg, base_dir or Path.cwd())
+    _import_plugins(cfg.plugins)
     _check_values(cfg)
     _check_ranges(cfg)
     return cfg
+
+
+def _import_plugins(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # any failure of a user's module is a config problem to name
+            raise ConfigError(f"config key `plugins`: cannot import {name!r} ({type(exc).__name__}: {exc})") from exc
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

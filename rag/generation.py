@@ -190,9 +190,10 @@ def make_chat_model(cfg: Config):
             return ChatAnthropic(model=llm.model, temperature=llm.temperature, api_key=key,
                                  timeout=llm.timeout_seconds)
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         return ChatOpenAI(model=llm.model, temperature=llm.temperature, base_url=llm.base_url,
-                          api_key=key or "not-needed", timeout=llm.timeout_seconds)
+                          api_key=SecretStr(key or "not-needed"), timeout=llm.timeout_seconds)
     except ImportError as exc:
         raise GenerationError(
             f"the {provider} answerer needs an extra: pip install 'news-rag[{provider}]'"

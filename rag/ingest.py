@@ -124,7 +124,10 @@ def plan_ingest(cfg: Config, articles: list[Article], skipped: list[SkippedFile]
     kept = {s.path for s in skipped if s.duplicate_of is None and s.path in states}
     gone = sorted(a for a in states if a not in present and a not in kept)
     base = {} if rebuild else states
-    added, updated, unchanged, todo = [], [], [], []
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    todo: list[Article] = []
     for a in articles:
         state = base.get(a.id)
         if state is not None and state.ingest_key == keys[a.id] and state.complete:
@@ -233,7 +236,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or previous.get("count") != target.count()
                or not (lex_dir / CATALOG_FILE).exists()
                or bool(damaged_files(lex_dir.resolve(), previous)))
-    if not changed:
+    if not changed and previous is not None:
         return previous["unk_share"], previous.get("chunks_per_article", {}), False, 0
     all_chunks = target.all_chunks()
     # Sentence vectors first, the lexical index last: its meta is the ingest record and what

@@ -14,15 +14,19 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Config
 from rag.embedding import build_embedder
 from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
 from rag.query import points_at_nothing
-from rag.rerank import IdentityReranker
+from rag.rerank import IdentityReranker, Reranker
 from rag.store import VectorStore
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
+
+if TYPE_CHECKING:
+    from rag.generation import Semantics
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -115,8 +119,8 @@ class Pipeline:
         # A serving process picks up a finished `rag ingest` from another process: the
         # lexical index is swapped in atomically, so a changed stamp means a complete index.
         self._retriever_factory = retriever_factory
-        self.semantics = None  # set by build_pipeline when sentence vectors are in use
-        self.reranker = IdentityReranker()
+        self.semantics: Semantics | None = None  # set by build_pipeline when sentence vectors are in use
+        self.reranker: Reranker = IdentityReranker()
         self._stamp = _index_stamp(cfg)
         self._reload_lock = threading.Lock()
 
@@ -210,7 +214,7 @@ class Pipeline:
     # public ---------------------------------------------------------------------------
     def articles(self) -> list[tuple[str, str, str | None]]:
         """(id, title, date) of every indexed article, for filters and pickers."""
-        seen = {}
+        seen: dict[str, tuple[str, str, str | None]] = {}
         for c in self.lexical.chunks:
             seen.setdefault(c.article_id, (c.article_id, c.title, c.date))
         return list(seen.values())

@@ -117,7 +117,11 @@ class SentenceIndex:
         dim = len(next(iter(fresh.values()))) if fresh else (reuse.vectors.shape[1] if reuse is not None and len(reuse) else 0)
         vectors = np.zeros((len(keys), dim), dtype=np.float32)
         for i, k in enumerate(keys):
-            vectors[i] = fresh[k] if k in fresh else reuse.vectors[reuse._row[k]]
+            if k in fresh:
+                vectors[i] = fresh[k]
+            else:
+                assert reuse is not None  # a key not embedded now was found in the old index
+                vectors[i] = reuse.vectors[reuse._row[k]]
         return cls(keys, vectors, embedder.name), len(todo)
 
     def save(self, folder: str | os.PathLike) -> None:

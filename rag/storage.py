@@ -84,7 +84,7 @@ def fsync_dir(folder: str | os.PathLike) -> None:
 
 
 def fsync_tree(folder: str | os.PathLike) -> None:
-    for dirpath, _, filenames in os.walk(folder):
+    for dirpath, _, filenames in os.walk(os.fspath(folder)):
         for name in filenames:
             with open(os.path.join(dirpath, name), "rb") as f:
                 os.fsync(f.fileno())

@@ -1,8 +1,9 @@
 """No command destroys or silently stales a good index; every failure is one clear line with
 the right exit code.
 
-Everything runs through the real command in a real process: `python -m tests.fake_cli` is
-`python -m rag.cli` with the hashing embedder (tests/fake_cli.py), on real Chroma on disk.
+Everything runs through the real command in a real process (`python -m rag.cli`) on real
+Chroma on disk; the config names the hashing embedder of tests/fakes.py by dotted path
+(`embedding.backend: tests.fakes:HASH_BACKEND`), so a command takes a second or two.
 Crashes are real SIGKILLs at each step of an ingest (RAG_INGEST_KILL_AT); a full disk is a
 small tmpfs and a read-only disk a read-only bind mount when the tests run as root (else a
 directory without write permission, or the case is skipped with the reason).
@@ -30,7 +31,7 @@ from rag.lexical import LexicalIndex
 from rag.pipeline import ingest, open_store
 from tests.fakes import HashEmbedder
 
-CLI = [sys.executable, "-m", "tests.fake_cli"]
+CLI = [sys.executable, "-m", "rag.cli"]
 QUESTION, ANSWER = "卢旺达ICT与创新部长是谁？", "Paula Ingabire"
 DONATION = "003_f37bc0b3fb1d0fae.txt"
 NEW_FACT = "\n补充：2031年量子计算峰会将在赫尔辛基举行，由卢旺达ICT部主办。\n"
@@ -50,7 +51,7 @@ class Site:
         # fake-hash-unk: dense retrieval skipped, as for the default model on Chinese (readers
         # never open Chroma); fake-hash-64 where a reader must open Chroma
         data = {"corpus": {"path": str(self.corpus)}, "data_dir": str(self.data),
-                "embedding": {"model": "fake-hash-unk"}}
+                "embedding": {"backend": "tests.fakes:HASH_BACKEND", "model": "fake-hash-unk"}}
         for key, value in config.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
         self.cfg_path.write_text(json.dumps(data))

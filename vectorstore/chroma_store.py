@@ -79,7 +79,7 @@ def _chunk_from(chunk_id: str, text: str, m: dict) -> Chunk:
 def _where(flt: RetrievalFilter | None) -> dict | None:
     if flt is None or flt.is_empty:
         return None
-    clauses = []
+    clauses: list[dict] = []
     if flt.article_ids is not None:
         clauses.append({"article_id": {"$in": sorted(flt.article_ids) or [""]}})
     if flt.date_from:
@@ -232,7 +232,7 @@ class ChromaStore:
 
     def _get_all(self, include: list[str]) -> dict:
         # Paged, since Chroma caps how much one call returns.
-        out = {"ids": [], "metadatas": [], "documents": []}
+        out: dict[str, list] = {"ids": [], "metadatas": [], "documents": []}
         page, offset = 5000, 0
         while True:
             got = self._call("read the index", self.collection.get, include=include, limit=page,
