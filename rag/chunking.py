@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import sentence_spans
+from rag.text import HEADING_LINE, sentence_spans
 from rag.types import Article, Chunk
 
-_HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HEADING_LINE = HEADING_LINE
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import cast
 import yaml
 
 from rag.corpus import _DATE_KEYS
-from rag.text import sentence_spans
+from rag.text import HEADING_LINE, sentence_spans
 from rag.types import Article, ArticleRecord, Citation, SourceSpan
 
 _SUMMARY_KEYS = ("summary", "摘要", "description", "excerpt")
@@ -29,7 +29,7 @@ _SUMMARY_HEADING = re.compile(
     r"[ \t]*(?:\*\*)?[：:]?[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
-_HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HEADING_LINE = HEADING_LINE
 _LABEL_LINE = re.compile(r"^[ \t]*\*\*[^*\n]{1,20}\*\*[ \t]*[：:]?[ \t]*$")
 _LEAD_SENTENCES = 3
 _MIN_LEAD_CHARS = 20
@@ -112,8 +112,8 @@ def _title_span(article: Article, regions) -> SourceSpan | None:
         if span is not None:
             return span
     for m in _HEADING_LINE.finditer(article.body):
-        if m.group(1).strip() == article.title:
-            return SourceSpan("body", article.title, m.start(1), m.start(1) + len(article.title))
+        if m.group(2).strip() == article.title:
+            return SourceSpan("body", article.title, m.start(2), m.start(2) + len(article.title))
     return None
 
 

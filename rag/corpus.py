@@ -18,12 +18,13 @@ from typing import Protocol
 import yaml
 
 from rag.errors import ArticleError, CorpusError
+from rag.text import HEADING_LINE
 from rag.types import Article, SkippedFile
 
 _MAX_FRONT_MATTER_CHARS = 64_000  # front matter is a few fields; more is a mistake or an attack
 _URL_KEYS = ("source_url", "url", "来源", "link", "原文链接", "source")
 _DATE_KEYS = ("date", "日期", "published", "published_at", "发布时间")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_HEADING = HEADING_LINE
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
@@ -136,7 +137,7 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
     heading = _HEADING.search(body)
     title = (
         _text_field(data, ("title", "标题"))
-        or (heading.group(1).strip() if heading else None)
+        or (heading.group(2).strip() if heading else None)
         or Path(article_id).stem
     )
     return Article(

@@ -12,7 +12,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,9 @@ from rag.store import VectorStore
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 if TYPE_CHECKING:
-    from rag.generation import Semantics
+    from rag.generation import Generator, Semantics
+    from rag.lexical import LexicalIndex
+    from rag.retrieval import Retriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,7 +109,8 @@ def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilt
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, retriever, generator, lexical, retriever_factory=None):
+    def __init__(self, cfg: Config, retriever: Retriever, generator: Generator, lexical: LexicalIndex,
+                 retriever_factory: Callable[[LexicalIndex], Retriever] | None = None):
         from rag.chain import build_chain
 
         self.cfg = cfg
@@ -383,8 +386,3 @@ def _index_stamp(cfg: Config) -> int | None:
     except OSError:
         return None
 
-
-def index_exists(cfg: Config) -> bool:
-    from rag.ingest import lexical_dir
-
-    return (Path(lexical_dir(cfg)) / "meta.json").exists()

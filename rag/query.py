@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 
 from rag import tuned
-from rag.text import normalize, terms
+from rag.text import CJK_CHAR, normalize, terms
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = CJK_CHAR
 # Words that point back at an earlier turn: "这个组织", "它", "they", ...
 _DEICTIC = re.compile(
     r"(这个|那个|这家|那家|这项|该|它|他们|她们|它们|其|此|上述|前面|刚才|这些|那些|这位|那位|对方"

@@ -16,7 +16,12 @@ _SENTENCE_END = re.compile(
     re.VERBOSE,
 )
 _LEADING_MARKUP = re.compile(r"^(?:#{1,6}\s+|>\s?|[*+\-]\s+|\d{1,3}[.)]\s+|\s+)+")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# One definition of a Chinese character (CJK unified ideographs, extension A, compatibility)
+CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
+CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
+# A Markdown ATX heading line: group 1 the #s, group 2 the text
+HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _LATIN_TERM = re.compile(
     r"[A-Za-z0-9]+(?:[.\-'’&][A-Za-z0-9]+)*(?:\([A-Za-z0-9]{1,3}\))*%?"
 )

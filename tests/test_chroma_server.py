@@ -1,6 +1,5 @@
 """Server mode: a real `chroma run` on loopback, reached through HttpClient."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,13 +10,8 @@ import pytest
 
 from rag.pipeline import ingest, open_store
 from rag.types import RetrievalFilter
+from tests.conftest import free_port
 from tests.fakes import HashEmbedder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_chroma_server(tmp_path) -> tuple[subprocess.Popen, str]:
