@@ -1,0 +1,137 @@
+"""The core heuristics, one small table each: key terms, follow-up condensing, pointer
+questions, dense weighting, rank fusion and sentence scoring. No model, no index on disk."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import RetrievalConfig
+from rag.extractive import candidate_sentences, score_sentences
+from rag.lexical import LexicalIndex
+from rag.query import condense, is_chinese, key_terms, points_at_nothing
+from rag.retrieval import HybridRetriever, dense_weight_for
+from rag.types import Chunk, Hit
+
+
+def flat_idf(term: str) -> float:
+    return 1.0
+
+
+@pytest.mark.parametrize("question, present, absent", [
+    ("卢旺达ICT与创新部长是谁？", {"卢旺达", "ict"}, {"是", "谁", "与"}),
+    ("Anthropic向哪个组织捐赠了2000万美元？", {"anthropic", "组织", "2000"}, {"哪个", "了"}),
+    ("GOV.UK的AI助手首个应用场景聚焦哪个领域？", {"gov.uk", "领域"}, {"的", "哪个"}),
+])
+def test_key_terms_keep_names_and_nouns_and_drop_function_words(question, present, absent):
+    q = key_terms(question, flat_idf)
+    assert present <= set(q.terms), q.terms
+    assert not absent & set(q.terms), q.terms
+
+
+def test_key_terms_verbs_count_only_when_the_evidence_uses_them():
+    evidence = {"anthropic", "组织", "2000", "万", "美元", "捐赠"}
+    with_verb = key_terms("Anthropic向哪个组织捐赠了2000万美元？", flat_idf, lambda t: t in evidence)
+    without = key_terms("Anthropic向哪个组织捐赠了2000万美元？", flat_idf, lambda t: t != "捐赠" and t in evidence)
+    assert "捐赠" in with_verb.terms and "捐赠" not in without.terms
+
+
+def test_key_terms_names_missing_from_the_evidence_are_reported():
+    q = key_terms("Anthropic和日本政府签了什么协议？", flat_idf, lambda t: t != "日本政府")
+    assert q.absent_names == ("日本政府",) and q.absent == ("日本政府",)
+    assert key_terms("Anthropic和日本政府签了什么协议？", flat_idf, lambda t: True).absent == ()
+
+
+def test_key_terms_of_a_question_in_english_over_chinese_evidence():
+    q = key_terms("Who is Rwanda's ICT minister?", flat_idf, lambda t: t in {"ict"})
+    assert q.terms == ("ict",) and not q.chinese and q.unknown_share > 0.5
+
+
+@pytest.mark.parametrize("question, history, followup", [
+    ("那公务员呢？", [{"role": "user", "content": "卢旺达的教育工作者将获得多少个许可证？"}], True),
+    ("卢旺达ICT与创新部长是谁？", [{"role": "user", "content": "Anthropic捐了多少钱？"}], False),
+    ("为期几年？", [], False),
+    ("为期几年？", None, False),
+])
+def test_condense_tells_follow_ups_from_new_questions(question, history, followup):
+    search = condense(question, history, max_turns=3)
+    assert search.is_followup is followup
+    if followup:
+        assert "卢旺达" in search.text and "卢旺达" in search.lexical_terms
+        # the new question's own terms count twice, the earlier turn's once
+        assert search.lexical_terms.count("公务员") == 2
+
+
+def test_condense_takes_the_subject_from_the_latest_real_answer():
+    history = [{"role": "user", "content": "Anthropic向哪个组织捐赠了2000万美元？"},
+               {"role": "assistant", "content": "Anthropic向Public First Action捐赠2000万美元。[1]"},
+               {"role": "user", "content": "它做什么的？"},
+               {"role": "assistant", "content": "资料中没有找到相关信息。"}]
+    search = condense("它是谁创立的？", history, 3, ("资料中没有找到相关信息。",))
+    assert search.subject == "Anthropic向Public First Action捐赠2000万美元。"
+
+
+@pytest.mark.parametrize("question, pointing", [
+    ("这个公司的创始人是谁？", True),
+    ("该组织由谁创立？", True),
+    ("Anthropic的创始人是谁？", False),
+    ("这些文章主要讲了什么？", False),
+    ("卢旺达政府说它将推广AI", False),
+])
+def test_points_at_nothing(question, pointing):
+    assert points_at_nothing(question) is pointing
+
+
+@pytest.mark.parametrize("text, chinese", [("卢旺达", True), ("Rwanda", False), ("GOV.UK的AI", True), ("123", False)])
+def test_is_chinese(text, chinese):
+    assert is_chinese(text) is chinese
+
+
+@pytest.mark.parametrize("unk, weight", [(0.0, 1.0), (0.05, 1.0), (0.15, 0.5), (0.25, 0.0), (0.6, 0.0)])
+def test_dense_weight_falls_linearly_with_the_unk_share(unk, weight):
+    assert dense_weight_for(unk, RetrievalConfig()) == pytest.approx(weight)
+
+
+def _chunk(i: int, text: str) -> Chunk:
+    return Chunk(f"a{i}.md#0", f"a{i}.md", 0, text, 0, len(text), (), f"t{i}", None, None, f"h{i}", 1)
+
+
+class ListStore:
+    """A vector store that returns a fixed ranking (the fusion is what is tested)."""
+
+    def __init__(self, ranked: list[Chunk]):
+        self.ranked = ranked
+
+    def query(self, embedding, k, flt=None):
+        return [(c, 0.1 * i) for i, c in enumerate(self.ranked[:k])]
+
+
+class ConstantEmbedder:
+    name = "constant"
+    dimension = 2
+
+    def embed_query(self, text):
+        return [1.0, 0.0]
+
+
+def test_reciprocal_rank_fusion_rewards_agreement_between_retrievers():
+    chunks = [_chunk(0, "卢旺达 教育 许可证"), _chunk(1, "英国 政府 助手"), _chunk(2, "卢旺达 卫生 宫颈癌")]
+    lexical = LexicalIndex.build(chunks, {"unk_share": 0.0})
+    # BM25 ranks a0 first; the dense side ranks a2 first and a0 second: a0 leads the fusion
+    dense = ListStore([chunks[2], chunks[0], chunks[1]])
+    retriever = HybridRetriever(RetrievalConfig(top_k=3), lexical, dense, ConstantEmbedder(), 1.0)
+    hits = retriever.retrieve("卢旺达 教育")
+    assert [h.chunk.article_id for h in hits][:2] == ["a0.md", "a2.md"]
+    assert hits[0].lexical_relevance is not None and hits[0].dense_relevance == pytest.approx(0.9)
+    assert [h.relevance for h in hits] == sorted((h.relevance for h in hits), reverse=True)
+    lexical_only = HybridRetriever(RetrievalConfig(mode="lexical", top_k=3), lexical, dense, ConstantEmbedder(), 1.0)
+    assert all(h.dense_relevance is None for h in lexical_only.retrieve("卢旺达 教育"))
+
+
+def test_sentence_scoring_prefers_the_sentence_that_covers_the_question():
+    c = _chunk(0, "卢旺达是东非国家。教育工作者将获得2000个Claude Pro许可证。合作为期三年。")
+    sentences = candidate_sentences([Hit(c, 1.0)])
+    assert [s.text for s in sentences] == ["卢旺达是东非国家。", "教育工作者将获得2000个Claude Pro许可证。", "合作为期三年。"]
+    q = key_terms("卢旺达的教育工作者将获得多少个Claude Pro许可证？", flat_idf)
+    scored = score_sentences(q, sentences)
+    best = max(scored, key=lambda s: s.score)
+    assert best.sentence.text.startswith("教育工作者")
