@@ -28,6 +28,7 @@ import numpy as np
 from rag.config import DEFAULT_CORPUS, Config, config_from_dict
 from rag.embedding import set_offline_env
 from rag.errors import IndexMismatchError
+from rag.index_layout import IndexMeta, IndexPaths
 
 
 class HashingEmbedder:
@@ -254,8 +255,8 @@ def run_bench(quick: bool, data_root: Path, out: Path) -> dict:
             raise RuntimeError(f"bench point {size} failed:\n{proc.stderr[-3000:]}")
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         if size == "shipped":
-            meta = json.loads((data_root / "shipped" / "lexical" / "meta.json").read_text())
-            unk = meta["unk_share"]  # synthetic points mimic the default model's [UNK] share
+            meta = IndexMeta.read(IndexPaths.of(data_root / "shipped").lexical)
+            unk = meta.unk_share if meta is not None else 1.0  # synthetic points mimic the default model's [UNK] share
         results["points"].append(data)
     with tempfile.TemporaryDirectory() as tmp:
         results["ingest"] = ingest_throughput(8 if quick else 100, Path(tmp))

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.errors import BackupError, ConfigError, IndexMissingError, RagError
+from rag.index_layout import IndexPaths
 from rag.ingest import ingest_lock
 from rag.lexical import LexicalIndex, install
 from rag.storage import fsync_dir, storage_error, write_atomic
 
-_PARTS = ("chroma", "lexical")
+_PARTS = (IndexPaths(Path()).chroma.name, IndexPaths(Path()).lexical.name)  # what a backup holds
 MANIFEST_FORMAT = 2
 
 
@@ -104,9 +105,9 @@ def _sqlite_problem(db: Path) -> str | None:
 
 def _lexical_meta(root: Path) -> dict:
     try:
-        return json.loads((root / "lexical" / "meta.json").read_text())
+        return json.loads(IndexPaths.of(root).lexical_meta.read_text())
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{root / 'lexical' / 'meta.json'} cannot be read ({exc})") from exc
+        raise BackupError(f"{IndexPaths.of(root).lexical_meta} cannot be read ({exc})") from exc
 
 
 # -- backup -----------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def _lexical_meta(root: Path) -> dict:
 def backup(cfg: Config, dest: str | Path) -> Path:
     _check_local(cfg)
     src, dest = Path(cfg.data_dir), Path(dest)
-    if not (src / "lexical" / "meta.json").exists():
+    if not IndexPaths.of(src).lexical_meta.exists():
         raise IndexMissingError(f"nothing to back up in {src}: run `rag ingest` first")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ConfigError(f"backup folder {dest} is not empty")
@@ -160,7 +161,7 @@ def _verify_backup(root: Path, manifest: dict) -> None:
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise BackupError(f"backup {root} is damaged: {problems[0]}{more}; nothing was changed")
-    problem = _sqlite_problem(root / "chroma" / "chroma.sqlite3")
+    problem = _sqlite_problem(IndexPaths.of(root).chroma / "chroma.sqlite3")
     if problem:
         raise BackupError(f"backup {root} is damaged: chroma/chroma.sqlite3 fails SQLite's check "
                           f"({problem}); nothing was changed")
@@ -187,12 +188,12 @@ def _check_staged(cfg: Config, staged: Path, manifest: dict) -> None:
     from rag.pipeline import open_store
 
     try:
-        lexical = LexicalIndex.load(staged / "lexical")
+        lexical = LexicalIndex.load(IndexPaths.of(staged).lexical)
     except RagError as exc:
         raise BackupError(f"the backup's lexical index cannot be opened ({exc}); nothing was changed") from exc
     staged_cfg = cfg.replace(data_dir=str(staged))
-    name = lexical.meta.get("collection") or cfg.vectorstore.collection
-    model = str(lexical.meta.get("embedding_model"))
+    name = lexical.index_meta.collection or cfg.vectorstore.collection
+    model = str(lexical.index_meta.embedding_model)
     try:
         count = open_store(staged_cfg, model, name).open_for_read().count()
     except RagError as exc:
@@ -236,15 +237,15 @@ def restore(cfg: Config, src: str | Path) -> dict:
 
 def _swap_in(data: Path, staged: Path, aside: Path) -> None:
     aside.mkdir()
-    if (data / "chroma").exists():
-        (data / "chroma").rename(aside / "chroma")
+    if IndexPaths.of(data).chroma.exists():
+        IndexPaths.of(data).chroma.rename(IndexPaths.of(aside).chroma)
     try:
-        (staged / "chroma").rename(data / "chroma")
+        IndexPaths.of(staged).chroma.rename(IndexPaths.of(data).chroma)
     except BaseException:
-        if (aside / "chroma").exists():
-            (aside / "chroma").rename(data / "chroma")
+        if IndexPaths.of(aside).chroma.exists():
+            IndexPaths.of(aside).chroma.rename(IndexPaths.of(data).chroma)
         raise
-    install(data / "lexical", staged / "lexical")
+    install(IndexPaths.of(data).lexical, IndexPaths.of(staged).lexical)
     fsync_dir(data)
 
 

@@ -18,7 +18,6 @@ Nothing is destroyed before the lock is held and the new state is written:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import signal
 import sys
@@ -33,6 +32,7 @@ from rag.config import Config
 from rag.corpus import load_corpus
 from rag.embedding import Embedder
 from rag.errors import IndexBusyError, IngestRefusedError, RagError
+from rag.index_layout import IndexMeta, IndexPaths
 from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
 from rag.retrieval import dense_weight_for
 from rag.sentences import SentenceIndex, sentence_dir
@@ -52,7 +52,7 @@ class IngestBusyError(IndexBusyError):
 
 
 def lexical_dir(cfg: Config) -> Path:
-    return Path(cfg.data_dir) / "lexical"
+    return IndexPaths.of(cfg.data_dir).lexical
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def ingest_lock(data_dir: str):
     """The one writer of a data dir: ingest, backup and restore take it; readers never do."""
     try:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
-        f = open(Path(data_dir) / "ingest.lock", "a")
+        f = open(IndexPaths.of(data_dir).lock, "a")
     except OSError as exc:
         raise storage_error(data_dir, exc, "take the ingest lock") from exc
     with f:
@@ -221,7 +221,7 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
 
 
 def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: IngestPlan,
-                    previous: dict | None, wrote: bool, embedded: int,
+                    previous: IndexMeta | None, wrote: bool, embedded: int,
                     rebuild: bool = False, articles: list[Article] | None = None) -> tuple[float, dict[str, int], bool, int]:
     """Rebuild the lexical index (and the sentence vectors) from the store when it does not
     match what the store now holds; its meta (collection name, per-article keys) is the
@@ -229,15 +229,15 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     lex_dir = lexical_dir(cfg)
     sentences_dir = sentence_dir(cfg.data_dir)
     old_sentences = None if rebuild else _previous_sentences(sentences_dir)
-    changed = (wrote or previous is None or previous.get("format") != LEXICAL_FORMAT
+    changed = (wrote or previous is None or previous.format != LEXICAL_FORMAT
                or old_sentences is None or old_sentences.model != embedder.name
-               or previous.get("collection") != target.name
-               or previous.get("articles") != plan.record
-               or previous.get("count") != target.count()
+               or previous.collection != target.name
+               or previous.articles != plan.record
+               or previous.count != target.count()
                or not (lex_dir / CATALOG_FILE).exists()
-               or bool(damaged_files(lex_dir.resolve(), previous)))
+               or bool(damaged_files(lex_dir.resolve(), previous.files)))
     if not changed and previous is not None:
-        return previous["unk_share"], previous.get("chunks_per_article", {}), False, 0
+        return previous.unk_share, previous.chunks_per_article, False, 0
     all_chunks = target.all_chunks()
     # Sentence vectors first, the lexical index last: its meta is the ingest record and what
     # readers take as a complete index. Vectors are keyed by sentence text, so a run killed
@@ -247,8 +247,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
         sentences.save(sentences_dir)
     except OSError as exc:
         raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc
-    if previous is not None and not embedded and previous.get("embedding_model") == embedder.name:
-        unk = previous["unk_share"]  # no new text for the model: do not load it to re-measure
+    if previous is not None and not embedded and previous.embedding_model == embedder.name:
+        unk = previous.unk_share  # no new text for the model: do not load it to re-measure
     else:
         sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
         unk = embedder.unk_share(sample) if sample else 0.0
@@ -265,10 +265,10 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
 
 # -- the run ------------------------------------------------------------------------------
 
-def _live(store: VectorStore, previous: dict | None) -> tuple[VectorStore, list[str]]:
+def _live(store: VectorStore, previous: IndexMeta | None) -> tuple[VectorStore, list[str]]:
     """The collection the index uses now (named by the lexical index), and every generation."""
     generations = store.generations()
-    named = (previous or {}).get("collection")
+    named = previous.collection if previous is not None else None
     if named in generations:
         live = named
     elif store.name in generations or not generations:
@@ -380,8 +380,5 @@ def _previous_sentences(folder: Path) -> SentenceIndex | None:
         return None  # damaged: rebuilt from scratch
 
 
-def _previous_meta(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
-        return None
+def _previous_meta(folder: Path) -> IndexMeta | None:
+    return IndexMeta.read(folder)

@@ -22,6 +22,7 @@ import numpy as np
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
+from rag.index_layout import META_FILE, IndexMeta
 from rag.storage import fsync_dir, fsync_tree
 from rag.text import terms
 from rag.types import ArticleRecord, Chunk, RetrievalFilter
@@ -47,12 +48,16 @@ class LexicalIndex:
         position = {a: i for i, a in enumerate(article_ids)}
         self._chunk_article = np.array([position[c.article_id] for c in chunks], dtype=np.int64)
         self.doc_freq = doc_freq
-        self.meta = meta  # embedding model, unk share, chunk-id fingerprint
+        self.meta = meta  # the ingest record as saved; read it typed through `index_meta`
         self._vocab = bm25.vocab_dict if bm25 is not None else {}
         self._article_vocab = article_bm25.vocab_dict if article_bm25 is not None else {}
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
         self._by_id: dict[str, Chunk] | None = None
+
+    @property
+    def index_meta(self) -> IndexMeta:
+        return IndexMeta.from_dict(self.meta)
 
     @classmethod
     def build(cls, chunks: list[Chunk], meta: dict, articles: list[ArticleRecord] | None = None
@@ -142,7 +147,7 @@ class LexicalIndex:
             # sizes of the other files, so a truncated or missing one is noticed without reading it
             sizes = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
             meta = {**self.meta, "files": sizes}
-            (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+            (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1))
             fsync_tree(tmp)
             install(folder, tmp)
         except BaseException:
@@ -166,15 +171,15 @@ class LexicalIndex:
     def _load_from(cls, folder: Path, real: Path) -> LexicalIndex:
         import bm25s
 
-        if not (real / "meta.json").exists():
+        if not (real / META_FILE).exists():
             raise IndexMissingError(f"no lexical index in {folder}: run `rag ingest` first")
         try:
-            meta = json.loads((real / "meta.json").read_text())
+            meta = json.loads((real / META_FILE).read_text())
             if meta.get("format") != LEXICAL_FORMAT:
                 raise IndexCorruptError(
                     f"lexical index in {folder} is from another version; run `rag ingest`"
                 )
-            bad = damaged_files(real, meta)
+            bad = damaged_files(real, meta.get("files") or {})
             if bad:
                 raise IndexCorruptError(f"lexical index in {folder} is damaged ({bad[0]} is missing or "
                                         "truncated); `rag ingest` repairs it")
@@ -197,11 +202,11 @@ class LexicalIndex:
         return cls(chunks, bm25, doc_freq, meta, article_bm25, articles)
 
 
-def damaged_files(folder: str | os.PathLike, meta: dict) -> list[str]:
+def damaged_files(folder: str | os.PathLike, sizes: dict[str, int]) -> list[str]:
     """Files of the index whose size is not the one recorded when it was saved."""
     folder = Path(folder)
     bad = []
-    for name, size in (meta.get("files") or {}).items():
+    for name, size in sizes.items():
         try:
             if (folder / name).stat().st_size != size:
                 bad.append(name)

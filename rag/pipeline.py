@@ -8,18 +8,17 @@ when dense retrieval is in use (an English-only model on Chinese text skips both
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Config
 from rag.embedding import build_embedder
 from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
+from rag.index_layout import IndexMeta, IndexPaths
 from rag.query import points_at_nothing
 from rag.rerank import IdentityReranker, Reranker
 from rag.store import VectorStore
@@ -43,13 +42,8 @@ def open_store(cfg: Config, model_name: str, collection: str | None = None) -> V
 
 
 def live_collection(cfg: Config) -> str:
-    from rag.ingest import lexical_dir
-
-    try:
-        meta = json.loads((lexical_dir(cfg) / "meta.json").read_text())
-    except (OSError, ValueError):
-        return cfg.vectorstore.collection
-    return meta.get("collection") or cfg.vectorstore.collection
+    meta = IndexMeta.read(IndexPaths.of(cfg.data_dir).lexical)
+    return (meta.collection if meta is not None else None) or cfg.vectorstore.collection
 
 
 def ingest(
@@ -331,14 +325,14 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
             raise IndexBusyError(f"there is no index in {cfg.data_dir} yet and another process is "
                                  "building it; ask again when it finishes") from exc
         lexical = LexicalIndex.load(lexical_dir(cfg))
-    model_name = embedder.name if embedder is not None else configured_model_name(cfg)
-    recorded = lexical.meta.get("embedding_model")
+    model_name: str = embedder.name if embedder is not None else configured_model_name(cfg)
+    recorded = lexical.index_meta.embedding_model
     if recorded != model_name:
         raise IndexMismatchError(
             f"the index was built with embedding model {recorded!r}, but the config asks for "
             f"{model_name!r}. Rebuild it with `rag ingest --rebuild`, or set embedding.backend/model back."
         )
-    weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg.retrieval)
+    weight = dense_weight_for(lexical.index_meta.unk_share, cfg.retrieval)
     dense = weight > 0 or cfg.retrieval.mode == "dense"
     if dense:
         embedder = QueryCache(embedder or build_embedder(cfg))
@@ -355,7 +349,7 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
         # A rebuild swaps in a new collection with the lexical index that names it.
         store = None
         if dense:
-            name = lex.meta.get("collection") or cfg.vectorstore.collection
+            name = lex.index_meta.collection or cfg.vectorstore.collection
             if name not in stores:
                 stores.clear()
                 stores[name] = open_store(cfg, model_name, name).open_for_read()
@@ -379,10 +373,8 @@ def _semantic_selection(cfg: Config, model_name: str) -> bool:
 
 
 def _index_stamp(cfg: Config) -> int | None:
-    from rag.ingest import lexical_dir
-
     try:
-        return (Path(lexical_dir(cfg)) / "meta.json").stat().st_mtime_ns
+        return IndexPaths.of(cfg.data_dir).lexical_meta.stat().st_mtime_ns
     except OSError:
         return None
 

@@ -49,7 +49,7 @@ class HybridRetriever:
         self._store = store
         self._embedder = embedder
         if dense_weight is None:
-            dense_weight = dense_weight_for(lexical.meta.get("unk_share", 1.0), cfg)
+            dense_weight = dense_weight_for(lexical.index_meta.unk_share, cfg)
         if cfg.mode == "lexical":
             dense_weight = 0.0
         elif cfg.mode == "dense":

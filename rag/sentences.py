@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexCorruptError
+from rag.index_layout import META_FILE, IndexPaths
 from rag.text import clean_markdown, sentence_spans
 from rag.types import Chunk
 
@@ -26,7 +27,7 @@ FORMAT = 1
 
 
 def sentence_dir(data_dir: str | os.PathLike) -> Path:
-    return Path(data_dir) / "sentences"
+    return IndexPaths.of(data_dir).sentences
 
 
 def embed_text(sentence: str) -> str:
@@ -130,7 +131,7 @@ class SentenceIndex:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".sentences-", dir=folder.parent))
         np.save(tmp / "vectors.npy", self.vectors.astype(np.float16))
-        (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, "model": self.model,
+        (tmp / META_FILE).write_text(json.dumps({"format": FORMAT, "model": self.model,
                                                    "keys": self.keys}))
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
@@ -144,10 +145,10 @@ class SentenceIndex:
         """The stored index, or None when there is none (answers then rank sentences by
         words alone)."""
         folder = Path(folder)
-        if not (folder / "meta.json").exists():
+        if not (folder / META_FILE).exists():
             return None
         try:
-            meta = json.loads((folder / "meta.json").read_text())
+            meta = json.loads((folder / META_FILE).read_text())
             if meta.get("format") != FORMAT:
                 return None
             vectors = np.load(folder / "vectors.npy")

@@ -30,6 +30,7 @@ from rag.errors import (
     StorageError,
     StoreUnavailableError,
 )
+from rag.index_layout import IndexPaths
 from rag.storage import storage_error
 from rag.store import ArticleState
 from rag.types import Chunk, RetrievalFilter
@@ -154,7 +155,7 @@ class ChromaStore:
         """The on-disk vector folders of this collection (local index only)."""
         if self._server_url or not self._data_dir:
             return []
-        root = Path(self._data_dir) / "chroma"
+        root = IndexPaths.of(self._data_dir).chroma
         try:
             with contextlib.closing(sqlite3.connect(f"file:{root / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
                 rows = db.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
@@ -352,7 +353,7 @@ def translate_error(exc: BaseException, doing: str, data_dir: str, server_url: s
             return StoreUnavailableError(f"cannot reach the Chroma server at {server_url} to {doing}: "
                                          "is `chroma run` up and reachable?")
         return StoreUnavailableError(f"the Chroma server at {server_url} failed to {doing} ({reason})")
-    path = Path(data_dir) / "chroma"
+    path = IndexPaths.of(data_dir).chroma
     low = reason.lower()
     if "database is locked" in low:
         return IndexBusyError(f"the Chroma index in {path} is locked by another process; try again when it finishes")
@@ -390,7 +391,7 @@ def make_client(server_url: str | None, data_dir: str):
                 f"cannot reach the Chroma server at {server_url} (vectorstore.server_url): "
                 "is `chroma run` up and listening there?"
             ) from exc
-    path = Path(data_dir) / "chroma"
+    path = IndexPaths.of(data_dir).chroma
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -410,7 +411,7 @@ def _forget_clients() -> None:
 
 def set_aside_local_index(data_dir: str) -> Path | None:
     """Move a damaged Chroma folder out of the way (deleted once a rebuild succeeds)."""
-    path = Path(data_dir) / "chroma"
+    path = IndexPaths.of(data_dir).chroma
     if not path.exists():
         return None
     aside = path.with_name(f"chroma.damaged-{time.time_ns()}")
@@ -422,7 +423,7 @@ def set_aside_local_index(data_dir: str) -> Path | None:
 def remove_local_index(data_dir: str) -> None:
     import shutil
 
-    shutil.rmtree(Path(data_dir) / "chroma", ignore_errors=True)
+    shutil.rmtree(IndexPaths.of(data_dir).chroma, ignore_errors=True)
     _forget_clients()
 
 
