@@ -44,7 +44,7 @@ def item_features(pipeline, item) -> EvidenceFeatures:
 
     history = list(item.history) or None
     search = pipeline.condense(item.question, history)
-    hits = pipeline.retrieve_for(search)
+    hits = pipeline.retrieve_condensed(search)
     q = key_terms(search.question, pipeline.lexical.idf, evidence_contains(hits), search.context or None)
     return weigh_evidence(search, q, hits, pipeline.semantics)[2]
 

@@ -47,9 +47,9 @@ def build_chain(pipeline):
     def retrieve(inp: dict) -> dict:
         # a date range in the question narrows the asker's filter (a fact question has none)
         flt = inp["kind"].merged_filter(inp.get("filters"))
-        return {**inp, "hits": pipeline.retrieve_for(inp["search"], flt)}
+        return {**inp, "hits": pipeline.retrieve_condensed(inp["search"], flt)}
 
     def answer(inp: dict):
-        yield from pipeline.generate(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
+        yield from pipeline.answer_hits(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
 
     return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)

@@ -23,7 +23,7 @@ def cmd_ingest(args) -> int:
     cfg = _config(args)
     report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild, progress=args.progress,
                     allow_empty=args.allow_empty, prune=args.prune)
-    from rag.report import format_ingest_report
+    from rag.ingest_report import format_ingest_report
 
     print(format_ingest_report(report))
     return 0

@@ -156,7 +156,7 @@ class Pipeline:
         return condense(question, history, self.cfg.retrieval.history_turns,
                         (self.cfg.answer.abstain_message,))
 
-    def retrieve_for(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
+    def retrieve_condensed(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
         r = self.cfg.retrieval
         hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
         hits = self.reranker.rerank(search.question, hits)
@@ -187,7 +187,7 @@ class Pipeline:
             self._kinds = KindClassifier(getattr(self.retriever, "embedder", None), cache_dir=self.cfg.data_dir)
         return self._kinds.classify(search.question)
 
-    def generate(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
+    def answer_hits(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
                  ) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
@@ -219,7 +219,7 @@ class Pipeline:
     def retrieve(self, question: str, history=None, filters: RetrievalFilter | None = None) -> list[Hit]:
         question = clean_question(question, self.cfg.answer.max_question_chars)
         check_history(history, self.cfg.answer)
-        return self.retrieve_for(self.condense(question, history), filters)
+        return self.retrieve_condensed(self.condense(question, history), filters)
 
     def stream(self, question: str, history=None, filters: RetrievalFilter | None = None
                ) -> Iterator[str | Answer]:
