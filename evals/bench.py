@@ -256,7 +256,9 @@ def run_bench(quick: bool, data_root: Path, out: Path) -> dict:
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         if size == "shipped":
             meta = IndexMeta.read(IndexPaths.of(data_root / "shipped").lexical)
-            unk = meta.unk_share if meta is not None else 1.0  # synthetic points mimic the default model's [UNK] share
+            if meta is None:
+                raise RuntimeError("bench point shipped left no index record")
+            unk = meta.unk_share  # synthetic points mimic the default model's [UNK] share
         results["points"].append(data)
     with tempfile.TemporaryDirectory() as tmp:
         results["ingest"] = ingest_throughput(8 if quick else 100, Path(tmp))

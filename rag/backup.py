@@ -31,6 +31,9 @@ MANIFEST_FORMAT = 2
 
 
 def _check_local(cfg: Config) -> None:
+    if cfg.vectorstore.backend != "chroma":
+        raise ConfigError(f"backup/restore covers the on-disk Chroma index; vectorstore.backend is "
+                          f"{cfg.vectorstore.backend!r}: back up its data with its own tools")
     if cfg.vectorstore.server_url:
         raise ConfigError("backup/restore covers the on-disk index; with vectorstore.server_url, "
                           "back up the Chroma server's --path folder instead")
@@ -250,9 +253,6 @@ def _swap_in(data: Path, staged: Path, aside: Path) -> None:
 
 
 def _forget_chroma_clients() -> None:
-    try:
-        from chromadb.api.shared_system_client import SharedSystemClient
+    from vectorstore.chroma_store import _forget_clients  # the core does not import chromadb
 
-        SharedSystemClient.clear_system_cache()
-    except ImportError:  # pragma: no cover
-        pass
+    _forget_clients()

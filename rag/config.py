@@ -323,15 +323,19 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
 def config_from_dict(data: dict | None, base_dir: Path | None = None) -> Config:
     cfg = _build(Config, data)
     cfg = _resolve_paths(cfg, base_dir or Path.cwd())
-    _import_plugins(cfg.plugins)
+    _import_plugins(cfg.plugins, base_dir or Path.cwd())
     _check_values(cfg)
     _check_ranges(cfg)
     return cfg
 
 
-def _import_plugins(modules: tuple[str, ...]) -> None:
+def _import_plugins(modules: tuple[str, ...], base_dir: Path) -> None:
+    """Import the config's plugin modules; a module beside the config file is found too."""
     import importlib
+    import sys
 
+    if modules and str(base_dir) not in sys.path:
+        sys.path.append(str(base_dir))
     for name in modules:
         try:
             importlib.import_module(name)

@@ -114,7 +114,7 @@ class FrontMatterLoader:
     version = "front-matter/1"
 
     def parse(self, article_id: str, raw: bytes, path: str) -> Article:
-        return dataclasses.replace(parse_article(article_id, raw, path), loader=self.version)
+        return parse_article(article_id, raw, path)  # load_corpus stamps `loader` with the version
 
 
 FRONT_MATTER_LOADER = FrontMatterLoader()
@@ -201,7 +201,9 @@ def load_corpus(
             size = real.stat().st_size
             if size > max_file_bytes:
                 raise ArticleError(f"file is {size} bytes, over the {max_file_bytes}-byte cap")
-            article = loaders[_extension(file.name, extensions)].parse(article_id, real.read_bytes(), str(file))
+            loader = loaders[_extension(file.name, extensions)]
+            article = dataclasses.replace(loader.parse(article_id, real.read_bytes(), str(file)),
+                                          loader=loader.version)
             h = article.content_hash
             first = seen_hashes.get(h)
             if first is not None and indexed.get(article_id) == h and indexed.get(first) != h:
@@ -214,8 +216,9 @@ def load_corpus(
             else:
                 seen_hashes[h] = article_id
                 articles.append(article)
-        except ArticleError as exc:
-            skipped.append(SkippedFile(article_id, str(exc)))
+        except (ArticleError, ValueError) as exc:  # ValueError: a loader's own decoding or parse error
+            skipped.append(SkippedFile(article_id, str(exc) if isinstance(exc, ArticleError)
+                                       else f"cannot parse: {type(exc).__name__}: {exc}"))
         except OSError as exc:
             skipped.append(SkippedFile(article_id, f"cannot read file: {exc.strerror or exc}"))
     for article_id, h in duplicates:

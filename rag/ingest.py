@@ -29,7 +29,7 @@ from pathlib import Path
 
 from rag.chunking import chunk_article
 from rag.config import Config
-from rag.corpus import load_corpus
+from rag.corpus import FRONT_MATTER_LOADER, load_corpus
 from rag.embedding import Embedder
 from rag.errors import IndexBusyError, IngestRefusedError, RagError
 from rag.index_layout import IndexMeta, IndexPaths
@@ -86,8 +86,10 @@ def checkpoint(name: str) -> None:
 
 
 def ingest_key(article: Article, cfg: Config) -> str:
-    return (f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
-            f":{article.loader}")
+    key = f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
+    # Another loader (or a new version of the built-in one) is part of the key; the built-in
+    # loader's first version adds nothing, so indexes made before loaders had versions stay valid.
+    return key if article.loader in ("", FRONT_MATTER_LOADER.version) else f"{key}:{article.loader}"
 
 
 def _progress(total: int, enabled: bool):
@@ -196,12 +198,10 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
         olds = [moved_from[a] for a in pending_ids if a in moved_from]
         stored = source.vectors_for(olds) if olds else {}
         known = {c.search_text(): v for pairs in stored.values() for c, v in pairs}
-        vectors = [known.get(c.search_text()) for c in pending]
-        need = [i for i, v in enumerate(vectors) if v is None]
-        if need:
-            fresh = embedder.embed_documents([pending[i].search_text() for i in need])
-            for i, v in zip(need, fresh):
-                vectors[i] = v
+        found = [known.get(c.search_text()) for c in pending]
+        need = [i for i, v in enumerate(found) if v is None]
+        fresh = dict(zip(need, embedder.embed_documents([pending[i].search_text() for i in need]))) if need else {}
+        vectors = [v if v is not None else fresh[i] for i, v in enumerate(found)]
         target.replace_articles(list(pending_ids), list(pending), vectors, dict(plan.keys))
         embedded += len(need)
         bar.update(len(pending))

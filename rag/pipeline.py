@@ -27,6 +27,7 @@ from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 if TYPE_CHECKING:
     from rag.generation import Generator, Semantics
     from rag.lexical import LexicalIndex
+    from rag.question_kinds import KindClassifier
     from rag.retrieval import Retriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -64,10 +65,11 @@ def ingest(
                 report = run_ingest_locked(cfg, embedder, store, corpus_path=corpus_path, rebuild=rebuild,
                                            progress=progress, allow_empty=allow_empty, prune=prune)
                 break
-            except IndexCorruptError as exc:
+            except IndexCorruptError:
                 # Only a damaged local index is set aside, and only for a rebuild, which writes
                 # a new one; the BM25 index keeps answering until the new one is swapped in.
-                if not rebuild or attempt == 2 or "Chroma" not in str(exc):
+                # the backend's hook decides whether there is a local store to set aside
+                if not rebuild or attempt == 2:
                     raise
                 from rag.registry import STORES
 
@@ -104,7 +106,8 @@ def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilt
 
 class Pipeline:
     def __init__(self, cfg: Config, retriever: Retriever, generator: Generator, lexical: LexicalIndex,
-                 retriever_factory: Callable[[LexicalIndex], Retriever] | None = None):
+                 retriever_factory: Callable[[LexicalIndex], Retriever] | None = None, *,
+                 semantics: Semantics | None = None, reranker: Reranker | None = None):
         from rag.chain import build_chain
 
         self.cfg = cfg
@@ -112,12 +115,12 @@ class Pipeline:
         self.generator = generator
         self.lexical = lexical
         self.chain = build_chain(self)
-        self._kinds = None  # rag.question_kinds.KindClassifier, made on first question
+        self._kinds: KindClassifier | None = None  # made on first question
         # A serving process picks up a finished `rag ingest` from another process: the
         # lexical index is swapped in atomically, so a changed stamp means a complete index.
         self._retriever_factory = retriever_factory
-        self.semantics: Semantics | None = None  # set by build_pipeline when sentence vectors are in use
-        self.reranker: Reranker = IdentityReranker()
+        self.semantics = semantics  # sentence vectors and the query embedder, when in use
+        self.reranker: Reranker = reranker or IdentityReranker()
         self._stamp = _index_stamp(cfg)
         self._reload_lock = threading.Lock()
 
@@ -336,7 +339,7 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     dense = weight > 0 or cfg.retrieval.mode == "dense"
     if dense:
         embedder = QueryCache(embedder or build_embedder(cfg))
-    stores: dict[str, object] = {}
+    stores: dict[str, VectorStore] = {}
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
     semantic = dense and _semantic_selection(cfg, model_name)
@@ -357,10 +360,8 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 
     generator = build_generator(cfg, chat_model, semantics)
-    pipeline = Pipeline(cfg, make_retriever(lexical), generator, lexical, make_retriever)
-    pipeline.semantics = semantics
-    pipeline.reranker = build_reranker(cfg, semantics)
-    return pipeline
+    return Pipeline(cfg, make_retriever(lexical), generator, lexical, make_retriever,
+                    semantics=semantics, reranker=build_reranker(cfg, semantics))
 
 
 def _semantic_selection(cfg: Config, model_name: str) -> bool:

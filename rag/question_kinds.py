@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from rag.text import normalize
+from rag.text import CJK_CHAR, normalize
 from rag.types import RetrievalFilter
 
 KINDS = ("fact", "overview", "count", "date", "which", "across", "compare")
@@ -257,7 +257,7 @@ def _is_name(phrase: str) -> bool:
     """A proper name ("Genesis Mission", "GOV.UK", "Claude Code Security", 「创世纪使命」),
     not a description ("the capital of Rwanda")."""
     phrase = phrase.strip().strip("\"“”'‘’「」《》")
-    if re.search(r"[\u3400-\u9fff]", phrase):
+    if CJK_CHAR.search(phrase):
         return "的" not in phrase and len(phrase) <= 16
     words = phrase.split()
     if not words or not words[0][0].isupper():
@@ -329,10 +329,10 @@ def compare_sides(question: str) -> tuple[str, ...]:
         p = p.strip()
         if i == 0 and len(parts) == 2:
             # "Anthropic在卢旺达" -> "卢旺达": what follows the last place/partner marker
-            p = re.split(r"(?:在|与|跟|同|对)", p)[-1] if re.search(r"[\u3400-\u9fff]", p) else p
+            p = re.split(r"(?:在|与|跟|同|对)", p)[-1] if CJK_CHAR.search(p) else p
         p = _SIDE_TAIL.sub("", p).strip()
         p = re.sub(r"^(?:在|与|和|跟|同|对|the\s+)", "", p, flags=re.I).strip(" 的")
-        if re.search(r"[\u3400-\u9fff]", p) and "的" in p and len(p.split("的")[0]) >= 2:
+        if CJK_CHAR.search(p) and "的" in p and len(p.split("的")[0]) >= 2:
             p = p.split("的")[0]  # "卢旺达的公务员" -> 卢旺达; the rest is shared context
         if p:
             sides.append(p)

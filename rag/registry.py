@@ -42,38 +42,54 @@ def import_dotted(path: str) -> Any:
 class Registry:
     """Named factories for one kind of part; `key` is the config key that selects one."""
 
-    def __init__(self, key: str, what: str, builtins: dict[str, str]):
+    def __init__(self, key: str, what: str, builtins: dict[str, str], *, dotted_paths: bool = True,
+                 lower_case: bool = False, traits: dict[str, dict[str, Any]] | None = None):
         self.key = key
         self.what = what
         self._entries: dict[str, Any] = dict(builtins)  # a "module:attr" string until first use
+        self._traits: dict[str, dict[str, Any]] = dict(traits or {})  # known without importing
+        self._dotted = dotted_paths
+        self._lower = lower_case
         self._lock = threading.Lock()
 
-    def register(self, name: str, factory: Any = None, *, replace: bool = False):
-        """Register `factory` under `name`; usable as a decorator when `factory` is omitted."""
+    def register(self, name: str, factory: Any = None, *, replace: bool = False, **traits: Any):
+        """Register `factory` under `name` (with traits such as needs_llm=True); usable as a
+        decorator when `factory` is omitted."""
         if not name or not isinstance(name, str) or ":" in name:
             raise ValueError(f"{self.what} name must be a non-empty string without ':', got {name!r}")
+        name = name.lower() if self._lower else name
 
         def add(obj):
             with self._lock:
                 if name in self._entries and not replace:
                     raise ValueError(f"{self.what} {name!r} is already registered (pass replace=True)")
                 self._entries[name] = obj
+                self._traits[name] = traits
             return obj
 
         return add if factory is None else add(factory)
+
+    def trait(self, name: str, trait: str, default: Any = None) -> Any:
+        """A trait given at registration; for a dotted path, the attribute of the object."""
+        with self._lock:
+            if name in self._traits and trait in self._traits[name]:
+                return self._traits[name][trait]
+        return getattr(self.get(name), trait, default)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             self._entries.pop(name, None)
 
     def names(self) -> tuple[str, ...]:
-        return tuple(self._entries)
+        with self._lock:
+            return tuple(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self._entries or _is_dotted_path(name))
+        return isinstance(name, str) and (name in self.names() or (self._dotted and _is_dotted_path(name)))
 
     def expected(self) -> str:
-        return f"expected one of {', '.join(self.names())}, or a dotted path module:attribute"
+        return f"expected one of {', '.join(self.names())}" + (
+            ", or a dotted path module:attribute" if self._dotted else "")
 
     def check(self, name: str, key: str | None = None) -> None:
         """Raise ConfigError naming the key unless `name` is registered or a dotted path."""
@@ -105,13 +121,14 @@ EMBEDDERS = Registry("embedding.backend", "embedding backend", {
 STORES = Registry("vectorstore.backend", "vector store", {
     "chroma": "vectorstore.chroma_store:CHROMA_BACKEND",
 })
-# (cfg, *, semantics=None, chat_model=None) -> Answerer; `needs_llm` (bool attribute, default
-# False) says whether llm.model must be set.
+# (cfg, *, semantics=None, chat_model=None) -> Generator (rag/generation.py); the trait
+# `needs_llm` (given at registration, or an attribute of a dotted-path factory) says
+# whether llm.model must be set.
 ANSWERERS = Registry("answer.answerer", "answerer", {
     "extractive": "rag.generation:extractive_answerer",
     "anthropic": "rag.generation:anthropic_answerer",
     "openai": "rag.generation:openai_answerer",
-})
+}, traits={"anthropic": {"needs_llm": True}, "openai": {"needs_llm": True}})
 # (cfg, semantics) -> Reranker
 RERANKERS = Registry("retrieval.rerank", "reranker", {
     "sentences": "rag.rerank:sentence_reranker",
@@ -122,10 +139,11 @@ LOADERS = Registry("corpus.extensions", "article loader", {
     ".md": "rag.corpus:FRONT_MATTER_LOADER",
     ".markdown": "rag.corpus:FRONT_MATTER_LOADER",
     ".txt": "rag.corpus:FRONT_MATTER_LOADER",
-})
+}, dotted_paths=False, lower_case=True)
 
 
 def needs_llm(answerer: str, key: str | None = None) -> bool:
     """Whether the named answerer calls a language model (so llm.model is required)."""
-    return bool(getattr(ANSWERERS.get(answerer, key), "needs_llm", False))
+    ANSWERERS.check(answerer, key)
+    return bool(ANSWERERS.trait(answerer, "needs_llm", False))
 

@@ -21,7 +21,7 @@ CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
 # A Markdown ATX heading line: group 1 the #s, group 2 the text
-HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t\u3000]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _LATIN_TERM = re.compile(
     r"[A-Za-z0-9]+(?:[.\-'’&][A-Za-z0-9]+)*(?:\([A-Za-z0-9]{1,3}\))*%?"
 )

@@ -26,7 +26,9 @@ class HashBackend:
 
     def model_name(self, cfg) -> str:
         if cfg.embedding.model not in self.MODELS:
-            raise ValueError(f"embedding.model must be one of {', '.join(self.MODELS)}")
+            from rag.errors import ConfigError
+
+            raise ConfigError(f"config key `embedding.model`: expected one of {', '.join(self.MODELS)}")
         return cfg.embedding.model
 
 

@@ -87,17 +87,23 @@ def test_parts_named_by_dotted_path_answer_in_process(tmp_path):
     ("corpus: {extensions: [.pdf]}", "no article loader for '.pdf'"),
     ("plugins: [no_such_module_here]", "`plugins`: cannot import 'no_such_module_here'"),
     ("answer: {answerer: 'no_such_module:thing'}", "`answer.answerer`: cannot import 'no_such_module:thing'"),
+    ("corpus: {extensions: ['.a:b']}", "no article loader for '.a:b'"),
 ])
 def test_unknown_parts_are_refused_naming_the_key_and_the_choices(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text + "\n")
     with pytest.raises(ConfigError) as err:
-        cfg = load_config(path)
-        # a dotted path is only imported when the part is built
-        from rag.pipeline import build_pipeline
-
-        build_pipeline(cfg)
+        load_config(path)
     assert message in str(err.value), str(err.value)
+
+
+def test_a_plugin_module_beside_the_config_file_is_found(tmp_path):
+    (tmp_path / "my_rag_parts.py").write_text(
+        "from rag.registry import ANSWERERS\n"
+        "from tests.plugins import first_sentence_answerer\n"
+        "ANSWERERS.register('beside-the-config', first_sentence_answerer, replace=True, needs_llm=False)\n")
+    (tmp_path / "c.yaml").write_text("plugins: [my_rag_parts]\nanswer: {answerer: beside-the-config}\n")
+    assert load_config(tmp_path / "c.yaml").answer.answerer == "beside-the-config"
 
 
 def test_registered_names_are_the_allowed_values(tmp_path):
@@ -142,9 +148,11 @@ def test_vector_store_contract(tmp_path, backend):
     assert [c.id for c, _ in only_b] == ["b.md#0"]
     dated = store.query(_unit(0, 0, 1), 3, RetrievalFilter(date_from="2026-01-01"))
     assert {c.article_id for c, _ in dated} == {"a.md"}
+    undated_or_late = store.query(_unit(0, 0, 1), 3, RetrievalFilter(date_to="2025-12-31"))
+    assert undated_or_late == []  # an undated article is outside any date range
     vectors = store.vectors_for(["a.md"])
-    assert [c.id for c, _ in vectors["a.md"]] == ["a.md#0", "a.md#1"] or \
-        sorted(c.id for c, _ in vectors["a.md"]) == ["a.md#0", "a.md#1"]
+    assert sorted(c.id for c, _ in vectors["a.md"]) == ["a.md#0", "a.md#1"]
+    assert all(len(v) == 3 for _, v in vectors["a.md"])
     store.delete_articles(["a.md"])
     assert store.count() == 1 and set(store.article_states()) == {"b.md"}
     assert sorted(c.id for c in store.all_chunks()) == ["b.md#0"]
@@ -155,6 +163,11 @@ def test_vector_store_contract(tmp_path, backend):
     assert not factory(cfg, "model-a", "articles").exists() and new.exists()
     with pytest.raises(IndexMismatchError):
         factory(cfg, "model-b", new.name).open_for_read()
+    new.replace_articles(["b.md"], b, [_unit(0, 0, 1)], {"b.md": "kb"})
+    same = store.with_collection(new.name).open_for_read()
+    assert same.name == new.name and same.count() == 1
+    cleared = factory(cfg, "model-a", new.name).open_for_write(lambda: 3, rebuild=True)
+    assert cleared.count() == 0
 
 
 # -- one contract for every registered embedding backend ---------------------------------------
