@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.errors import BackupError, ConfigError, IndexMissingError, RagError
-from rag.index_layout import IndexPaths
+from rag.index_layout import IndexMeta, IndexPaths
 from rag.ingest import ingest_lock
 from rag.lexical import LexicalIndex, install
 from rag.storage import fsync_dir, storage_error, write_atomic
@@ -106,11 +106,11 @@ def _sqlite_problem(db: Path) -> str | None:
     return None if result == "ok" else str(result)
 
 
-def _lexical_meta(root: Path) -> dict:
-    try:
-        return json.loads(IndexPaths.of(root).lexical_meta.read_text())
-    except (OSError, ValueError) as exc:
-        raise BackupError(f"{IndexPaths.of(root).lexical_meta} cannot be read ({exc})") from exc
+def _lexical_meta(root: Path) -> IndexMeta:
+    meta = IndexMeta.read(IndexPaths.of(root).lexical)
+    if meta is None:
+        raise BackupError(f"{IndexPaths.of(root).lexical_meta} is missing or cannot be read")
+    return meta
 
 
 # -- backup -----------------------------------------------------------------------------------
@@ -129,8 +129,8 @@ def backup(cfg: Config, dest: str | Path) -> Path:
             files = _copy_parts(src, dest)
             meta = _lexical_meta(dest)
             manifest = {"format": MANIFEST_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        "data_dir": str(src), "embedding_model": meta.get("embedding_model"),
-                        "chunks": meta.get("count"), "collection": meta.get("collection"),
+                        "data_dir": str(src), "embedding_model": meta.embedding_model,
+                        "chunks": meta.count, "collection": meta.collection,
                         "files": files}
             write_atomic(dest / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
             _verify_backup(dest, manifest)  # read back what was written, as restore will
@@ -169,9 +169,9 @@ def _verify_backup(root: Path, manifest: dict) -> None:
         raise BackupError(f"backup {root} is damaged: chroma/chroma.sqlite3 fails SQLite's check "
                           f"({problem}); nothing was changed")
     meta = _lexical_meta(root)
-    if manifest.get("chunks") is not None and meta.get("count") != manifest["chunks"]:
+    if manifest.get("chunks") is not None and meta.count != manifest["chunks"]:
         raise BackupError(f"backup {root} does not match its manifest: the lexical index has "
-                          f"{meta.get('count')} chunks, the manifest says {manifest['chunks']}")
+                          f"{meta.count} chunks, the manifest says {manifest['chunks']}")
 
 
 # -- restore ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the one place these names are spelled out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -60,6 +61,13 @@ class IndexMeta:
     articles: dict[str, str] = field(default_factory=dict)  # article id -> ingest key
     format: int | None = None
     files: dict[str, int] = field(default_factory=dict)  # file -> size, to notice truncation
+
+    def to_dict(self) -> dict:
+        """What the lexical index saves (it adds `format` and `files` itself)."""
+        data = dataclasses.asdict(self)
+        for key in ("format", "files"):
+            data.pop(key)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> IndexMeta:

@@ -253,9 +253,9 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
         sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
         unk = embedder.unk_share(sample) if sample else 0.0
     per_article = _per_article(c.article_id for c in all_chunks)
-    meta = {"embedding_model": embedder.name, "unk_share": unk, "count": len(all_chunks),
-            "chunks_per_article": per_article, "collection": target.name,
-            "articles": dict(plan.record)}
+    meta = IndexMeta(embedding_model=embedder.name, unk_share=unk, count=len(all_chunks),
+                     chunks_per_article=per_article, collection=target.name,
+                     articles=dict(plan.record)).to_dict()
     try:
         LexicalIndex.build(all_chunks, meta, _catalog(articles or [], all_chunks, lex_dir)).save(lex_dir)
     except OSError as exc:
