@@ -547,6 +547,8 @@ class RequestGuard:
             if body is None:
                 return await _refuse(send, 413, f"request body over {self.max_body} bytes")
             receive = _replay(body, receive)
+        if method == "GET":
+            return await self.app(scope, receive, _page_language(send))
         if not login:
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("?",))[0]
@@ -566,6 +568,33 @@ class RequestGuard:
             self.throttle.success(client)
         elif status and 400 <= status[0] < 500:
             self.throttle.failure(client)
+
+
+def _page_language(send):
+    """The page is Chinese first: Gradio's page template says lang="en", which picks the wrong
+    glyphs and voice; an HTML response is given lang="zh-CN" before it leaves."""
+    held: list[dict] = []
+    chunks: list[bytes] = []
+
+    async def send_page(message):
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if headers.get(b"content-type", b"").startswith(b"text/html"):
+                held.append(message)
+                return
+            return await send(message)
+        if not held or message["type"] != "http.response.body":
+            return await send(message)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks).replace(b'lang="en"', b'lang="zh-CN"', 1)
+        start = held.pop()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return send_page
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
