@@ -103,6 +103,12 @@ def last_answer(page):
     return page.locator("#chatbot .bot").last
 
 
+def shows(page, selector: str, text: str) -> None:
+    """Wait until the element's visible text contains `text` (filters update as events land)."""
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return !!e && e.offsetParent !== null "
+                           "&& e.innerText.includes(t) }", arg=[selector, text], timeout=10_000)
+
+
 def no_error_badges(page) -> None:
     """What issue 14 saw: red "Error" badges over the chat and the box, or an error toast."""
     assert page.get_by_text("Error", exact=True).count() == 0
@@ -236,8 +242,7 @@ def test_mistakes_stay_inline_with_the_conversation(browser, ui_server, capfd):
     page.locator("#date-from textarea").fill("2026-03-01")
     page.locator("#date-to textarea").fill("2026-01-01")
     page.locator("#date-to textarea").press("Enter")
-    page.wait_for_selector("#date-to-msg .field-msg")
-    assert "起始日期 2026-03-01 晚于截止日期 2026-01-01" in page.locator("#date-to-msg").inner_text()
+    shows(page, "#date-to-msg", "起始日期 2026-03-01 晚于截止日期 2026-01-01")
     assert page.locator("#date-from-msg .field-msg").count() == 0
     shot(page, "desktop-mistakes-inline.png")
     log = capfd.readouterr().err
@@ -252,12 +257,11 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
     page.locator("#date-to textarea").fill("2026-01-31")
     page.locator("#date-to textarea").press("Enter")
     chip = page.locator("#chip-dates")
-    chip.wait_for(state="visible")
-    assert "2026-01-01 – 2026-01-31" in chip.inner_text() and "不含日期不详" in chip.inner_text()
+    shows(page, "#chip-dates", "2026-01-01 – 2026-01-31 · 不含日期不详")
     page.locator("#undated input").check()
-    page.wait_for_function("() => document.querySelector('#chip-dates').innerText.includes('含日期不详 incl')")
+    shows(page, "#chip-dates", "2026-01-01 – 2026-01-31 · 含日期不详 incl")
     page.locator("#undated input").uncheck()
-    page.wait_for_function("() => document.querySelector('#chip-dates').innerText.includes('不含日期不详')")
+    shows(page, "#chip-dates", "2026-01-01 – 2026-01-31 · 不含日期不详")
 
     # an abstention the filters caused says so and offers to clear them
     ask(page, DONATION)
@@ -275,8 +279,7 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
     # picking an article in the knowledge base is the article filter; its chip removes it
     page.locator("#kb label", has_text="卢旺达").click()
     articles = page.locator("#chip-articles")
-    articles.wait_for(state="visible")
-    assert "只看" in articles.inner_text() and "卢旺达" in articles.inner_text()
+    shows(page, "#chip-articles", "只看 Only: 《Anthropic与卢旺达")
     articles.click()
     articles.wait_for(state="hidden")
     assert page.locator("#kb input:checked").count() == 0
@@ -292,8 +295,12 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
 
     # the chat's own clear icon resets the conversation, not just the display
     ask(page, "卢旺达政府与Anthropic签署了什么协议？")
+    # a question sent while the reader has scrolled up is brought into view, at the top
+    page.evaluate("document.querySelector('#chatbot .panel-wrap').scrollTop = 0")
     ask(page, "为期几年？")
     assert "三年" in last_answer(page).inner_text()
+    chat, asked = page.locator("#chatbot").bounding_box(), page.locator("#q-5").bounding_box()
+    assert chat["y"] <= asked["y"] < chat["y"] + 120, (chat, asked)
     page.locator("#chatbot button[aria-label='Clear']").click()
     page.wait_for_selector("#chatbot .welcome")
     assert page.locator("#export").is_disabled()

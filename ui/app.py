@@ -338,7 +338,7 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                              gr.Button("清除全部筛选 Clear all filters", visible=False, size="sm",
                                        elem_classes=["chip", "chip-clear"], elem_id="chip-clear"))
                 with gr.Row(elem_id="composer-row", equal_height=True):
-                    question = gr.Textbox(placeholder="输入问题，Enter 发送 Ask a question, Enter to send",
+                    question = gr.Textbox(placeholder="输入问题 Ask a question",
                                           show_label=False, scale=5, elem_id="question", lines=1, max_lines=4,
                                           container=False)
                     send = gr.Button("发送 Send", variant="primary", scale=1, min_width=80, elem_id="send",
@@ -419,9 +419,11 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
 
     v.chatbot.like(vote, [v.session], None, **private)
 
-    for event in (v.kb.change, v.undated.change, v.date_from.blur, v.date_from.submit,
-                  v.date_to.blur, v.date_to.submit):
-        event(app.filter_view, filters, view_out, show_progress="hidden", **private)
+    # One event for every filter change, so the chips always show the latest choices (a blur
+    # and a tick arriving together would otherwise race).
+    gr.on([v.kb.change, v.undated.change, v.date_from.blur, v.date_from.submit, v.date_to.blur,
+           v.date_to.submit], app.filter_view, filters, view_out, show_progress="hidden",
+          trigger_mode="always_last", **private)
     def clearer(which: str):
         def clear(article_ids, date_from, date_to, undated):
             return app.clear_filters(which, article_ids, date_from, date_to, undated)

@@ -267,7 +267,8 @@ def _preview_html(number: int, items: list[tuple[int, Citation]]) -> str:
 
 def _chip(turn: int, number: int, items: list[tuple[int, Citation]]) -> str:
     first = items[0][0]
-    return (f'<sup class="cite-ref"><a class="cite" href="#ev-{turn}-{first}" role="button" '
+    # a word joiner keeps the chip on the line of the sentence it closes
+    return (f'\u2060<sup class="cite-ref"><a class="cite" href="#ev-{turn}-{first}" role="button" '
             f'tabindex="0">{number}</a><span class="cite-pop" hidden>{_preview_html(number, items)}</span></sup>')
 
 

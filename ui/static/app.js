@@ -111,7 +111,7 @@
     box.appendChild(clone);
     // inside Gradio's container, where the message styles (one line per quote) apply
     ($(".gradio-container .contain") || document.body).appendChild(box);
-    const text = box.innerText.replace(/\u200b/g, "").replace(/\n{3,}/g, "\n\n").trim();
+    const text = box.innerText.replace(/[\u200b\u2060]/g, "").replace(/\n{3,}/g, "\n\n").trim();
     box.remove();
     return text;
   }
@@ -206,6 +206,9 @@
     new MutationObserver(() => {
       const qs = chat.querySelectorAll(".q[id^='q-']");
       if (!qs.length) { if (lastTurn !== -1) resetScroll(); return; }
+      // Gradio labels each message with its raw HTML; a screen reader should hear a name
+      chat.querySelectorAll("[data-testid='bot'][aria-label^='bot'], [data-testid='user'][aria-label^='user']")
+        .forEach((m) => m.setAttribute("aria-label", m.dataset.testid === "bot" ? "回答 Answer" : "问题 Question"));
       const turn = Number(qs[qs.length - 1].id.slice(2));
       if (turn > lastTurn) { lastTurn = turn; pinned = turn; pinUntil = performance.now() + 15000; }
       requestAnimationFrame(align);
