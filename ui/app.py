@@ -40,7 +40,14 @@ from ui.chat import (
     user_message,
     welcome_html,
 )
-from ui.render import Passage, answer_html, conversation_markdown, question_html, streaming_html
+from ui.render import (
+    Passage,
+    answer_html,
+    conversation_markdown,
+    escape_html,
+    question_html,
+    streaming_html,
+)
 
 STATIC = Path(__file__).parent / "static"
 EXAMPLES = [
@@ -56,17 +63,11 @@ EXPORT_HINT = "<span class='hint'>有回答后即可导出 Export is available a
 
 
 def _notice(message: str) -> str:
-    return f"<div class='notice' role='alert'>⚠️ {_esc(message)}</div>" if message else ""
+    return f"<div class='notice' role='alert'>⚠️ {escape_html(message)}</div>" if message else ""
 
 
 def _field_msg(message: str) -> str:
-    return f"<div class='field-msg' role='alert'>{_esc(message)}</div>" if message else ""
-
-
-def _esc(text: str) -> str:
-    from ui.render import escape_html
-
-    return escape_html(text)
+    return f"<div class='field-msg' role='alert'>{escape_html(message)}</div>" if message else ""
 
 
 def _slug(text: str, limit: int = 24) -> str:
@@ -414,6 +415,7 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     reset_js = "() => { window.ragResetEvidence && window.ragResetEvidence(); }"
     v.new.click(app.reset, None, reset_out, js=reset_js, **private)
     v.chatbot.clear(app.reset, None, reset_out, js=reset_js, **private)
+
     def vote(data: gr.LikeData, session):
         app.vote(data, session)
 
@@ -424,6 +426,7 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     gr.on([v.kb.change, v.undated.change, v.date_from.blur, v.date_from.submit, v.date_to.blur,
            v.date_to.submit], app.filter_view, filters, view_out, show_progress="hidden",
           trigger_mode="always_last", **private)
+
     def clearer(which: str):
         def clear(article_ids, date_from, date_to, undated):
             return app.clear_filters(which, article_ids, date_from, date_to, undated)
@@ -431,7 +434,6 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
 
     for chip, which in zip(v.chips, ("articles", "dates", "all"), strict=True):
         chip.click(clearer(which), filters, [*filters, *view_out], **private)
-
 
 
 def build_app(pipeline: Pipeline, cfg: Config | None = None):
@@ -456,8 +458,9 @@ def page_assets() -> dict:
 
     theme = gr.themes.Default(font=FONT_STACK, font_mono=("Noto Sans Mono CJK SC", "WenQuanYi Micro Hei Mono",
                                                           "ui-monospace", "monospace"))
+    fonts = ", ".join(f'"{f}"' if " " in f else f for f in FONT_STACK)
     return {"theme": theme, "css": _read("app.css"), "js": _read("app.js"),
-            "head": f"<style>{_read('page.css')}</style>"}
+            "head": f"<style>:root {{ --rag-font: {fonts}; }}\n{_read('page.css')}</style>"}
 
 
 def blocked_paths(cfg: Config) -> list[str]:
