@@ -33,6 +33,8 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei")
     pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
 
+from playwright.sync_api import expect  # noqa: E402  (after the skip: only with a browser)
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -81,6 +83,7 @@ def shot(page, name: str) -> None:
 def ask(page, question: str, how: str = "enter") -> tuple[float, float]:
     """Type a question and send it; return seconds to the first answer text and to the final
     answer (chips and sources, or the abstention)."""
+    page.wait_for_function("() => !window.ragBusy", timeout=60_000)  # the last answer is done
     turn = page.locator("#chatbot .q").count()
     box = page.locator("#question textarea")
     box.fill(question)
@@ -132,7 +135,8 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     assert all(any(t in label for label in labels) for t in TITLES)
     assert sum("日期不详" in label for label in labels) == 1 and any("2026-02-12 · 人工智能公司" in x for x in labels)
     # controls that do what they say: nothing to send or export yet, and no dead share icon
-    assert page.locator("#send").is_disabled() and page.locator("#export").is_disabled()
+    expect(page.locator("#send")).to_be_disabled()
+    expect(page.locator("#export")).to_be_disabled()
     assert "有回答后即可导出" in page.locator("#export-hint").inner_text()
     assert page.locator("#chatbot button[aria-label='Share'], #chatbot button[title='Share']").count() == 0
 
@@ -217,9 +221,11 @@ def test_mistakes_stay_inline_with_the_conversation(browser, ui_server, capfd):
 
     # near the limit a counter; over it Send is disabled and Enter gets one line beside the box
     box.fill("问" * 1700)
-    assert page.locator("#counter").inner_text().startswith("1700 / 2000") and page.locator("#send").is_enabled()
+    expect(page.locator("#counter")).to_have_text("1700 / 2000")
+    expect(page.locator("#send")).to_be_enabled()
     box.fill("问" * 5000)
-    assert "5000 / 2000" in page.locator("#counter").inner_text() and page.locator("#send").is_disabled()
+    expect(page.locator("#counter")).to_contain_text("5000 / 2000 · 超出字数上限")
+    expect(page.locator("#send")).to_be_disabled()
     box.press("Enter")
     notice = page.locator("#notice")
     notice.wait_for(state="visible")
@@ -274,7 +280,8 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
     options.first.click()
     page.wait_for_selector("#ans-1:not(.streaming)", timeout=60_000)
     assert QUOTE_1 in last_answer(page).inner_text()
-    assert chip.is_hidden() and page.locator("#date-from textarea").input_value() == ""
+    expect(chip).to_be_hidden()
+    expect(page.locator("#date-from textarea")).to_have_value("")
 
     # picking an article in the knowledge base is the article filter; its chip removes it
     page.locator("#kb label", has_text="卢旺达").click()
@@ -303,7 +310,7 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
     assert chat["y"] <= asked["y"] < chat["y"] + 120, (chat, asked)
     page.locator("#chatbot button[aria-label='Clear']").click()
     page.wait_for_selector("#chatbot .welcome")
-    assert page.locator("#export").is_disabled()
+    expect(page.locator("#export")).to_be_disabled()
     ask(page, "为期几年？")
     assert "三年" not in last_answer(page).inner_text()  # the follow-up has no history to lean on
 
@@ -325,7 +332,8 @@ def test_phone_layout(browser, ui_server, timings):
 
     composer = box("#composer")
     assert composer["y"] + composer["height"] <= height + 1 and composer["y"] > height / 2  # at the bottom
-    assert page.locator("#kb").is_hidden() and page.locator("#side-acc").is_visible()  # folded away
+    expect(page.locator("#kb")).to_be_hidden()  # folded away
+    expect(page.locator("#side-acc")).to_be_visible()
     shot(page, "phone-welcome.png")
 
     ask(page, DONATION, how="tap")

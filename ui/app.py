@@ -393,7 +393,10 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     busy = "(...args) => { window.ragBusy = true; return args; }"
     idle = "(q) => { window.ragBusy = false; return (" + sync + ")(q); }"
 
+    answering = []  # the events that run an answer: a new conversation cancels them
+
     def chain(event):
+        answering.append(event)
         event.then(None, [v.question], [v.send, v.counter], js=idle, **private)
 
     chain(gr.on([v.send.click, v.question.submit], app.chat, chat_in, chat_out, js=busy,
@@ -412,14 +415,15 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         app.chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
 
     reset_out = [v.chatbot, v.session, v.question, v.notice, v.download, v.export_hint]
-    reset_js = "() => { window.ragResetEvidence && window.ragResetEvidence(); }"
-    v.new.click(app.reset, None, reset_out, js=reset_js, **private)
-    v.chatbot.clear(app.reset, None, reset_out, js=reset_js, **private)
+    reset_js = "() => { window.ragBusy = false; window.ragResetEvidence && window.ragResetEvidence(); }"
+    v.new.click(app.reset, None, reset_out, js=reset_js, cancels=answering, **private)
+    v.chatbot.clear(app.reset, None, reset_out, js=reset_js, cancels=answering, **private)
 
     def vote(data: gr.LikeData, session):
         app.vote(data, session)
 
-    v.chatbot.like(vote, [v.session], None, **private)
+    # one at a time, in the order clicked: a changed vote must land after the one it replaces
+    v.chatbot.like(vote, [v.session], None, concurrency_limit=1, **private)
 
     # One event for every filter change, so the chips always show the latest choices (a blur
     # and a tick arriving together would otherwise race).
