@@ -319,7 +319,8 @@ def test_filters_chips_abstentions_suggestions_and_clear(browser, ui_server):
     page.wait_for_selector("#chatbot .welcome")
     page.locator("#chatbot button.example", has_text="卢旺达的教育工作者").click()
     page.wait_for_selector("#ans-0:not(.streaming)", timeout=60_000)
-    assert "2000" in last_answer(page).inner_text()
+    said = [q.inner_text() for q in page.locator("#chatbot .q").all()], last_answer(page).inner_text()
+    assert said[0] == ["卢旺达的教育工作者将获得多少个Claude Pro许可证？"] and "2000" in said[1], said
     page.context.close()
 
 
@@ -373,37 +374,81 @@ def test_phone_layout(browser, ui_server, timings):
     page.context.close()
 
 
-def test_injected_document_renders_inert_in_the_browser(browser, tmp_path):
+@pytest.fixture(scope="module")
+def small_site(tmp_path_factory):
+    """The shipped corpus plus a document carrying an injection, indexed with the hashing
+    embedder (seconds, no model), served twice: with the extractive answerer, and with a
+    scripted chat model that streams its answer slowly."""
+    import dataclasses
     import shutil
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     from rag.config import config_from_dict
     from rag.pipeline import build_pipeline, ingest
     from tests.conftest import SHIPPED_CORPUS, free_port
     from tests.fakes import HashEmbedder
+    from tests.slow_server import REPLY
     from tests.test_security import INJECTED
     from ui.app import build_app, launch
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SHIPPED_CORPUS, corpus)
-    (corpus / "injected.md").write_text(INJECTED, encoding="utf-8")
-    cfg = config_from_dict({"corpus": {"path": str(corpus)}, "data_dir": str(tmp_path / "data")})
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(SHIPPED_CORPUS, root / "corpus")
+    (root / "corpus" / "injected.md").write_text(INJECTED, encoding="utf-8")
+    cfg = config_from_dict({"corpus": {"path": str(root / "corpus")}, "data_dir": str(root / "data")})
     emb = HashEmbedder(384, unk=0.58)
     ingest(cfg, embedder=emb, progress=False)
-    app = build_app(build_pipeline(cfg, embedder=emb), cfg)
-    port = free_port()
-    launch(app, cfg, "127.0.0.1", port, block=False)
-    try:
-        page = open_page(browser, f"http://127.0.0.1:{port}/", DESKTOP)
-        ask(page, "2031年量子计算峰会在哪里举办？")
-        last_answer(page).locator("a.cite").first.click()  # the passage that holds the injection
-        panel = page.locator("#evidence")
-        panel.wait_for(state="visible")
-        shown = panel.inner_text().replace("\u200b", "")  # URLs in documents are defanged
-        assert "赫尔辛基" in "".join(panel.locator("mark.hl").all_inner_texts())
-        assert "[图片 image: track]" in shown  # an image is its alt text, never fetched
-        assert '<img src="http://evil.example/x.png" onerror="alert(1)">' in shown  # HTML shown as text
-        assert page.locator("img[src*='evil'], a[href*='evil']").count() == 0
-        assert page.outside_requests == []
-        page.context.close()
-    finally:
+    scripted = cfg.replace(answer=dataclasses.replace(cfg.answer, answerer="openai"),
+                           llm=dataclasses.replace(cfg.llm, model="scripted"))
+    model = FakeListChatModel(responses=[REPLY] * 20, sleep=0.03)
+    apps = {"extractive": build_app(build_pipeline(cfg, embedder=emb), cfg),
+            "streaming": build_app(build_pipeline(scripted, embedder=emb, chat_model=model), scripted)}
+    urls = {}
+    for name, app in apps.items():
+        port = free_port()
+        launch(app, cfg, "127.0.0.1", port, block=False)
+        urls[name] = f"http://127.0.0.1:{port}/"
+    yield urls
+    for app in apps.values():
         app.close()
+
+
+def test_a_click_or_enter_while_an_answer_streams_is_harmless(browser, small_site, timings):
+    from tests.slow_server import REPLY
+
+    page = open_page(browser, small_site["streaming"], DESKTOP)
+    box = page.locator("#question textarea")
+    box.fill("卢旺达ICT与创新部长是谁？")
+    t0 = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_selector("#chatbot .ans.streaming")  # the text arrives piece by piece
+    first = time.perf_counter() - t0
+    expect(page.locator("#send")).to_be_disabled()  # nothing to send while it streams
+    box.fill("Anthropic向哪个组织捐赠了2000万美元？")
+    expect(page.locator("#send")).to_be_disabled()  # not even with a new question typed
+    page.locator("#send").click(force=True)
+    box.press("Enter")
+    page.wait_for_selector("#ans-0:not(.streaming)", timeout=60_000)
+    timings["desktop, streamed (scripted model, 0.03 s a character)"] = [first, time.perf_counter() - t0]
+    page.wait_for_timeout(800)
+    assert page.locator("#chatbot .q").count() == 1 and page.locator("#chatbot .bot").count() == 1
+    assert REPLY[:20] in last_answer(page).inner_text() and last_answer(page).locator("a.cite").count() >= 1
+    assert box.input_value() == "Anthropic向哪个组织捐赠了2000万美元？"  # what was typed meanwhile is kept
+    expect(page.locator("#send")).to_be_enabled()  # and can be sent now
+    no_error_badges(page)
+    page.context.close()
+
+
+def test_injected_document_renders_inert_in_the_browser(browser, small_site):
+    page = open_page(browser, small_site["extractive"], DESKTOP)
+    ask(page, "2031年量子计算峰会在哪里举办？")
+    last_answer(page).locator("a.cite").first.click()  # the passage that holds the injection
+    panel = page.locator("#evidence")
+    panel.wait_for(state="visible")
+    shown = panel.inner_text().replace("\u200b", "")  # URLs in documents are defanged
+    assert "赫尔辛基" in "".join(panel.locator("mark.hl").all_inner_texts())
+    assert "[图片 image: track]" in shown  # an image is its alt text, never fetched
+    assert '<img src="http://evil.example/x.png" onerror="alert(1)">' in shown  # HTML shown as text
+    assert page.locator("img[src*='evil'], a[href*='evil']").count() == 0
+    assert page.outside_requests == []
+    page.context.close()

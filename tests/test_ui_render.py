@@ -10,6 +10,7 @@ from rag.errors import QuestionError, StoreUnavailableError
 from rag.types import Answer, ArticleRecord, Citation
 from ui.chat import (
     NO_MATCH,
+    Conversations,
     FeedbackLog,
     Filters,
     date_problem,
@@ -191,3 +192,16 @@ def test_a_changed_vote_rewrites_its_line_and_a_withdrawn_one_removes_it(tmp_pat
     assert [(json.loads(x)["answer_id"], json.loads(x)["vote"]) for x in lines[1:]] == [("b2", "up"), ("a1", "up")]
     log.set_vote("b2", None)
     assert [json.loads(x)["answer_id"] for x in log.path.read_text(encoding="utf-8").splitlines()[1:]] == ["a1"]
+
+
+def test_a_tab_that_started_a_new_conversation_has_left_the_old_one():
+    tabs = Conversations(limit=2)
+    tabs.join("tab1", "c1")
+    assert not tabs.left("tab1", "c1")
+    tabs.join("tab1", "c9")  # a later question in the same tab does not move it
+    assert not tabs.left("tab1", "c1")
+    tabs.start("tab1", "c2")  # new conversation
+    assert tabs.left("tab1", "c1") and not tabs.left("tab1", "c2")
+    tabs.start("tab2", "x")
+    tabs.start("tab3", "y")  # over the limit: tab1 is forgotten, its answers just finish
+    assert not tabs.left("tab1", "c1")

@@ -26,6 +26,7 @@ from rag.errors import ConfigError, QuestionError, RagError
 from rag.pipeline import Pipeline, clean_question, fit_history
 from rag.types import Answer, Citation
 from ui.chat import (
+    Conversations,
     FeedbackLog,
     Filters,
     Session,
@@ -86,6 +87,7 @@ class ChatApp:
         self.feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
         self.suggester = Suggester(pipeline, self.catalog)
+        self.tabs = Conversations(cfg.ui.max_sessions)
 
     # rendering -----------------------------------------------------------------------------
     def passage(self, c: Citation) -> Passage | None:
@@ -145,9 +147,11 @@ class ChatApp:
         return dataclasses.replace(turn, note="可以试试这些问题 Questions the articles can answer:",
                                    options=tuple((s, s) for s in suggestions))
 
-    def chat(self, question, session, article_ids, date_from, date_to, undated):
+    def chat(self, question, session, article_ids, date_from, date_to, undated, tab: str = ""):
         """The page's send: shows the question, streams the answer, then the final answer with
-        its chips and sources. Outputs: chatbot, session, question, notice, download, hint."""
+        its chips and sources. Outputs: chatbot, session, question, notice, download, hint.
+        `tab` is the browser tab (Gradio's session): once it starts a new conversation, what
+        is left of this answer is not shown."""
         import gradio as gr
 
         skip = gr.skip()
@@ -164,6 +168,7 @@ class ChatApp:
             yield skip, skip, skip, _notice(user_message(exc)), skip, skip
             return
         session = session.ensure_id()
+        self.tabs.join(tab, session.id)
         shown = self.messages(session) + [{"role": "user", "content": question_html(question, len(session.turns))}]
         yield shown, session, "", "", skip, skip
         history = fit_history(session.history(), self.cfg.answer)  # a long chat stays bounded
@@ -174,19 +179,25 @@ class ChatApp:
                     final = part
                 else:
                     text += part
+                    if self.tabs.left(tab, session.id):
+                        return
                     yield shown + [{"role": "assistant", "content": streaming_html(text)}], skip, skip, skip, skip, skip
         except RagError as exc:  # the question goes back into the box, with the reason
             log_refusal(exc)
+            if self.tabs.left(tab, session.id):
+                return
             yield self.messages(session), session, question, _notice(user_message(exc)), skip, skip
             return
         assert final is not None
+        if self.tabs.left(tab, session.id):
+            return
         turn = Turn.of(final)
         session = dataclasses.replace(session, turns=session.turns + (turn,))
         done = gr.update(value=self.export(session), interactive=True)
         yield self.messages(session), session, skip, skip, done, gr.update(visible=False)
         if final.abstained:
             explained = self._explain(turn, filters, history)
-            if explained != turn:
+            if explained != turn and not self.tabs.left(tab, session.id):
                 session = dataclasses.replace(session, turns=session.turns[:-1] + (explained,))
                 yield self.messages(session), session, skip, skip, self.export(session), skip
 
@@ -260,12 +271,14 @@ class ChatApp:
         self.feedback.set_vote(turn.id, record)
         gr.Info("谢谢反馈 Thanks for the feedback" if record else "已撤销反馈 Feedback withdrawn")
 
-    def reset(self):
+    def reset(self, tab: str = ""):
         """New conversation (the button or the chat's own clear icon): the display, the
         session's history and the export all start again."""
         import gradio as gr
 
-        return [], Session(), "", "", gr.update(value=None, interactive=False), gr.update(visible=True)
+        session = Session().ensure_id()
+        self.tabs.start(tab, session.id)
+        return [], session, "", "", gr.update(value=None, interactive=False), gr.update(visible=True)
 
     # filters -------------------------------------------------------------------------------
     def filter_view(self, article_ids, date_from, date_to, undated):
@@ -399,7 +412,13 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         answering.append(event)
         event.then(None, [v.question], [v.send, v.counter], js=idle, **private)
 
-    chain(gr.on([v.send.click, v.question.submit], app.chat, chat_in, chat_out, js=busy,
+    def chat(question, session, article_ids, date_from, date_to, undated, request: gr.Request):
+        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash)
+
+    def reset(request: gr.Request):
+        return app.reset(request.session_hash)
+
+    chain(gr.on([v.send.click, v.question.submit], chat, chat_in, chat_out, js=busy,
                 trigger_mode="once", show_progress="hidden", **private))
 
     def pick_example(evt: gr.SelectData):
@@ -409,15 +428,15 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         return app.pick_option(session, evt)
 
     chain(v.chatbot.example_select(pick_example, None, [v.question], **private).then(
-        app.chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
+        chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
     view_out = [*v.chips, v.from_msg, v.to_msg]
     chain(v.chatbot.option_select(pick_option, [v.session], [v.question, *filters, *view_out], **private).then(
-        app.chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
+        chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
 
     reset_out = [v.chatbot, v.session, v.question, v.notice, v.download, v.export_hint]
     reset_js = "() => { window.ragBusy = false; window.ragResetEvidence && window.ragResetEvidence(); }"
-    v.new.click(app.reset, None, reset_out, js=reset_js, cancels=answering, **private)
-    v.chatbot.clear(app.reset, None, reset_out, js=reset_js, cancels=answering, **private)
+    v.new.click(reset, None, reset_out, js=reset_js, cancels=answering, **private)
+    v.chatbot.clear(reset, None, reset_out, js=reset_js, cancels=answering, **private)
 
     def vote(data: gr.LikeData, session):
         app.vote(data, session)

@@ -282,6 +282,40 @@ class Suggester:
         return out
 
 
+# -- which conversation a browser tab is in -------------------------------------------------
+
+class Conversations:
+    """The conversation each browser tab is in now. "New conversation" moves the tab to a new
+    one; an answer still arriving for the old one then stops instead of refilling the chat.
+    Bounded: the least recently started tabs are forgotten (and their answers just finish)."""
+
+    def __init__(self, limit: int):
+        from collections import OrderedDict
+
+        self.limit = limit
+        self._tabs: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, tab: str, conversation: str) -> None:
+        with self._lock:
+            self._tabs[tab] = conversation
+            self._tabs.move_to_end(tab)
+            while len(self._tabs) > self.limit:
+                self._tabs.popitem(last=False)
+
+    def join(self, tab: str, conversation: str) -> None:
+        """A tab's first question: its conversation is the one it asks in."""
+        with self._lock:
+            known = tab in self._tabs
+        if not known:
+            self.start(tab, conversation)
+
+    def left(self, tab: str, conversation: str) -> bool:
+        """Whether the tab has moved on to another conversation."""
+        with self._lock:
+            return self._tabs.get(tab, conversation) != conversation
+
+
 # -- feedback ---------------------------------------------------------------------------------
 
 @dataclass
