@@ -139,6 +139,7 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     expect(page.locator("#export")).to_be_disabled()
     assert "有回答后即可导出" in page.locator("#export-hint").inner_text()
     assert page.locator("#chatbot button[aria-label='Share'], #chatbot button[title='Share']").count() == 0
+    shot(page, "desktop-welcome.png")
 
     timings["desktop, first question"] = ask(page, DONATION, how="click")
     answer = page.locator("#chatbot .message-row", has=page.locator("#ans-0"))
@@ -154,6 +155,7 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     page.wait_for_selector("#cite-popover:not([hidden])")
     preview = page.locator("#cite-popover").inner_text()
     assert QUOTE_2 in preview and QUOTE_1 not in preview and TITLES[3] in preview and "2026-02-12" in preview
+    shot(page, "desktop-preview.png")
     chips.nth(0).hover()
     page.wait_for_function("q => document.getElementById('cite-popover').innerText.includes(q)", arg=QUOTE_1)
     # clicking opens the evidence panel: the passage as Markdown, exactly the cited span marked
