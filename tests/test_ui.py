@@ -18,10 +18,17 @@ def client(url):
     return Client(url, verbose=False)
 
 
-def last_reply(result) -> str:
-    chat = result[0]
-    content = chat[-1]["content"]
-    return "".join(p["text"] for p in content) if isinstance(content, list) else content
+def last_reply(turns) -> str:
+    """`/chat` returns the session's turns as data (like `/ask`); the last one as the clean text
+    the page copies and exports: the answer, then its sources with their quotes."""
+    from rag.types import Answer, Citation
+    from ui.render import answer_text
+
+    turn = turns[-1]
+    assert set(turn) >= {"id", "question", "text", "citations", "abstained", "note"}
+    answer = Answer(turn["text"], tuple(Citation(**c) for c in turn["citations"]), turn["abstained"],
+                    turn["question"])
+    return answer_text(answer) + ("\n" + turn["note"] if turn["note"] else "")
 
 
 def test_answer_with_citation_then_follow_up_in_the_same_session(server):
@@ -42,11 +49,12 @@ def test_answer_with_citation_then_follow_up_in_the_same_session(server):
 def test_article_and_date_filters_reach_retrieval(server):
     c = client(server)
     question = "Anthropic向哪个组织捐赠了2000万美元？"
-    only_rwanda = last_reply(c.predict(question, [], ["002_f48170bfe59e2718.txt"], "", "", api_name="/chat"))
+    only_rwanda = last_reply(c.predict(question, ["002_f48170bfe59e2718.txt"], "", "", api_name="/chat"))
     assert "donate-public-first-action" not in only_rwanda
-    january = last_reply(client(server).predict(question, [], [], "2026-01-01", "2026-01-31", api_name="/chat"))
+    january = last_reply(client(server).predict(question, [], "2026-01-01", "2026-01-31", api_name="/chat"))
     assert "donate-public-first-action" not in january
-    unfiltered = last_reply(client(server).predict(question, [], [], "", "", api_name="/chat"))
+    assert "不加筛选时资料中有相关内容" in january  # the filters caused the abstention, and it says so
+    unfiltered = last_reply(client(server).predict(question, [], "", "", api_name="/chat"))
     assert "donate-public-first-action" in unfiltered
 
 
@@ -69,19 +77,24 @@ def test_overlong_and_empty_questions_get_a_message(server):
     from gradio_client.exceptions import AppError
 
     c = client(server)
-    with pytest.raises(AppError, match="limit is 2000"):
+    with pytest.raises(AppError, match="^问题有 3000 个字.*limit is 2000"):
         c.predict("问" * 3000, api_name="/chat")
     with pytest.raises(AppError, match="empty"):
         c.predict("   ", api_name="/chat")
-    with pytest.raises(AppError, match="date_from"):
-        c.predict("问题", [], [], "last week", "", api_name="/chat")
+    with pytest.raises(AppError, match="^起始日期.*From date must look like 2026-01-31"):
+        c.predict("问题", [], "last week", "", api_name="/chat")
+    with pytest.raises(AppError, match="^起始日期 2026-03-01 晚于截止日期"):
+        c.predict("问题", [], "2026-03-01", "2026-01-01", api_name="/chat")
 
 
-def test_html_in_questions_is_escaped(server):
-    result = client(server).predict("<img src=x onerror=alert(1)>GOV.UK的AI助手聚焦哪个领域？", api_name="/chat")
-    question_shown = result[0][-2]["content"]
-    text = "".join(p["text"] for p in question_shown) if isinstance(question_shown, list) else question_shown
-    assert "<img" not in text and "&lt;img" in text
+def test_html_in_questions_is_kept_as_data_and_shown_escaped(server):
+    from ui.render import question_html
+
+    question = "<img src=x onerror=alert(1)>GOV.UK的AI助手聚焦哪个领域？"
+    turns = client(server).predict(question, api_name="/chat")
+    assert turns[-1]["question"] == question  # the API returns data; the page escapes it
+    shown = question_html(turns[-1]["question"], 0)
+    assert "<img" not in shown and "&#60;img" in shown
 
 
 def test_twenty_concurrent_sessions_all_get_correct_answers(server):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
     ("这些文章主要讲了什么？", ["资料中共有4篇文章", "（日期不详）", "摘要 summary: 「人工智能公司Anthropic宣布"]),
     ("一共有几篇文章？", ["资料中共有4篇文章", "标题 title: 「Anthropic与英国政府合作"]),
     ("Anthropic最新发布的是哪篇文章？", ["最新发布的是《Anthropic捐赠2000万美元支持AI政策倡导组织》[1]",
-                                     "日期 date: 「2026\\-02\\-12」", "无法判断先后"]),
+                                     "日期 date: 「2026-02-12」", "无法判断先后"]),
     ("哪篇文章提到了Jared Kaplan？", ["提到Jared Kaplan的是这篇", "genesis-mission-partnership"]),
     ("Anthropic最近和哪些政府合作？", ["每篇一项", "gov-UK-partnership", "anthropic-rwanda-mou",
                                     "genesis-mission-partnership"]),
@@ -33,5 +33,5 @@ def test_ask_endpoint_returns_fields_and_kind(ui_server):
 
 
 def test_ui_date_filter_narrows_a_collection_question(ui_server):
-    reply = last_reply(client(ui_server).predict("这些文章主要讲了什么？", [], [], "2026-01-01", "", api_name="/chat"))
+    reply = last_reply(client(ui_server).predict("这些文章主要讲了什么？", [], "2026-01-01", "", api_name="/chat"))
     assert "资料中共有2篇文章" in reply and "卢旺达" not in reply.split("来源 Sources")[0]

@@ -1,73 +1,462 @@
 """The Gradio chat app. `build_app` takes an already-built pipeline; nothing is built at import.
 
-Each browser session keeps its own conversation in gr.State. The chat event is exposed as
-the API endpoint `/chat` (session history kept per client); `/ask` is a stateless endpoint
-that takes the history explicitly and returns the Answer as JSON.
+The page is laid out by `_layout` and its events wired by `_wire` to the handlers of `ChatApp`
+(the logic itself, without Gradio, is in ui/chat.py; the HTML in ui/render.py; the page's own
+script and styles in ui/static/). Each browser session keeps its conversation in gr.State.
+
+API: `/chat` answers in the caller's session (Gradio keeps one per client) and returns the
+session's turns as structured data, each like `/ask`'s answer; `/ask` is stateless and takes
+the history explicitly. A reader's mistake is one bilingual line (in the page, or as the API's
+error) and one line in the server log, never a traceback.
 """
 
 import dataclasses
 import json
 import math
+import re
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import ConfigError, RagError
-from rag.pipeline import Pipeline, fit_history, make_filter
-from rag.types import Answer
-from ui.render import answer_markdown, conversation_markdown, escape_text
+from rag.errors import ConfigError, QuestionError, RagError
+from rag.pipeline import Pipeline, clean_question, fit_history
+from rag.types import Answer, Citation
+from ui.chat import (
+    Conversations,
+    FeedbackLog,
+    Filters,
+    Session,
+    Suggester,
+    Turn,
+    date_problem,
+    describe_filters,
+    kb_choices,
+    log_refusal,
+    range_problem,
+    resolve_filters,
+    user_message,
+    welcome_html,
+)
+from ui.render import (
+    Passage,
+    answer_html,
+    conversation_markdown,
+    escape_html,
+    question_html,
+    streaming_html,
+)
 
+STATIC = Path(__file__).parent / "static"
 EXAMPLES = [
     "Anthropic向哪个组织捐赠了2000万美元？",
     "Anthropic与美国能源部的合作聚焦哪三大领域？",
     "卢旺达的教育工作者将获得多少个Claude Pro许可证？",
     "GOV.UK的AI助手首个应用场景聚焦哪个领域？",
 ]
+CLEAR_AND_ASK = "::clear-filters::"  # the option value that clears the filters and asks again
+FONT_STACK = ("Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB",
+              "Microsoft YaHei", "WenQuanYi Micro Hei", "system-ui", "sans-serif")
+EXPORT_HINT = "<span class='hint'>有回答后即可导出 Export is available after the first answer</span>"
 
 
-def _new_session() -> dict:
-    return {"turns": []}
+def _notice(message: str) -> str:
+    return f"<div class='notice' role='alert'>⚠️ {escape_html(message)}</div>" if message else ""
 
 
-def _user_error(exc: Exception):
-    """A request the app refuses (a bad question, an unreachable store): one line in the
-    server log and one line for the user; tracebacks are kept for real bugs."""
+def _field_msg(message: str) -> str:
+    return f"<div class='field-msg' role='alert'>{escape_html(message)}</div>" if message else ""
+
+
+def _slug(text: str, limit: int = 24) -> str:
+    """A question as part of a file name: letters, digits and CJK kept, the rest a dash."""
+    return re.sub(r"[^\w\u4e00-\u9fff]+", "-", text).strip("-_")[:limit] or "conversation"
+
+
+class ChatApp:
+    """The handlers behind the page (see `_wire`)."""
+
+    def __init__(self, pipeline: Pipeline, cfg: Config):
+        self.pipeline = pipeline
+        self.cfg = cfg
+        self.catalog = list(pipeline.lexical.articles)
+        self.titles = {r.id: r.title for r in self.catalog}
+        self.feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
+        self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        self.suggester = Suggester(pipeline, self.catalog)
+        self.tabs = Conversations(cfg.ui.max_sessions)
+
+    # rendering -----------------------------------------------------------------------------
+    def passage(self, c: Citation) -> Passage | None:
+        """The text a citation's evidence shows, from the live index (also after a reload)."""
+        if c.field == "body":
+            chunk = self.pipeline.lexical.chunk(c.chunk_id)
+            return Passage(chunk.text, chunk.start, chunk.heading_path) if chunk else None
+        record = next((r for r in self.pipeline.lexical.articles if r.id == c.source), None)
+        if record is None:
+            return None
+        text = {"summary": record.summary, "title": record.title, "date": record.date or "",
+                "title_original": record.title_original or ""}.get(c.field, "")
+        return Passage(text) if text else None
+
+    def messages(self, session: Session) -> list[dict]:
+        out = []
+        for i, t in enumerate(session.turns):
+            out.append({"role": "user", "content": question_html(t.answer.question, i)})
+            message = {"role": "assistant", "content": answer_html(t.answer, i, self.passage, t.note)}
+            if i == len(session.turns) - 1 and t.options:
+                message["options"] = [{"label": label, "value": value} for label, value in t.options]
+            out.append(message)
+        return out
+
+    def export(self, session: Session) -> str:
+        """The conversation as a Markdown file named by date and first question."""
+        day = time.strftime("%Y-%m-%d")
+        folder = self.export_dir / session.id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"对话-{day}-{_slug(session.turns[0].answer.question)}.md"
+        path.write_text(conversation_markdown(session.turns, day), encoding="utf-8")
+        return str(path)
+
+    # the conversation ----------------------------------------------------------------------
+    def _check(self, question: str, filters: Filters):
+        """The question and filters, or QuestionError (bilingual) before anything is shown."""
+        clean_question(question, self.cfg.answer.max_question_chars)
+        return resolve_filters(filters, self.catalog)
+
+    def _explain(self, turn: Turn, filters: Filters, history: list[dict]) -> Turn:
+        """An abstention says whether the filters caused it, or suggests answerable questions."""
+        question = turn.answer.question
+        if filters.active:
+            try:
+                unfiltered = self.pipeline.answer(question, history or None, None)
+            except RagError:
+                unfiltered = None
+            if unfiltered is not None and not unfiltered.abstained:
+                what = "；".join(x for x in describe_filters(filters, self.titles) if x)
+                note = (f"在当前筛选条件（{what}）下没有找到答案，不加筛选时资料中有相关内容。"
+                        f"Nothing was found within the current filters, but the whole collection has an answer.")
+                return dataclasses.replace(turn, note=note, options=(
+                    ("清除筛选并重新提问 Clear filters and ask again", CLEAR_AND_ASK),))
+        suggestions = self.suggester.suggest(question)
+        if not suggestions:
+            return turn
+        return dataclasses.replace(turn, note="可以试试这些问题 Questions the articles can answer:",
+                                   options=tuple((s, s) for s in suggestions))
+
+    def chat(self, question, session, article_ids, date_from, date_to, undated, tab: str = ""):
+        """The page's send: shows the question, streams the answer, then the final answer with
+        its chips and sources. Outputs: chatbot, session, question, notice, download, hint.
+        `tab` is the browser tab (Gradio's session): once it starts a new conversation, what
+        is left of this answer is not shown."""
+        import gradio as gr
+
+        skip = gr.skip()
+        question = question or ""
+        session = session or Session()
+        if not question.strip():  # an empty send (a second click, Enter then click) does nothing
+            yield skip, skip, skip, skip, skip, skip
+            return
+        filters = Filters.of(article_ids, date_from, date_to, undated)
+        try:
+            flt = self._check(question, filters)
+        except RagError as exc:  # the reader's mistake: one line beside the input, nothing hidden
+            log_refusal(exc)
+            yield skip, skip, skip, _notice(user_message(exc)), skip, skip
+            return
+        session = session.ensure_id()
+        self.tabs.join(tab, session.id)
+        shown = self.messages(session) + [{"role": "user", "content": question_html(question, len(session.turns))}]
+        yield shown, session, "", "", skip, skip
+        history = fit_history(session.history(), self.cfg.answer)  # a long chat stays bounded
+        text, final = "", None
+        try:
+            for part in self.pipeline.stream(question, history, flt):
+                if isinstance(part, Answer):
+                    final = part
+                else:
+                    text += part
+                    if self.tabs.left(tab, session.id):
+                        return
+                    yield shown + [{"role": "assistant", "content": streaming_html(text)}], skip, skip, skip, skip, skip
+        except RagError as exc:  # the question goes back into the box, with the reason
+            log_refusal(exc)
+            if self.tabs.left(tab, session.id):
+                return
+            yield self.messages(session), session, question, _notice(user_message(exc)), skip, skip
+            return
+        assert final is not None
+        if self.tabs.left(tab, session.id):
+            return
+        turn = Turn.of(final)
+        session = dataclasses.replace(session, turns=session.turns + (turn,))
+        done = gr.update(value=self.export(session), interactive=True)
+        yield self.messages(session), session, skip, skip, done, gr.update(visible=False)
+        if final.abstained:
+            explained = self._explain(turn, filters, history)
+            if explained != turn and not self.tabs.left(tab, session.id):
+                session = dataclasses.replace(session, turns=session.turns[:-1] + (explained,))
+                yield self.messages(session), session, skip, skip, self.export(session), skip
+
+    def chat_api(self, question, session, article_ids, date_from, date_to, undated):
+        """`/chat`: answer in this client's session; returns the session's turns (each like
+        `/ask`'s answer, with its id and note)."""
+        import gradio as gr
+
+        session = (session or Session()).ensure_id()
+        filters = Filters.of(article_ids, date_from, date_to, undated)
+        try:
+            flt = self._check(question, filters)
+            history = fit_history(session.history(), self.cfg.answer)
+            answer = self.pipeline.answer(question, history, flt)
+        except RagError as exc:
+            log_refusal(exc)
+            raise gr.Error(user_message(exc), print_exception=False) from exc
+        turn = Turn.of(answer)
+        if answer.abstained:
+            turn = self._explain(turn, filters, history)
+        session = dataclasses.replace(session, turns=session.turns + (turn,))
+        return [t.to_dict() for t in session.turns], session
+
+    def ask(self, question: str, history: list | None = None) -> dict:
+        """Stateless: answer `question` given an optional history in messages format;
+        returns the Answer as JSON (text, citations, abstained)."""
+        import gradio as gr
+
+        try:
+            if isinstance(history, str):
+                try:
+                    history = json.loads(history) if history.strip() else None
+                except json.JSONDecodeError as exc:
+                    raise QuestionError(f"对话历史不是有效的 JSON。history is not valid JSON: {exc.msg}") from exc
+            return self.pipeline.answer(question, history or None).to_dict()
+        except RagError as exc:
+            log_refusal(exc)
+            raise gr.Error(user_message(exc), print_exception=False) from exc
+
+    # picks and votes -----------------------------------------------------------------------
+    def pick_example(self, evt):
+        """An example chip in the empty chat: its question goes to the box, then is sent."""
+        value = evt.value
+        return value.get("text", "") if isinstance(value, dict) else str(value or "")
+
+    def pick_option(self, session, evt):
+        """A suggested question, or "clear filters and ask again". Outputs: question, then
+        clear_filters'."""
+        import gradio as gr
+
+        value = evt.value.get("value") if isinstance(evt.value, dict) else evt.value
+        if value == CLEAR_AND_ASK:
+            last = session.turns[-1].answer.question if session and session.turns else ""
+            return last, *self.clear_filters("all", [], "", "", False)
+        return str(value or ""), *([gr.skip()] * 9)
+
+    def vote(self, data, session):
+        import gradio as gr
+
+        session = session or Session()
+        index = data.index[0] if isinstance(data.index, list | tuple) else data.index
+        turn_index = index // 2
+        if not 0 <= turn_index < len(session.turns):
+            return
+        turn = session.turns[turn_index]
+        vote = {True: "up", False: "down"}.get(data.liked) if isinstance(data.liked, bool) else None
+        record = None if vote is None else {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "vote": vote, **turn.record(),
+            "history": Session(turns=session.turns[:turn_index]).history(),
+        }
+        self.feedback.set_vote(turn.id, record)
+        gr.Info("谢谢反馈 Thanks for the feedback" if record else "已撤销反馈 Feedback withdrawn")
+
+    def reset(self, tab: str = ""):
+        """New conversation (the button or the chat's own clear icon): the display, the
+        session's history and the export all start again."""
+        import gradio as gr
+
+        session = Session().ensure_id()
+        self.tabs.start(tab, session.id)
+        return [], session, "", "", gr.update(value=None, interactive=False), gr.update(visible=True)
+
+    # filters -------------------------------------------------------------------------------
+    def filter_view(self, article_ids, date_from, date_to, undated):
+        """Chips for the active filters and the date fields' messages. Outputs: chip articles,
+        chip dates, clear all, From message, To message."""
+        import gradio as gr
+
+        filters = Filters.of(article_ids, date_from, date_to, undated)
+        articles, dates = describe_filters(filters, self.titles)
+        to_problem = date_problem(filters.date_to, "to") or range_problem(filters.date_from, filters.date_to)
+        return (gr.update(value=f"{articles}  ✕", visible=bool(articles)),
+                gr.update(value=f"{dates}  ✕", visible=bool(dates)),
+                gr.update(visible=filters.active),
+                _field_msg(date_problem(filters.date_from, "from")), _field_msg(to_problem))
+
+    def clear_filters(self, which: str, article_ids, date_from, date_to, undated):
+        """Remove one filter ("articles", "dates") or all. Outputs: articles, From, To,
+        undated, then filter_view's."""
+        if which in ("articles", "all"):
+            article_ids = []
+        if which in ("dates", "all"):
+            date_from, date_to, undated = "", "", False
+        return (article_ids, date_from, date_to, undated,
+                *self.filter_view(article_ids, date_from, date_to, undated))
+
+
+@dataclass
+class Views:
+    """The page's components that events read or write."""
+
+    session: object
+    chatbot: object
+    question: object
+    send: object
+    counter: object
+    notice: object
+    new: object
+    download: object
+    export_hint: object
+    chips: tuple  # (articles, dates, clear all)
+    kb: object
+    date_from: object
+    date_to: object
+    from_msg: object
+    to_msg: object
+    undated: object
+    api_question: object
+    api_turns: object
+    api_go: object
+
+
+def _layout(app: ChatApp, cfg: Config) -> Views:
     import gradio as gr
 
-    print(f"refused: {exc}", file=sys.stderr, flush=True)
-    return gr.Error(str(exc), print_exception=False)
+    n = len(app.catalog)
+    gr.HTML("<header class='app-header'><h1>新闻问答 News Q&A</h1><p>回答只来自已索引的文章，每句话都标注来源。"
+            "Answers come only from the indexed articles, each sentence with its source.</p></header>",
+            elem_id="app-header")
+    session = gr.State(Session())
+    with gr.Row(elem_id="main", equal_height=False):
+        with gr.Column(scale=3, min_width=320, elem_id="chat-col"):
+            chatbot = gr.Chatbot(
+                [], show_label=False, elem_id="chatbot", height="62vh", min_height=320, autoscroll=False,
+                sanitize_html=True, allow_tags=False, render_markdown=True, latex_delimiters=[],
+                buttons=[], feedback_options=("Like", "Dislike"), layout="panel",
+                placeholder=welcome_html(app.catalog), examples=[{"text": q} for q in EXAMPLES])
+            with gr.Column(elem_id="composer"):
+                with gr.Row(elem_id="chips"):
+                    chips = (gr.Button("", visible=False, size="sm", elem_classes=["chip"], elem_id="chip-articles"),
+                             gr.Button("", visible=False, size="sm", elem_classes=["chip"], elem_id="chip-dates"),
+                             gr.Button("清除全部筛选 Clear all filters", visible=False, size="sm",
+                                       elem_classes=["chip", "chip-clear"], elem_id="chip-clear"))
+                with gr.Row(elem_id="composer-row", equal_height=True):
+                    question = gr.Textbox(placeholder="输入问题 Ask a question",
+                                          show_label=False, scale=5, elem_id="question", lines=1, max_lines=4,
+                                          container=False)
+                    send = gr.Button("发送 Send", variant="primary", scale=1, min_width=80, elem_id="send",
+                                     interactive=False)
+                counter = gr.HTML("", elem_id="counter")
+                notice = gr.HTML("", elem_id="notice")
+            with gr.Row(elem_id="controls"):
+                new = gr.Button("新对话 New conversation", size="sm", elem_id="new")
+                download = gr.DownloadButton("导出 Export", size="sm", elem_id="export", interactive=False)
+                export_hint = gr.HTML(EXPORT_HINT, elem_id="export-hint")
+        with gr.Column(scale=2, min_width=300, elem_id="side-col"):
+            with gr.Accordion(f"知识库与筛选 Knowledge base & filters · {n} 篇", open=True, elem_id="side-acc"):
+                kb = gr.CheckboxGroup(kb_choices(app.catalog), value=[], elem_id="kb",
+                                      label=f"知识库 Knowledge base：{n} 篇文章 articles",
+                                      info="勾选即只在这些文章中查找 Tick to search only these")
+                with gr.Row(elem_id="dates"):
+                    with gr.Column(min_width=120):
+                        date_from = gr.Textbox("", label="起始日期 From", placeholder="2026-01-01", elem_id="date-from")
+                        from_msg = gr.HTML("", elem_id="date-from-msg")
+                    with gr.Column(min_width=120):
+                        date_to = gr.Textbox("", label="截止日期 To", placeholder="2026-03-31", elem_id="date-to")
+                        to_msg = gr.HTML("", elem_id="date-to-msg")
+                undated = gr.Checkbox(False, elem_id="undated",
+                                      label="按日期筛选时也包括「日期不详」的文章 With dates set, include undated articles")
+    api_question = gr.Textbox(visible=False)
+    api_turns = gr.JSON(visible=False)
+    api_go = gr.Button(visible=False)
+    return Views(session, chatbot, question, send, counter, notice, new, download, export_hint, chips, kb,
+                 date_from, date_to, from_msg, to_msg, undated, api_question, api_turns, api_go)
 
 
-def _history(turns: list[dict]) -> list[dict]:
-    """The conversation in messages format, as the pipeline takes it."""
-    return [m for t in turns for m in ({"role": "user", "content": t["question"]},
-                                       {"role": "assistant", "content": t["answer"]})]
+def _read(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
 
 
-class FeedbackLog:
-    """Appends one JSON line per vote; a lock keeps concurrent sessions' lines whole."""
+def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
+    import gradio as gr
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
+    private = {"api_visibility": "private"}
+    filters = [v.kb, v.date_from, v.date_to, v.undated]
+    chat_in = [v.question, v.session, *filters]
+    chat_out = [v.chatbot, v.session, v.question, v.notice, v.download, v.export_hint]
+    # The API first: the page's own events (private) would otherwise take the name "chat".
+    v.api_go.click(app.chat_api, [v.api_question, v.session, *filters], [v.api_turns, v.session],
+                   api_name="chat")
+    gr.api(app.ask, api_name="ask")
+    sync = _read("sync.js").replace("LIMIT", str(cfg.answer.max_question_chars))
+    # The Send button follows the box (empty, over the limit) and a running answer; the
+    # page's script keeps window.ragBusy while an answer streams.
+    v.question.change(None, [v.question], [v.send, v.counter], js=sync, **private)
+    busy = "(...args) => { window.ragBusy = true; return args; }"
+    idle = "(q) => { window.ragBusy = false; return (" + sync + ")(q); }"
 
-    def append(self, record: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
+    answering = []  # the events that run an answer: a new conversation cancels them
 
+    def chain(event):
+        answering.append(event)
+        event.then(None, [v.question], [v.send, v.counter], js=idle, **private)
 
-def _turn_record(question: str, answer: Answer) -> dict:
-    return {
-        "question": question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "citations": [dataclasses.asdict(c) for c in answer.citations],
-    }
+    def chat(question, session, article_ids, date_from, date_to, undated, request: gr.Request):
+        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash)
+
+    def reset(request: gr.Request):
+        return app.reset(request.session_hash)
+
+    chain(gr.on([v.send.click, v.question.submit], chat, chat_in, chat_out, js=busy,
+                trigger_mode="once", show_progress="hidden", **private))
+
+    def pick_example(evt: gr.SelectData):
+        return app.pick_example(evt)
+
+    def pick_option(session, evt: gr.SelectData):
+        return app.pick_option(session, evt)
+
+    chain(v.chatbot.example_select(pick_example, None, [v.question], **private).then(
+        chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
+    view_out = [*v.chips, v.from_msg, v.to_msg]
+    chain(v.chatbot.option_select(pick_option, [v.session], [v.question, *filters, *view_out], **private).then(
+        chat, chat_in, chat_out, js=busy, show_progress="hidden", **private))
+
+    reset_out = [v.chatbot, v.session, v.question, v.notice, v.download, v.export_hint]
+    reset_js = "() => { window.ragBusy = false; window.ragResetEvidence && window.ragResetEvidence(); }"
+    v.new.click(reset, None, reset_out, js=reset_js, cancels=answering, **private)
+    v.chatbot.clear(reset, None, reset_out, js=reset_js, cancels=answering, **private)
+
+    def vote(data: gr.LikeData, session):
+        app.vote(data, session)
+
+    # one at a time, in the order clicked: a changed vote must land after the one it replaces
+    v.chatbot.like(vote, [v.session], None, concurrency_limit=1, **private)
+
+    # One event for every filter change, so the chips always show the latest choices (a blur
+    # and a tick arriving together would otherwise race).
+    gr.on([v.kb.change, v.undated.change, v.date_from.blur, v.date_from.submit, v.date_to.blur,
+           v.date_to.submit], app.filter_view, filters, view_out, show_progress="hidden",
+          trigger_mode="always_last", **private)
+
+    def clearer(which: str):
+        def clear(article_ids, date_from, date_to, undated):
+            return app.clear_filters(which, article_ids, date_from, date_to, undated)
+        return clear
+
+    for chip, which in zip(v.chips, ("articles", "dates", "all"), strict=True):
+        chip.click(clearer(which), filters, [*filters, *view_out], **private)
 
 
 def build_app(pipeline: Pipeline, cfg: Config | None = None):
@@ -78,117 +467,23 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
     import gradio as gr
 
     cfg = cfg or pipeline.cfg
-    feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
-    export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
-
-    def passages(chunk_id: str) -> str | None:
-        chunk = pipeline.lexical.chunk(chunk_id)  # the live index, also after a reload
-        return chunk.text if chunk else None
-
-    articles = pipeline.articles()
-    choices = [(f"{title} ({date or '日期不详'})", aid) for aid, title, date in articles]
-
-    def _filter(article_ids, date_from, date_to):
-        try:
-            return make_filter(article_ids or None, (date_from or "").strip() or None,
-                               (date_to or "").strip() or None)
-        except RagError as exc:
-            raise _user_error(exc) from exc
-
-    def chat(question, chat_history, session, article_ids, date_from, date_to):
-        """Answer `question` in this session's conversation, streaming the text."""
-        session = session or _new_session()
-        flt = _filter(article_ids, date_from, date_to)
-        shown = list(chat_history or []) + [
-            {"role": "user", "content": escape_text(question or "")},
-            {"role": "assistant", "content": ""},
-        ]
-        text = ""
-        final = None
-        try:
-            history = fit_history(_history(session["turns"]), cfg.answer)  # a long chat stays bounded
-            for part in pipeline.stream(question or "", history, flt):
-                if isinstance(part, Answer):
-                    final = part
-                else:
-                    text += part
-                    shown[-1] = {"role": "assistant", "content": escape_text(text)}
-                    yield shown, session, gr.skip()
-        except RagError as exc:  # an unusable question: say why, keep the conversation
-            raise _user_error(exc) from exc
-        assert final is not None
-        shown[-1] = {"role": "assistant", "content": answer_markdown(final, passages)}
-        session = {"turns": session["turns"] + [_turn_record(final.question, final)]}
-        yield shown, session, ""
-
-    def ask(question: str, history: list | None = None) -> dict:
-        """Stateless: answer `question` given an optional history in messages format;
-        returns the Answer as JSON (text, citations, abstained)."""
-        try:
-            if isinstance(history, str):
-                history = json.loads(history) if history.strip() else None
-            return pipeline.answer(question, history or None).to_dict()
-        except json.JSONDecodeError as exc:
-            raise _user_error(ValueError(f"history is not valid JSON: {exc.msg}")) from exc
-        except RagError as exc:
-            raise _user_error(exc) from exc
-
-    def vote(data: gr.LikeData, session):
-        session = session or _new_session()
-        turn_index = data.index[0] // 2 if isinstance(data.index, list | tuple) else data.index // 2
-        if not 0 <= turn_index < len(session["turns"]):
-            return
-        turn = session["turns"][turn_index]
-        feedback.append({
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "vote": "up" if data.liked else "down",
-            **turn,
-            "history": _history(session["turns"][:turn_index]),
-        })
-        gr.Info("谢谢反馈 Thanks for the feedback")
-
-    def export(session):
-        session = session or _new_session()
-        path = export_dir / f"conversation-{time.time_ns()}.md"
-        path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
-        return str(path)
-
+    handlers = ChatApp(pipeline, cfg)
     with gr.Blocks(title="新闻问答 News Q&A", analytics_enabled=False) as app:
-        gr.Markdown("## 新闻问答 News Q&A\n回答只来自已索引的文章，每句话都标注来源。"
-                    "Answers come only from the indexed articles, each sentence with its source.")
-        session = gr.State(_new_session())
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot([], label="对话 Conversation", height=520, sanitize_html=True,
-                                     allow_tags=False, elem_id="chatbot",
-                                     feedback_options=("Like", "Dislike"))
-                with gr.Row():
-                    question = gr.Textbox(placeholder="输入问题 Ask a question…", show_label=False,
-                                          scale=5, elem_id="question", max_lines=4)
-                    send = gr.Button("发送 Send", variant="primary", scale=1, elem_id="send")
-                with gr.Row():
-                    new = gr.Button("新对话 New conversation", elem_id="new")
-                    download = gr.DownloadButton("导出 Export Markdown", elem_id="export")
-                gr.Examples(EXAMPLES, inputs=question, label="示例问题 Examples")
-            with gr.Column(scale=1):
-                article_filter = gr.CheckboxGroup(choices, value=[], label="只搜索这些文章 Only these articles")
-                date_from = gr.Textbox("", label="起始日期 From (YYYY-MM-DD)")
-                date_to = gr.Textbox("", label="截止日期 To (YYYY-MM-DD)")
-
-        inputs = [question, chatbot, session, article_filter, date_from, date_to]
-        outputs = [chatbot, session, question]
-        # After each answer the export button is given the conversation file, so one click
-        # downloads it.
-        send.click(chat, inputs, outputs, api_name="chat").then(
-            export, [session], download, api_visibility="private")
-        question.submit(chat, inputs, outputs, api_visibility="private").then(
-            export, [session], download, api_visibility="private")
-        new.click(lambda: ([], _new_session(), "", None), None, [chatbot, session, question, download],
-                  api_visibility="private")
-        chatbot.like(vote, [session], None, api_visibility="private")
-        gr.api(ask, api_name="ask")
+        _wire(_layout(handlers, cfg), handlers, cfg)
     app.queue(max_size=cfg.ui.max_queue, default_concurrency_limit=cfg.ui.concurrency)
     return app
+
+
+def page_assets() -> dict:
+    """What Gradio 6 takes at launch for the page: theme (one CJK-capable font stack), styles
+    and the page's script."""
+    import gradio as gr
+
+    theme = gr.themes.Default(font=FONT_STACK, font_mono=("Noto Sans Mono CJK SC", "WenQuanYi Micro Hei Mono",
+                                                          "ui-monospace", "monospace"))
+    fonts = ", ".join(f'"{f}"' if " " in f else f for f in FONT_STACK)
+    return {"theme": theme, "css": _read("app.css"), "js": _read("app.js"),
+            "head": f"<style>:root {{ --rag-font: {fonts}; }}\n{_read('page.css')}</style>"}
 
 
 def blocked_paths(cfg: Config) -> list[str]:
@@ -280,6 +575,8 @@ class RequestGuard:
             if body is None:
                 return await _refuse(send, 413, f"request body over {self.max_body} bytes")
             receive = _replay(body, receive)
+        if method == "GET":
+            return await self.app(scope, receive, _page_language(send))
         if not login:
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("?",))[0]
@@ -299,6 +596,33 @@ class RequestGuard:
             self.throttle.success(client)
         elif status and 400 <= status[0] < 500:
             self.throttle.failure(client)
+
+
+def _page_language(send):
+    """The page is Chinese first: Gradio's page template says lang="en", which picks the wrong
+    glyphs and voice; an HTML response is given lang="zh-CN" before it leaves."""
+    held: list[dict] = []
+    chunks: list[bytes] = []
+
+    async def send_page(message):
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if headers.get(b"content-type", b"").startswith(b"text/html"):
+                held.append(message)
+                return
+            return await send(message)
+        if not held or message["type"] != "http.response.body":
+            return await send(message)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks).replace(b'lang="en"', b'lang="zh-CN"', 1)
+        start = held.pop()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return send_page
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
@@ -406,7 +730,7 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
             show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
             prevent_thread_lock=True, quiet=True, footer_links=["api"], mcp_server=mcp,
             ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard]},
-            state_session_capacity=cfg.ui.max_sessions,
+            state_session_capacity=cfg.ui.max_sessions, **page_assets(),
         )
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: the port is in use or not allowed "

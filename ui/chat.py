@@ -1,0 +1,345 @@
+"""The chat's logic without Gradio: a session's turns, the reader's filters, messages for user
+mistakes (one bilingual line each, Chinese first), the knowledge base and suggested questions.
+
+ui/app.py lays the page out and wires events to these; everything here is plain Python and
+testable without a server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMissingError,
+    QuestionError,
+    RagError,
+    StoreUnavailableError,
+)
+from rag.pipeline import make_filter
+from rag.types import Answer, ArticleRecord, RetrievalFilter
+from ui.render import UNDATED, without_hits
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer as a session keeps them (without the retrieved passages)."""
+
+    id: str
+    answer: Answer
+    retrieved: tuple[str, ...] = ()  # the articles retrieval returned, as /ask reports them
+    note: str = ""  # why an abstention happened, when the reader's filters caused it
+    options: tuple[tuple[str, str], ...] = ()  # (label, value): suggested questions, "clear filters"
+
+    @classmethod
+    def of(cls, answer: Answer) -> Turn:
+        retrieved = tuple(dict.fromkeys(h.chunk.article_id for h in answer.hits))
+        return cls(uuid.uuid4().hex[:16], without_hits(answer), retrieved)
+
+    def to_dict(self) -> dict:
+        """The turn as the API returns it: the fields of /ask, plus its id and note."""
+        data = self.answer.to_dict()
+        data["retrieved_articles"] = list(self.retrieved)
+        return {"id": self.id, **data, "note": self.note}
+
+    def record(self) -> dict:
+        """What the feedback log keeps of the turn."""
+        a = self.answer
+        return {"answer_id": self.id, "question": a.question, "answer": a.text, "abstained": a.abstained,
+                "citations": [dataclasses.asdict(c) for c in a.citations]}
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str = ""
+    turns: tuple[Turn, ...] = ()
+
+    def ensure_id(self) -> Session:
+        return self if self.id else dataclasses.replace(self, id=uuid.uuid4().hex[:16])
+
+    def history(self) -> list[dict]:
+        """The conversation in messages format, as the pipeline takes it."""
+        return [m for t in self.turns for m in ({"role": "user", "content": t.answer.question},
+                                                {"role": "assistant", "content": t.answer.text})]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the reader restricted the search to."""
+
+    article_ids: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    include_undated: bool = False
+
+    @classmethod
+    def of(cls, article_ids, date_from, date_to, include_undated=False) -> Filters:
+        return cls(tuple(article_ids or ()), (date_from or "").strip(), (date_to or "").strip(),
+                   bool(include_undated))
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.date_from or self.date_to)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.article_ids) or self.dated
+
+
+# -- messages for the reader ----------------------------------------------------------------
+
+def date_problem(value: str, which: str) -> str:
+    """"" for an empty or valid date; else one bilingual line about the field."""
+    value = (value or "").strip()
+    names = {"from": ("起始日期", "From date"), "to": ("截止日期", "To date")}[which]
+    if not value:
+        return ""
+    if _ISO.match(value):
+        try:
+            dt.date.fromisoformat(value)
+            return ""
+        except ValueError:
+            return f"{names[0]}「{value}」不是真实的日期。{names[1]} {value!r} is not a real date."
+    return (f"{names[0]}应写成 2026-01-31 这样的格式（现在是「{value}」）。"
+            f"{names[1]} must look like 2026-01-31, got {value!r}.")
+
+
+def range_problem(date_from: str, date_to: str) -> str:
+    if date_from and date_to and not date_problem(date_from, "from") and not date_problem(date_to, "to") \
+            and date_from > date_to:
+        return (f"起始日期 {date_from} 晚于截止日期 {date_to}。"
+                f"The From date {date_from} is after the To date {date_to}.")
+    return ""
+
+
+NO_MATCH = "没有文章符合当前筛选条件，请放宽或清除筛选。No article matches the current filters; widen or clear them."
+
+
+def resolve_filters(filters: Filters, catalog: list[ArticleRecord]) -> RetrievalFilter | None:
+    """The RetrievalFilter for the reader's choices; QuestionError (bilingual) when they are
+    invalid or admit no article at all."""
+    for problem in (date_problem(filters.date_from, "from"), date_problem(filters.date_to, "to"),
+                    range_problem(filters.date_from, filters.date_to)):
+        if problem:
+            raise QuestionError(problem)
+    if not filters.active:
+        return None
+    if filters.dated and filters.include_undated:
+        # undated articles are the reader's explicit choice: the filter names the articles
+        date_ok = make_filter(None, filters.date_from or None, filters.date_to or None)
+        ids = [r.id for r in catalog if (not filters.article_ids or r.id in filters.article_ids)
+               and (r.date is None or date_ok.admits(r.id, r.date))]
+        if not ids:
+            raise QuestionError(NO_MATCH)
+        return RetrievalFilter(frozenset(ids))
+    flt = make_filter(filters.article_ids or None, filters.date_from or None, filters.date_to or None)
+    if flt is not None and catalog and not any(flt.admits(r.id, r.date) for r in catalog):
+        raise QuestionError(NO_MATCH)
+    return flt
+
+
+_QUESTION_MESSAGES = [
+    (re.compile(r"^the question is empty$"), "请先输入问题。"),
+    (re.compile(r"^the question is (\d+) characters long; the limit is (\d+)$"),
+     "问题有 {0} 个字，超过了 {1} 个字的上限，请缩短后再问。"),
+    (re.compile(r"^the question has no words"), "问题里没有文字，只有标点或符号。"),
+    (re.compile(r"^the question must be text$"), "问题必须是文字。"),
+    (re.compile(r"^history"), "对话历史的格式不对。"),
+]
+
+
+def user_message(exc: RagError) -> str:
+    """One line for the reader, Chinese first, then the English the core gave."""
+    text = " ".join(str(exc).split())
+    if _CJK.search(text):
+        return text  # already bilingual (the UI's own checks)
+    if isinstance(exc, QuestionError):
+        for pattern, chinese in _QUESTION_MESSAGES:
+            m = pattern.match(text)
+            if m:
+                english = text[0].upper() + text[1:]
+                return f"{chinese.format(*m.groups())} {english}{'' if english.endswith('.') else '.'}"
+        return f"这个问题无法处理。{text}"
+    if isinstance(exc, StoreUnavailableError):
+        return f"暂时连不上向量数据库，请稍后再试。{text}"
+    if isinstance(exc, IndexBusyError):
+        return f"索引正在更新，请稍后再试。{text}"
+    if isinstance(exc, IndexMissingError | IndexCorruptError):
+        return f"索引不可用，请管理员重新建立索引。{text}"
+    return f"暂时无法回答。{text}"
+
+
+def log_refusal(exc: Exception) -> None:
+    """A request the app refuses is one line in the server log, never a traceback."""
+    print(f"refused: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+
+
+# -- the knowledge base -----------------------------------------------------------------------
+
+def one_line(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kb_choices(catalog: list[ArticleRecord]) -> list[tuple[str, str]]:
+    """(label, article id) per article: title, then date and a one-line summary."""
+    return [(f"{r.title}\n{r.date or UNDATED} · {one_line(r.summary) or '（无摘要 no summary）'}", r.id)
+            for r in catalog]
+
+
+def describe_filters(filters: Filters, titles: dict[str, str]) -> tuple[str, str]:
+    """Chip labels: (articles, dates); "" where that filter is not set."""
+    articles = ""
+    if filters.article_ids:
+        names = [f"《{one_line(titles.get(a, a), 18)}》" for a in filters.article_ids]
+        articles = "只看 Only: " + ("、".join(names) if len(names) <= 2 else f"{names[0]} 等 {len(names)} 篇")
+    dates = ""
+    if filters.dated:
+        dates = f"日期 Dates: {filters.date_from or '…'} – {filters.date_to or '…'}"
+        dates += " · 含日期不详 incl. undated" if filters.include_undated else " · 不含日期不详 undated excluded"
+    return articles, dates
+
+
+def welcome_html(catalog: list[ArticleRecord]) -> str:
+    """What an empty chat says: what the bot knows."""
+    from ui.render import escape_html
+
+    dates = sorted(r.date for r in catalog if r.date)
+    undated = sum(1 for r in catalog if not r.date)
+    span = f"（{dates[0]} 至 {dates[-1]}" if dates else "（"
+    span += f"，{undated} 篇日期不详）" if undated else "）"
+    items = "".join(f"<li>{escape_html(r.title)} <span class='kb-date'>{escape_html(r.date or UNDATED)}</span></li>"
+                    for r in catalog[:8])
+    more = f"<li>……共 {len(catalog)} 篇</li>" if len(catalog) > 8 else ""
+    return (f"<div class='welcome'><p><strong>我只根据已索引的 {len(catalog)} 篇文章回答</strong>{span}，"
+            f"每句话都标注来源。</p><p>I answer only from these {len(catalog)} indexed articles, "
+            f"each sentence with its source:</p><ul>{items}{more}</ul></div>")
+
+
+# -- suggested questions ----------------------------------------------------------------------
+
+def _topic(title: str) -> str:
+    return re.split(r"[：:，,；;—|｜]", title, maxsplit=1)[0].strip() or title
+
+
+class Suggester:
+    """Questions the collection can answer, made from article titles and checked once by
+    answering them: an abstention is followed by two or three of them, nearest first."""
+
+    def __init__(self, pipeline, catalog: list[ArticleRecord], limit: int = 3):
+        self.pipeline = pipeline
+        self.catalog = catalog
+        self.limit = limit
+        self._checked: dict[str, bool] = {}
+        self._lock = threading.Lock()
+
+    def candidate(self, record: ArticleRecord) -> str:
+        return f"{_topic(record.title)}的主要内容是什么？"
+
+    def _answerable(self, record: ArticleRecord) -> bool:
+        question = self.candidate(record)
+        with self._lock:
+            if question in self._checked:
+                return self._checked[question]
+        try:
+            answer = self.pipeline.answer(question)
+            ok = not answer.abstained and any(c.source == record.id for c in answer.citations)
+        except RagError:
+            ok = False
+        with self._lock:
+            self._checked[question] = ok
+        return ok
+
+    def _nearest(self, question: str) -> list[ArticleRecord]:
+        from rag.text import terms
+
+        by_id = {r.id: r for r in self.catalog}
+        found = self.pipeline.lexical.search(terms(question), 50)
+        order = list(dict.fromkeys(chunk.article_id for chunk, _ in found))
+        ranked = [by_id[a] for a in order if a in by_id]
+        newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
+        return ranked + [r for r in newest if r not in ranked]
+
+    def suggest(self, question: str) -> list[str]:
+        out = []
+        for record in self._nearest(question):
+            if len(out) == self.limit:
+                break
+            if self._answerable(record):
+                out.append(self.candidate(record))
+        return out
+
+
+# -- which conversation a browser tab is in -------------------------------------------------
+
+class Conversations:
+    """The conversation each browser tab is in now. "New conversation" moves the tab to a new
+    one; an answer still arriving for the old one then stops instead of refilling the chat.
+    Bounded: the least recently started tabs are forgotten (and their answers just finish)."""
+
+    def __init__(self, limit: int):
+        from collections import OrderedDict
+
+        self.limit = limit
+        self._tabs: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, tab: str, conversation: str) -> None:
+        with self._lock:
+            self._tabs[tab] = conversation
+            self._tabs.move_to_end(tab)
+            while len(self._tabs) > self.limit:
+                self._tabs.popitem(last=False)
+
+    def join(self, tab: str, conversation: str) -> None:
+        """A tab's first question: its conversation is the one it asks in."""
+        with self._lock:
+            known = tab in self._tabs
+        if not known:
+            self.start(tab, conversation)
+
+    def left(self, tab: str, conversation: str) -> bool:
+        """Whether the tab has moved on to another conversation."""
+        with self._lock:
+            return self._tabs.get(tab, conversation) != conversation
+
+
+# -- feedback ---------------------------------------------------------------------------------
+
+@dataclass
+class FeedbackLog:
+    """One JSON line per answer that has a vote. A changed vote rewrites that answer's line
+    (a withdrawn vote removes it); a lock keeps concurrent sessions' writes whole."""
+
+    path: Path
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_vote(self, answer_id: str, record: dict | None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+            kept = [line for line in lines if not _is_answer(line, answer_id)]
+            if record is not None:
+                kept.append(json.dumps({**record, "answer_id": answer_id}, ensure_ascii=False))
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            tmp.replace(self.path)
+
+
+def _is_answer(line: str, answer_id: str) -> bool:
+    try:
+        return json.loads(line).get("answer_id") == answer_id
+    except (ValueError, AttributeError):
+        return False  # a line this code did not write is kept as it is
