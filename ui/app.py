@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rag.config import Config
 from rag.errors import ConfigError, QuestionError, RagError
@@ -106,7 +107,8 @@ class ChatApp:
         out = []
         for i, t in enumerate(session.turns):
             out.append({"role": "user", "content": question_html(t.answer.question, i)})
-            message = {"role": "assistant", "content": answer_html(t.answer, i, self.passage, t.note)}
+            message: dict[str, Any] = {"role": "assistant",
+                                       "content": answer_html(t.answer, i, self.passage, t.note)}
             if i == len(session.turns) - 1 and t.options:
                 message["options"] = [{"label": label, "value": value} for label, value in t.options]
             out.append(message)
@@ -309,25 +311,25 @@ class ChatApp:
 class Views:
     """The page's components that events read or write."""
 
-    session: object
-    chatbot: object
-    question: object
-    send: object
-    counter: object
-    notice: object
-    new: object
-    download: object
-    export_hint: object
+    session: Any  # a Gradio component
+    chatbot: Any  # a Gradio component
+    question: Any  # a Gradio component
+    send: Any  # a Gradio component
+    counter: Any  # a Gradio component
+    notice: Any  # a Gradio component
+    new: Any  # a Gradio component
+    download: Any  # a Gradio component
+    export_hint: Any  # a Gradio component
     chips: tuple  # (articles, dates, clear all)
-    kb: object
-    date_from: object
-    date_to: object
-    from_msg: object
-    to_msg: object
-    undated: object
-    api_question: object
-    api_turns: object
-    api_go: object
+    kb: Any  # a Gradio component
+    date_from: Any  # a Gradio component
+    date_to: Any  # a Gradio component
+    from_msg: Any  # a Gradio component
+    to_msg: Any  # a Gradio component
+    undated: Any  # a Gradio component
+    api_question: Any  # a Gradio component
+    api_turns: Any  # a Gradio component
+    api_go: Any  # a Gradio component
 
 
 def _layout(app: ChatApp, cfg: Config) -> Views:
@@ -413,10 +415,10 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         event.then(None, [v.question], [v.send, v.counter], js=idle, **private)
 
     def chat(question, session, article_ids, date_from, date_to, undated, request: gr.Request):
-        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash)
+        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash or "")
 
     def reset(request: gr.Request):
-        return app.reset(request.session_hash)
+        return app.reset(request.session_hash or "")
 
     chain(gr.on([v.send.click, v.question.submit], chat, chat_in, chat_out, js=busy,
                 trigger_mode="once", show_progress="hidden", **private))
@@ -618,8 +620,8 @@ def _page_language(send):
             return
         body = b"".join(chunks).replace(b'lang="en"', b'lang="zh-CN"', 1)
         start = held.pop()
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*kept, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     return send_page

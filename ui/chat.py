@@ -140,7 +140,7 @@ def resolve_filters(filters: Filters, catalog: list[ArticleRecord]) -> Retrieval
         # undated articles are the reader's explicit choice: the filter names the articles
         date_ok = make_filter(None, filters.date_from or None, filters.date_to or None)
         ids = [r.id for r in catalog if (not filters.article_ids or r.id in filters.article_ids)
-               and (r.date is None or date_ok.admits(r.id, r.date))]
+               and (r.date is None or date_ok is None or date_ok.admits(r.id, r.date))]
         if not ids:
             raise QuestionError(NO_MATCH)
         return RetrievalFilter(frozenset(ids))
@@ -273,7 +273,7 @@ class Suggester:
         return ranked + [r for r in newest if r not in ranked]
 
     def suggest(self, question: str) -> list[str]:
-        out = []
+        out: list[str] = []
         for record in self._nearest(question):
             if len(out) == self.limit:
                 break
