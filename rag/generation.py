@@ -8,12 +8,14 @@ untrusted data, so instructions inside articles are not followed as instructions
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterator
 from typing import Protocol
 
 from rag.config import Config
+from rag.context_budget import budget_of, conversation_note, select_context
 from rag.errors import GenerationError
 from rag.extractive import candidate_sentences, render, score_sentences, select_scored
 from rag.gate import answerable, evidence_features
@@ -114,10 +116,11 @@ def format_passages(hits: list[Hit]) -> str:
     return "<passages>\n" + "\n".join(blocks) + "\n</passages>"
 
 
-def build_messages(cfg: Config, question: str, hits: list[Hit]) -> list[tuple[str, str]]:
+def build_messages(cfg: Config, question: str, hits: list[Hit], conversation: str = "") -> list[tuple[str, str]]:
+    """`conversation`: the earlier turns a follow-up points back at (rag.context_budget)."""
     return [
         ("system", SYSTEM_PROMPT.format(abstain=cfg.answer.abstain_message)),
-        ("human", f"{format_passages(hits)}\n\n问题：{question}"),
+        ("human", f"{format_passages(hits)}\n\n{conversation}问题：{question}"),
     ]
 
 
@@ -188,11 +191,12 @@ def make_chat_model(cfg: Config):
             if not key:
                 raise GenerationError(f"set {key_env} to use the anthropic answerer")
             return ChatAnthropic(model=llm.model, temperature=llm.temperature, api_key=key,
-                                 timeout=llm.timeout_seconds)
+                                 timeout=llm.timeout_seconds, max_tokens=llm.max_tokens)
         from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(model=llm.model, temperature=llm.temperature, base_url=llm.base_url,
-                          api_key=key or "not-needed", timeout=llm.timeout_seconds)
+                          api_key=key or "not-needed", timeout=llm.timeout_seconds,
+                          max_tokens=llm.max_tokens)
     except ImportError as exc:
         raise GenerationError(
             f"the {provider} answerer needs an extra: pip install 'news-rag[{provider}]'"
@@ -214,12 +218,16 @@ class LLMGenerator:
     def stream(self, search, q, hits):
         # The model is not asked when the evidence does not answer: small models cannot
         # abstain on their own.
-        if not hits or not answerable(weigh_evidence(search, q, hits, self.semantics)[2]):
+        evidence = weigh_evidence(search, q, hits, self.semantics) if hits else None
+        if evidence is None or not answerable(evidence[2]):
             yield from _stream_abstention(self.cfg, search, hits)
             return
+        # the best sentences with their neighbours: what the model reads, cites and is checked against
+        passages = select_context(budget_of(self.cfg.llm), hits, evidence[1])
+        messages = build_messages(self.cfg, search.question, passages, conversation_note(search))
         raw = []
         try:
-            for part in self.model.stream(build_messages(self.cfg, search.question, hits)):
+            for part in self.model.stream(messages):
                 text = part.content if isinstance(part.content, str) else "".join(
                     b.get("text", "") for b in part.content if isinstance(b, dict)
                 )
@@ -230,7 +238,8 @@ class LLMGenerator:
             raise
         except Exception as exc:  # network, auth, rate limits: all surface as one error type
             raise GenerationError(f"the language model failed: {exc}") from exc
-        yield check_llm_answer(self.cfg, search, "".join(raw), hits)
+        answer = check_llm_answer(self.cfg, search, "".join(raw), passages)
+        yield dataclasses.replace(answer, hits=tuple(hits))  # retrieval as it was, for eval and UI
 
 
 def build_generator(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Generator:
