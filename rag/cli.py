@@ -140,8 +140,10 @@ def cmd_eval(args) -> int:
         if cfg.answer.answerer == "extractive" or not cfg.llm.model:
             raise ConfigError("--judge needs an LLM: set answer.answerer and llm.model in the config")
         judge = LLMJudge(make_chat_model(cfg))
+    if args.every < 1:
+        raise ConfigError(f"--every must be 1 or more, got {args.every}")
     runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge,
-                    split=args.split)
+                    split=args.split, every=args.every)
     print_table([s for s, _ in runs])
     json_path, md_path = write_reports(Path(args.out or default_report_dir(cfg)), runs)
     print(f"reports: {json_path} {md_path}")
@@ -291,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("dev", "test", "all"), default="all",
                    help="which items to run: dev (tune on these), test (judge only) or all (default; "
                         "dev and test reported side by side)")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="only every N-th item of each split (a documented subset for slow answerers)")
     p.add_argument("--out", metavar="DIR", help="where to write eval.json and eval.md (default: reports/)")
     p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
     p.add_argument("--judge", action="store_true",

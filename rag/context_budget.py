@@ -25,6 +25,9 @@ class ContextBudget:
     sentences: int = 4  # the best sentences kept
     neighbours: int = 1  # sentences kept on each side of a chosen one (same passage)
     max_chunks: int = 4  # in chunks mode: the top retrieved chunks sent
+    # a further sentence must score at least this share of the best one: a passage about
+    # something else costs prefill time and gives a small model something to get wrong
+    min_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ def select_context(budget: ContextBudget, hits: list[Hit], scored: list[Scored])
     """The passages to show the model, best first (see the module docstring)."""
     if budget.mode == "chunks" or not scored:
         return list(hits[: budget.max_chunks])
-    chosen = [s for s in scored if _relevant(s)][: budget.sentences] or scored[:1]
+    best = scored[0].score
+    chosen = [s for s in scored if _relevant(s) and s.score >= budget.min_share * best][: budget.sentences]
+    chosen = chosen or scored[:1]
     windows: list[_Window] = []
     for s in chosen:
         c = s.sentence.hit.chunk
