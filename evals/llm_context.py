@@ -29,12 +29,11 @@ from rag.config import load_config
 from rag.types import Answer
 
 BUDGETS = (
-    ("chunks, top 4", {"context": "chunks"}),
-    ("sentences 4, neighbours 2", {"context": "sentences", "context_sentences": 4, "context_neighbours": 2}),
-    ("sentences 4, neighbours 1 (default)", {"context": "sentences", "context_sentences": 4,
+    ("whole chunks (all retrieved, as before)", {"context": "chunks"}),
+    ("4 sentences + 2 neighbours", {"context": "sentences", "context_sentences": 4, "context_neighbours": 2}),
+    ("4 sentences + 1 neighbour (default)", {"context": "sentences", "context_sentences": 4,
                                              "context_neighbours": 1}),
-    ("sentences 4, neighbours 0", {"context": "sentences", "context_sentences": 4, "context_neighbours": 0}),
-    ("sentences 2, neighbours 0", {"context": "sentences", "context_sentences": 2, "context_neighbours": 0}),
+    ("2 sentences, no neighbours", {"context": "sentences", "context_sentences": 2, "context_neighbours": 0}),
 )
 
 

@@ -117,7 +117,7 @@ class LLMConfig:
     temperature: float = 0.0
     api_key_env: str = ""  # name of the environment variable holding the key
     timeout_seconds: float = 60.0
-    max_tokens: int = 400  # a cap on the answer: small local models can ramble
+    max_tokens: int = 300  # a cap on the answer: small local models can ramble
     # what the model reads (rag.context_budget): the best sentences with their neighbours
     # (prefill dominates on a CPU), or the whole top chunks
     context: str = "sentences"  # sentences | chunks

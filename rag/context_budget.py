@@ -21,10 +21,9 @@ from rag.types import Hit
 
 @dataclass(frozen=True)
 class ContextBudget:
-    mode: str = "sentences"  # sentences | chunks (the whole retrieved chunks, as before)
+    mode: str = "sentences"  # sentences | chunks (every retrieved chunk, whole, as before)
     sentences: int = 4  # the best sentences kept
     neighbours: int = 1  # sentences kept on each side of a chosen one (same passage)
-    max_chunks: int = 4  # in chunks mode: the top retrieved chunks sent
     # a further sentence must score at least this share of the best one: a passage about
     # something else costs prefill time and gives a small model something to get wrong
     min_share: float = 0.5
@@ -52,7 +51,7 @@ def narrow(hit: Hit, start: int, end: int) -> Hit:
 def select_context(budget: ContextBudget, hits: list[Hit], scored: list[Scored]) -> list[Hit]:
     """The passages to show the model, best first (see the module docstring)."""
     if budget.mode == "chunks" or not scored:
-        return list(hits[: budget.max_chunks])
+        return list(hits)
     best = scored[0].score
     chosen = [s for s in scored if _relevant(s) and s.score >= budget.min_share * best][: budget.sentences]
     chosen = chosen or scored[:1]

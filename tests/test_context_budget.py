@@ -61,10 +61,10 @@ def test_overlapping_chunks_do_not_repeat_a_window():
         assert sentence_spans(p.chunk.text)  # whole sentences, never a cut one
 
 
-def test_chunks_mode_sends_the_top_chunks_unchanged():
+def test_chunks_mode_sends_the_retrieved_chunks_unchanged():
     hits = [Hit(chunk(f"c{i}", 0, len(BODY)), 1.0 - i / 10) for i in range(6)]
-    passages = select_context(ContextBudget(mode="chunks", max_chunks=4), hits, scored_for(hits, ["捐赠"]))
-    assert passages == hits[:4]
+    passages = select_context(ContextBudget(mode="chunks"), hits, scored_for(hits, ["捐赠"]))
+    assert passages == hits
 
 
 def test_budget_comes_from_the_config_and_bad_values_name_the_key():

@@ -60,7 +60,7 @@ def test_a_follow_up_prompt_carries_the_conversation(llm_cfg):
     build_pipeline(llm_cfg, chat_model=model).answer("为期几年？", history)
     prompt = model.prompts[0][-1][1]
     assert "之前的问题：卢旺达政府与Anthropic签署了什么协议？" in prompt
-    assert prompt.endswith("问题：为期几年？")
+    assert "问题：为期几年？" in prompt
 
 
 def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before(llm_cfg):
