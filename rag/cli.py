@@ -35,10 +35,11 @@ def _filters(args):
     return make_filter(args.article or None, args.date_from, args.date_to)
 
 
-def _print_answer(answer) -> None:
+def _print_answer(answer, text: bool = True) -> None:
     from rag.collection import field_label
 
-    print(answer.text)
+    if text:
+        print(answer.text)
     if answer.citations:
         print()
         for c in answer.citations:
@@ -49,18 +50,44 @@ def _print_answer(answer) -> None:
         print("\nnot supported by the cited passages:", *answer.unsupported, sep="\n  ")
 
 
+def _streamed_answer(parts):
+    """Print the answer's pieces as they arrive, then its citations. A model's text is
+    checked only when complete: if the check changed it, the checked text follows."""
+    from rag.types import Answer
+
+    shown: list[str] = []
+    for part in parts:
+        if isinstance(part, Answer):
+            print()
+            if "".join(shown).strip() != part.text.strip():
+                print("\nchecked against the passages:")
+                _print_answer(part)
+            else:
+                _print_answer(part, text=False)
+            return part
+        shown.append(part)
+        print(part, end="", flush=True)
+    raise AssertionError("the pipeline ended without an Answer")
+
+
 def cmd_ask(args) -> int:
     from rag.pipeline import build_pipeline
 
     cfg = _config(args)
     question = sys.stdin.read() if args.question == "-" else args.question
     pipeline = build_pipeline(cfg, ensure_index=True)
-    answer = pipeline.answer(question, None, _filters(args))
     if args.json:
+        answer = pipeline.answer(question, None, _filters(args))
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    elif _stream_wanted(args):
+        _streamed_answer(pipeline.stream(question, None, _filters(args)))
     else:
-        _print_answer(answer)
+        _print_answer(pipeline.answer(question, None, _filters(args)))
     return 0
+
+
+def _stream_wanted(args) -> bool:
+    return sys.stdout.isatty() if args.stream is None else args.stream
 
 
 def cmd_chat(args) -> int:
@@ -79,11 +106,14 @@ def cmd_chat(args) -> int:
         if not question:
             return 0
         try:
-            answer = pipeline.answer(question, fit_history(history, cfg.answer))
+            if _stream_wanted(args):
+                answer = _streamed_answer(pipeline.stream(question, fit_history(history, cfg.answer)))
+            else:
+                answer = pipeline.answer(question, fit_history(history, cfg.answer))
+                _print_answer(answer)
         except RagError as exc:  # a bad question should not end the conversation
             print(f"error: {exc}")
             continue
-        _print_answer(answer)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
@@ -111,8 +141,10 @@ def cmd_eval(args) -> int:
         if not needs_llm(cfg.answer.answerer) or not cfg.llm.model:
             raise ConfigError("--judge needs an LLM: set answer.answerer and llm.model in the config")
         judge = LLMJudge(make_chat_model(cfg))
+    if args.every < 1:
+        raise ConfigError(f"--every must be 1 or more, got {args.every}")
     runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge,
-                    split=args.split)
+                    split=args.split, every=args.every)
     print_table([s for s, _ in runs])
     json_path, md_path = write_reports(Path(args.out or default_report_dir(cfg)), runs)
     print(f"reports: {json_path} {md_path}")
@@ -133,6 +165,18 @@ def cmd_serve(args) -> int:
     print(f"serving on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     launch(app, cfg, host, port, mcp=args.mcp)
     return 0
+
+
+def cmd_llm_server(args) -> int:
+    from pathlib import Path
+
+    from rag.llm_local import ServerSettings, default_model_path, free_port, run_server
+
+    port = args.port if args.port is not None else free_port(args.host)
+    if not 0 < port <= 65535:
+        raise ConfigError(f"--port must be from 1 to 65535, got {port}")
+    model = Path(args.model) if args.model else default_model_path()
+    return run_server(ServerSettings(model, args.host, port, args.threads, args.n_ctx, args.alias))
 
 
 def cmd_bench(args) -> int:
@@ -200,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show the progress bar (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_ingest)
 
+    def add_stream(p):
+        p.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                       help="print the answer as it is written (default: when stdout is a terminal)")
+
     def add_filters(p):
         p.add_argument("--article", action="append", metavar="ID", help="only this article (repeatable)")
         p.add_argument("--date-from", metavar="YYYY-MM-DD")
@@ -208,11 +256,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question with cited sources")
     p.add_argument("question", help='the question, or "-" to read it from standard input')
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    add_stream(p)
     add_filters(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups use the history)")
+    add_stream(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("llm-server", help="run a local GGUF model as an OpenAI-compatible server "
+                                          "(llama.cpp; see `make llm`)")
+    p.add_argument("--model", metavar="FILE", help="a GGUF file (default: the one `make llm` assembles)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, help="default: a free port (printed)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    p.add_argument("--alias", default="local", help="the model name clients use (llm.model)")
+    p.set_defaults(func=cmd_llm_server)
 
     p = sub.add_parser("serve", help="start the chat UI (Gradio)")
     p.add_argument("--host", help="default 127.0.0.1; any other host needs auth (RAG_UI_AUTH=user:pass)")
@@ -241,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("dev", "test", "all"), default="all",
                    help="which items to run: dev (tune on these), test (judge only) or all (default; "
                         "dev and test reported side by side)")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="only every N-th item of each split (a documented subset for slow answerers)")
     p.add_argument("--out", metavar="DIR", help="where to write eval.json and eval.md (default: reports/)")
     p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
     p.add_argument("--judge", action="store_true",

@@ -119,6 +119,12 @@ class LLMConfig:
     temperature: float = 0.0
     api_key_env: str = ""  # name of the environment variable holding the key
     timeout_seconds: float = 60.0
+    max_tokens: int = 300  # a cap on the answer: small local models can ramble
+    # what the model reads (rag.context_budget): the best sentences with their neighbours
+    # (prefill dominates on a CPU), or the whole top chunks
+    context: str = "sentences"  # sentences | chunks
+    context_sentences: int = 4
+    context_neighbours: int = 1
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,8 @@ def _check_values(cfg: Config) -> None:
         raise bad("llm.model", f"is required when answer.answerer is {cfg.answer.answerer}")
     if cfg.corpus.max_file_bytes < 1:
         raise bad("corpus.max_file_bytes", "must be >= 1")
+    if cfg.llm.context not in ("sentences", "chunks"):
+        raise bad("llm.context", "must be one of sentences, chunks")
 
 
 # (key, low, high): inclusive ranges every value must fall in. Values outside them were
@@ -219,6 +227,9 @@ _RANGES = (
     ("answer.max_history_chars", 0, 1_000_000),
     ("llm.temperature", 0, 2),
     ("llm.timeout_seconds", 0.1, 3600),
+    ("llm.max_tokens", 1, 100_000),
+    ("llm.context_sentences", 1, 50),
+    ("llm.context_neighbours", 0, 10),
     ("ui.port", 1, 65535),
     ("ui.max_queue", 1, 10_000),
     ("ui.concurrency", 1, 64),

@@ -86,10 +86,13 @@ def ui_server(shipped_index, shipped_pipeline):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Soak tests (marked soak) run only when asked for: `pytest -m soak`."""
-    if "soak" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="soak test: run with -m soak")
-    for item in items:
-        if "soak" in item.keywords:
-            item.add_marker(skip)
+    """Soak tests (marked soak) run only when asked for: `pytest -m soak`; tests against a
+    real local model (marked llm) only with `pytest -m llm` (make test-llm)."""
+    asked = config.option.markexpr or ""
+    for mark, how in (("soak", "-m soak"), ("llm", "make test-llm (pytest -m llm)")):
+        if mark in asked:
+            continue
+        skip = pytest.mark.skip(reason=f"{mark} test: run with {how}")
+        for item in items:
+            if mark in item.keywords:
+                item.add_marker(skip)

@@ -133,6 +133,11 @@ class FakePipeline:
     def answer(self, question, history=None):
         return Answer("答案是甲", (), question.startswith("不知道"), question)
 
+    def stream(self, question, history=None):  # what the eval runner reads: pieces, then the Answer
+        yield "答案"
+        yield "是甲"
+        yield self.answer(question, history)
+
 
 def test_run_eval_reports_dev_and_test_separately(tmp_path, make_cfg):
     path = write_set(tmp_path, "- {id: d1, split: dev, question: '问一', gold: [a], facts: [甲]}\n"
@@ -148,6 +153,17 @@ def test_run_eval_reports_dev_and_test_separately(tmp_path, make_cfg):
     empty = write_set(tmp_path, "- {id: d1, split: dev, question: '问', abstain: true}\n")
     with pytest.raises(ConfigError, match="no `test` items"):
         run_eval(cfg, str(empty), pipeline_factory=lambda c: FakePipeline(), split="test")
+
+
+def test_run_eval_times_the_first_token_and_takes_every_nth_item(tmp_path, make_cfg):
+    path = write_set(tmp_path, "".join(f"- {{id: d{i}, split: dev, question: '问{i}', gold: [a], facts: [甲]}}\n"
+                                       for i in range(5))
+                     + "- {id: t1, split: test, question: '问二', gold: [a], facts: [乙]}\n")
+    runs = run_eval(make_cfg(), str(path), pipeline_factory=lambda c: FakePipeline(), every=2)
+    assert [[r.id for r in rs] for _, rs in runs] == [["d0", "d2", "d4"], ["t1"]]
+    first = runs[0][1][0]
+    assert first.first_token_ms is not None and 0 <= first.first_token_ms <= first.latency_ms
+    assert runs[0][0].first_token_p50_ms is not None
 
 
 def result(**kw):
