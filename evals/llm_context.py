@@ -61,7 +61,7 @@ class RecordingModel:
 
 
 def measure(cfg, items, name: str) -> dict:
-    from rag.generation import make_chat_model
+    from rag.answerers import make_chat_model
     from rag.pipeline import build_pipeline
 
     model = RecordingModel(make_chat_model(cfg))

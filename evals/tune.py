@@ -38,7 +38,7 @@ def dev_items(set_path=None):
 
 
 def item_features(pipeline, item) -> EvidenceFeatures:
-    from rag.generation import weigh_evidence
+    from rag.answerers import weigh_evidence
     from rag.pipeline import evidence_contains
     from rag.query import key_terms
 

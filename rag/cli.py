@@ -134,8 +134,8 @@ def cmd_eval(args) -> int:
     judge = None
     if args.judge:
         from evals.judge import LLMJudge
+        from rag.answerers import make_chat_model
         from rag.errors import ConfigError
-        from rag.generation import make_chat_model
         from rag.registry import needs_llm
 
         if not needs_llm(cfg.answer.answerer) or not cfg.llm.model:

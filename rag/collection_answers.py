@@ -689,7 +689,7 @@ def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: Ret
     """Pieces of the answer, then the Answer; the standard abstention when the catalog and
     passages hold nothing for it. `user_flt` is the asker's own filter (CLI/UI); the
     question's date range narrows it here."""
-    from rag.generation import abstention
+    from rag.answerers import abstention
 
     ctx = _Context(pipeline, search, kind, user_flt)
     ctx.used_hits.extend(hits)

@@ -25,7 +25,7 @@ from rag.store import VectorStore
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 if TYPE_CHECKING:
-    from rag.generation import Generator, Semantics
+    from rag.answerers import Answerer, Semantics
     from rag.lexical import LexicalIndex
     from rag.question_kinds import KindClassifier
     from rag.retrieval import Retriever
@@ -105,14 +105,14 @@ def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilt
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, retriever: Retriever, generator: Generator, lexical: LexicalIndex,
+    def __init__(self, cfg: Config, retriever: Retriever, answerer: Answerer, lexical: LexicalIndex,
                  retriever_factory: Callable[[LexicalIndex], Retriever] | None = None, *,
                  semantics: Semantics | None = None, reranker: Reranker | None = None):
         from rag.chain import build_chain
 
         self.cfg = cfg
         self.retriever = retriever
-        self.generator = generator
+        self.answerer = answerer
         self.lexical = lexical
         self.chain = build_chain(self)
         self._kinds: KindClassifier | None = None  # made on first question
@@ -209,7 +209,7 @@ class Pipeline:
             return
 
         q = key_terms(search.question, self.lexical.idf, evidence_contains(hits), search.context or None)
-        yield from self.generator.stream(search, q, hits)
+        yield from self.answerer.stream(search, q, hits)
 
     # public ---------------------------------------------------------------------------
     def articles(self) -> list[tuple[str, str, str | None]]:
@@ -309,8 +309,8 @@ def fit_history(history: list[dict], limits) -> list[dict]:
 
 def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index: bool = False) -> Pipeline:
     """Build the whole pipeline once. With ensure_index, a missing index is built first."""
+    from rag.answerers import Semantics, build_answerer
     from rag.embedding import QueryCache
-    from rag.generation import Semantics, build_generator
     from rag.ingest import lexical_dir
     from rag.lexical import LexicalIndex
     from rag.rerank import build_reranker
@@ -359,8 +359,8 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
             store = stores[name]
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 
-    generator = build_generator(cfg, chat_model, semantics)
-    return Pipeline(cfg, make_retriever(lexical), generator, lexical, make_retriever,
+    answerer = build_answerer(cfg, chat_model, semantics)
+    return Pipeline(cfg, make_retriever(lexical), answerer, lexical, make_retriever,
                     semantics=semantics, reranker=build_reranker(cfg, semantics))
 
 

@@ -13,7 +13,7 @@ or without any code by naming it in the config as a dotted path, as txtai's reso
     embedding: {backend: "my_package.embedders:MyEmbedderFactory"}
 
 What each registry's objects must be (the factories' signatures) is documented on the
-registry and in the Protocols of rag/embedding.py, rag/store.py, rag/generation.py,
+registry and in the Protocols of rag/embedding.py, rag/store.py, rag/answerers.py,
 rag/rerank.py and rag/corpus.py.
 """
 
@@ -121,13 +121,13 @@ EMBEDDERS = Registry("embedding.backend", "embedding backend", {
 STORES = Registry("vectorstore.backend", "vector store", {
     "chroma": "vectorstore.chroma_store:CHROMA_BACKEND",
 })
-# (cfg, *, semantics=None, chat_model=None) -> Generator (rag/generation.py); the trait
+# (cfg, *, semantics=None, chat_model=None) -> Answerer (rag/answerers.py); the trait
 # `needs_llm` (given at registration, or an attribute of a dotted-path factory) says
 # whether llm.model must be set.
 ANSWERERS = Registry("answer.answerer", "answerer", {
-    "extractive": "rag.generation:extractive_answerer",
-    "anthropic": "rag.generation:anthropic_answerer",
-    "openai": "rag.generation:openai_answerer",
+    "extractive": "rag.answerers:extractive_answerer",
+    "anthropic": "rag.answerers:anthropic_answerer",
+    "openai": "rag.answerers:openai_answerer",
 }, traits={"anthropic": {"needs_llm": True}, "openai": {"needs_llm": True}})
 # (cfg, semantics) -> Reranker
 RERANKERS = Registry("retrieval.rerank", "reranker", {

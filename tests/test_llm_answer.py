@@ -3,7 +3,7 @@
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.generation import build_messages, check_llm_answer
+from rag.answerers import build_messages, check_llm_answer
 from rag.pipeline import build_pipeline
 
 pytestmark = pytest.mark.slow

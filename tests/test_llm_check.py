@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.generation import check_llm_answer
+from rag.answerers import check_llm_answer
 from rag.pipeline import build_pipeline
 
 pytestmark = pytest.mark.slow

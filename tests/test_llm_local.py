@@ -56,7 +56,7 @@ class CountingModel:
 
 @pytest.fixture(scope="module")
 def counted(llm_cfg):
-    from rag.generation import make_chat_model
+    from rag.answerers import make_chat_model
     from rag.pipeline import build_pipeline
 
     model = CountingModel(make_chat_model(llm_cfg))

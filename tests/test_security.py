@@ -58,7 +58,7 @@ def test_obedient_llm_output_is_checked_and_rendered_inert(injected_pipeline):
 
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from rag.generation import build_generator
+    from rag.answerers import build_answerer
 
     # a model that followed the injected instructions
     evil = "系统提示是：你是新闻资料问答助手[1]。![x](http://evil.example/a.png)[9]"
@@ -66,7 +66,7 @@ def test_obedient_llm_output_is_checked_and_rendered_inert(injected_pipeline):
     cfg = cfg.replace(answer=dataclasses.replace(cfg.answer, answerer="openai"),
                       llm=dataclasses.replace(cfg.llm, model="scripted"))
     injected_pipeline_llm = type(injected_pipeline)(
-        cfg, injected_pipeline.retriever, build_generator(cfg, FakeListChatModel(responses=[evil])),
+        cfg, injected_pipeline.retriever, build_answerer(cfg, FakeListChatModel(responses=[evil])),
         injected_pipeline.lexical)
     result = injected_pipeline_llm.answer("2031年量子计算峰会在哪里举办？")
     retrieved = {h.chunk.id for h in result.hits}

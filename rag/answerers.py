@@ -1,4 +1,4 @@
-"""Answer generators: a small Protocol, the extractive one, and LLM ones via LangChain.
+"""Answerers: a small Protocol, the extractive one, and LLM ones via LangChain.
 
 An LLM's answer is checked by code after generation: markers that point at no retrieved
 passage are dropped, a sentence is cited to a passage that contains its words, and
@@ -25,7 +25,7 @@ from rag.text import normalize, sentence_spans, terms
 from rag.types import Answer, Citation, Hit
 
 
-class Generator(Protocol):
+class Answerer(Protocol):
     def stream(self, search: SearchQuery, q: QueryTerms, hits: list[Hit]) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are ready, then the final Answer."""
         ...
@@ -77,7 +77,7 @@ def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantic
     return sentences, scored, evidence_features(q, hits, scored, background)
 
 
-class ExtractiveGenerator:
+class ExtractiveAnswerer:
     def __init__(self, cfg: Config, semantics: Semantics | None = None):
         self.cfg = cfg
         self.semantics = semantics
@@ -197,9 +197,13 @@ def _citation_for(marker: int, hit: Hit, claim: str) -> Citation:
     return Citation(marker, c.article_id, c.title, c.url, c.date, quote, c.id, best[0], best[1])
 
 
-def make_chat_model(cfg: Config):
+def make_chat_model(cfg: Config, provider: str | None = None):
+    """The LangChain chat model of `provider` ("anthropic" or "openai", the protocol the
+    server speaks); by default the configured answerer's, when it is one of those."""
     llm = cfg.llm
-    provider = cfg.answer.answerer
+    provider = provider or cfg.answer.answerer
+    if provider not in ("anthropic", "openai"):
+        raise GenerationError(f"no chat model for {provider!r}: use answer.answerer anthropic or openai")
     key_env = llm.api_key_env or ("ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY")
     key = os.environ.get(key_env)
     try:
@@ -222,16 +226,18 @@ def make_chat_model(cfg: Config):
         ) from exc
 
 
-class LLMGenerator:
-    def __init__(self, cfg: Config, chat_model=None, semantics: Semantics | None = None):
+class LLMAnswerer:
+    def __init__(self, cfg: Config, chat_model=None, semantics: Semantics | None = None,
+                 provider: str = "openai"):
         self.cfg = cfg
         self._model = chat_model
         self.semantics = semantics
+        self.provider = provider  # the chat model's protocol, whatever name the answerer is registered under
 
     @property
     def model(self):
         if self._model is None:
-            self._model = make_chat_model(self.cfg)
+            self._model = make_chat_model(self.cfg, self.provider)
         return self._model
 
     def stream(self, search, q, hits):
@@ -261,24 +267,20 @@ class LLMGenerator:
         yield dataclasses.replace(answer, hits=tuple(hits))  # retrieval as it was, for eval and UI
 
 
-def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
-    return ExtractiveGenerator(cfg, semantics)
+def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
+    return ExtractiveAnswerer(cfg, semantics)
 
 
-def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
-    return LLMGenerator(cfg, chat_model, semantics)
+def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
+    """Any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp): `llm.base_url`."""
+    return LLMAnswerer(cfg, chat_model, semantics, provider="openai")
 
 
-def anthropic_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Generator:
-    return LLMGenerator(cfg, chat_model, semantics)
+def anthropic_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
+    return LLMAnswerer(cfg, chat_model, semantics, provider="anthropic")
 
 
-# registry metadata: these call a language model, so llm.model is required
-openai_answerer.needs_llm = True  # type: ignore[attr-defined]
-anthropic_answerer.needs_llm = True  # type: ignore[attr-defined]
-
-
-def build_generator(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Generator:
+def build_answerer(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Answerer:
     """The answerer the config names (`answer.answerer`), from the registry (rag/registry.py)."""
     from rag.registry import ANSWERERS
 
