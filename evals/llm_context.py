@@ -7,9 +7,11 @@ answerable eval questions are answered through the real pipeline (gate, context 
 streaming, citation check); per budget it reports the prompt's size in tokens (counted by
 the server's tokenizer, /extras/tokenize/count of llama-cpp-python's server; chars when the
 server has no such endpoint), time to the first streamed token, time to the full answer,
-and accuracy on those questions. The system prompt is the same for every question, so the
-server's prefix cache makes it free after the first request: the sizes below are the
-part that is read anew for each question (passages + question).
+and accuracy on those questions. The budgets take turns on each question, so changes in the
+machine's load fall on all of them alike. The system prompt is the same for every question
+and stays in the server's prefix cache (a one-token request before each question keeps it
+there and evicts the previous passages): the sizes are the part read anew for each
+question (passages + question).
 """
 
 from __future__ import annotations
@@ -60,43 +62,66 @@ class RecordingModel:
         return self.model.stream(messages)
 
 
-def measure(cfg, items, name: str) -> dict:
+def _flush(pipeline, model: RecordingModel) -> None:
+    """One token for a request that shares only the system prompt: the server's prefix cache
+    then holds what it holds in use (the system prompt), not the previous budget's passages,
+    which would make a budget that sends the same passages look free."""
+    from rag.answerers import build_messages
+
+    system = build_messages(pipeline.cfg, "", [])[0]
+    model.model.invoke([system, ("human", "你好")], max_tokens=1)
+
+
+def _answer(pipeline, model: RecordingModel, item, base_url: str) -> dict | None:
+    _flush(pipeline, model)
+    model.last = None
+    t0 = time.perf_counter()
+    first, final = None, None
+    for part in pipeline.stream(item.question, list(item.history) or None):
+        if isinstance(part, Answer):
+            final = part
+        elif first is None:
+            first = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    if model.last is None:  # the gate abstained: the model was not asked
+        return None
+    human = model.last[-1][1]
+    return {"id": item.id, "prompt_chars": len(human), "prompt_tokens": count_tokens(base_url, human),
+            "first_token_s": first, "full_s": total,
+            "correct": m.answer_correct(final.text, final.abstained, item.facts, False),
+            "abstained": final.abstained}
+
+
+def measure(cfg, items, budgets) -> list[dict]:
+    """Every budget on each question in turn, so a change in the machine's load over the
+    run falls on all budgets alike."""
     from rag.answerers import make_chat_model
     from rag.pipeline import build_pipeline
 
-    model = RecordingModel(make_chat_model(cfg))
-    pipeline = build_pipeline(cfg, chat_model=model)
-    rows: list[dict] = []
+    runs: list[tuple] = []
+    for name, change in budgets:
+        variant = cfg.replace(llm=dataclasses.replace(cfg.llm, **change))
+        model = RecordingModel(make_chat_model(variant))
+        runs.append((name, build_pipeline(variant, chat_model=model), model, []))
     for item in items:
-        model.last = None
-        t0 = time.perf_counter()
-        first, final = None, None
-        for part in pipeline.stream(item.question, list(item.history) or None):
-            if isinstance(part, Answer):
-                final = part
-            elif first is None:
-                first = time.perf_counter() - t0
-        total = time.perf_counter() - t0
-        if model.last is None:  # the gate abstained: the model was not asked
-            continue
-        human = model.last[-1][1]
-        rows.append({"id": item.id, "prompt_chars": len(human),
-                     "prompt_tokens": count_tokens(cfg.llm.base_url or "", human),
-                     "first_token_s": first, "full_s": total,
-                     "correct": m.answer_correct(final.text, final.abstained, item.facts, False),
-                     "abstained": final.abstained})
-        print(f"  {name}: {item.id} {rows[-1]['prompt_tokens']} tokens, first token {first:.1f} s, "
-              f"full {total:.1f} s, correct {rows[-1]['correct']}", file=sys.stderr, flush=True)
+        for name, pipeline, model, rows in runs:
+            row = _answer(pipeline, model, item, cfg.llm.base_url or "")
+            if row is None:
+                continue
+            rows.append(row)
+            print(f"  {name}: {item.id} {row['prompt_tokens']} tokens, first token {row['first_token_s']:.1f} s, "
+                  f"full {row['full_s']:.1f} s, correct {row['correct']}", file=sys.stderr, flush=True)
 
-    def med(key):
+    def med(rows, key):
         values = [r[key] for r in rows if r[key] is not None]
         return statistics.median(values) if values else None
 
-    return {"budget": name, "asked": len(rows), "prompt_tokens_median": med("prompt_tokens"),
-            "prompt_chars_median": med("prompt_chars"), "first_token_s_median": med("first_token_s"),
-            "full_s_median": med("full_s"),
-            "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
-            "abstained_after_check": sum(r["abstained"] for r in rows), "rows": rows}
+    return [{"budget": name, "asked": len(rows), "prompt_tokens_median": med(rows, "prompt_tokens"),
+             "prompt_chars_median": med(rows, "prompt_chars"), "first_token_s_median": med(rows, "first_token_s"),
+             "full_s_median": med(rows, "full_s"),
+             "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
+             "abstained_after_check": sum(r["abstained"] for r in rows), "rows": rows}
+            for name, _, _, rows in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,10 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     items = [i for i in load_eval_set(None, args.split)
              if not i.abstain and not i.history and i.type in ("fact", "paraphrase", "english", "list")]
     items = items[:: args.every]
-    results = []
-    for name, change in BUDGETS:
-        variant = cfg.replace(llm=dataclasses.replace(cfg.llm, **change))
-        results.append(measure(variant, items, name))
+    results = measure(cfg, items, BUDGETS)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"items": [i.id for i in items], "budgets": results},
                                          ensure_ascii=False, indent=1))

@@ -135,6 +135,7 @@ def _norm(s: str) -> str:
 
 # a marker written after the full stop ("…美元。[1]") belongs to the sentence before it
 _MARKER_AFTER_STOP = re.compile(r"([。！？!?；;.])\s*((?:\[\d{1,3}\])+)")
+_PLACEHOLDER = re.compile(r"\[(?:[nNxX]|编号)\]")  # the prompt's "[n]" copied literally
 
 
 def _support(words: set[str], text: str) -> float:
@@ -149,7 +150,7 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
     listed in `unsupported`; with no supported sentence left, the answer is the abstention."""
     if not raw.strip() or _norm(cfg.answer.abstain_message) in _norm(raw) or not hits:
         return abstention(cfg, search, hits)
-    text = _MARKER_AFTER_STOP.sub(r"\2\1", raw)
+    text = _MARKER_AFTER_STOP.sub(r"\2\1", _PLACEHOLDER.sub("", raw))
     pieces = []  # (sentence text without markers, valid passage numbers)
     for s, e in sentence_spans(text):
         sentence = text[s:e]

@@ -69,6 +69,13 @@ def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before(llm_cfg):
     assert not result.abstained and result.text == "Anthropic向Public First Action捐赠了2000万美元。[1]"
 
 
+def test_a_placeholder_marker_copied_from_the_prompt_is_removed(llm_cfg, shipped_pipeline):
+    hits = shipped_pipeline.retrieve(QUESTION)
+    result = check_llm_answer(llm_cfg, _search(QUESTION), "Anthropic向Public First Action捐赠了2000万美元。[1][n][1]",
+                              hits)
+    assert "[n]" not in result.text and result.text.endswith("美元。[1]")
+
+
 def _search(question):
     from rag.query import SearchQuery
 
