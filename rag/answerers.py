@@ -13,7 +13,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.config import Config
 from rag.context_budget import budget_of, conversation_note, select_context
@@ -147,9 +147,11 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
     """Turn raw model output into a checked Answer (see the module docstring). A sentence
     whose markers point at passages that do not support it is attributed to the passage
     that does, if one does; a sentence no passage supports is left out of the answer and
-    listed in `unsupported`; with no supported sentence left, the answer is the abstention."""
-    if not raw.strip() or _norm(cfg.answer.abstain_message) in _norm(raw) or not hits:
+    listed in `unsupported`; with no supported sentence left, the answer is the abstention.
+    The abstention sentence itself is dropped: small models often answer and then add it."""
+    if not raw.strip() or not hits:
         return abstention(cfg, search, hits)
+    refusals = [_norm(m) for m in (cfg.answer.abstain_message, cfg.answer.abstain_message_en) if _norm(m)]
     text = _MARKER_AFTER_STOP.sub(r"\2\1", _PLACEHOLDER.sub("", raw))
     pieces = []  # (sentence text without markers, valid passage numbers)
     for s, e in sentence_spans(text):
@@ -163,7 +165,7 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
     unsupported: list[str] = []
     out = []
     for sentence, valid in pieces:
-        if not sentence:
+        if not sentence or any(r in _norm(sentence) for r in refusals):
             continue
         words = set(terms(sentence))
         if not valid or (words and _support(words, "".join(passages[n - 1] for n in valid)) < 0.5):
@@ -218,9 +220,14 @@ def make_chat_model(cfg: Config, provider: str | None = None):
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
 
-        return ChatOpenAI(model=llm.model, temperature=llm.temperature, base_url=llm.base_url,
-                          api_key=SecretStr(key or "not-needed"), timeout=llm.timeout_seconds,
-                          max_tokens=llm.max_tokens)  # type: ignore[call-arg]  # a field the stubs miss
+        # Passed as a dict: the stubs miss `max_tokens`, and without the extra installed
+        # ChatOpenAI is untyped, so an inline ignore is wrong in one of the two installs.
+        options: dict[str, Any] = {
+            "model": llm.model, "temperature": llm.temperature, "base_url": llm.base_url,
+            "api_key": SecretStr(key or "not-needed"), "timeout": llm.timeout_seconds,
+            "max_tokens": llm.max_tokens,
+        }
+        return ChatOpenAI(**options)
     except ImportError as exc:
         raise GenerationError(
             f"the {provider} answerer needs an extra: pip install 'news-rag[{provider}]'"

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -376,6 +377,11 @@ def run_server(settings: ServerSettings) -> int:
     print(f"llama.cpp server for {settings.model.name} on {base} (Ctrl-C to stop). In the config:\n"
           f"  answer: {{answerer: openai}}\n  llm: {{base_url: {base}, model: {settings.alias}}}", flush=True)
     process = subprocess.Popen(server_command(settings))
+
+    def stop(signum, frame):  # SIGTERM (a service manager, `kill`) ends the server too
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -76,6 +76,16 @@ def test_a_placeholder_marker_copied_from_the_prompt_is_removed(llm_cfg, shipped
     assert "[n]" not in result.text and result.text.endswith("美元。[1]")
 
 
+def test_an_answer_followed_by_the_abstention_phrase_keeps_its_supported_sentences(llm_cfg, shipped_pipeline):
+    # verbatim from Qwen2.5-Coder-1.5B: a correct answer, then the refusal
+    question = "Claude驱动的AI学习助手将在多少个非洲国家部署？"
+    raw = "这意味着Claude驱动的AI学习助手将在八个非洲国家部署。\n\n资料中没有找到相关信息。"
+    result = check_llm_answer(llm_cfg, _search(question), raw, shipped_pipeline.retrieve(question))
+    assert not result.abstained and result.text == "这意味着Claude驱动的AI学习助手将在八个非洲国家部署。[1]"
+    alone = check_llm_answer(llm_cfg, _search(question), "资料中没有找到相关信息。", shipped_pipeline.retrieve(question))
+    assert alone.abstained
+
+
 def _search(question):
     from rag.query import SearchQuery
 
