@@ -116,28 +116,19 @@ def test_follow_up_uses_the_conversation(counted):
 
 
 def test_the_ui_shows_the_answer_arriving_in_pieces(counted):
-    from gradio_client import Client
-
-    from ui.app import build_app, launch
+    # The page's send is a private event (the public `/chat` returns whole turns), so this
+    # drives its handler, ChatApp.chat, as the page's event does; each yield is what the
+    # chat shows at that moment.
+    from ui.app import ChatApp
 
     pipeline, _ = counted
-    app = build_app(pipeline, pipeline.cfg)
-    port = free_port()
-    launch(app, pipeline.cfg, "127.0.0.1", port, block=False)
-    try:
-        job = Client(f"http://127.0.0.1:{port}/", verbose=False).submit(
-            "GOV.UK的AI助手首个应用场景聚焦哪个领域？", api_name="/chat")
-        job.result(timeout=900)
-        shown = []
-        for output in job.outputs():
-            content = output[0][-1]["content"]
-            text = "".join(p["text"] for p in content) if isinstance(content, list) else content
-            if not shown or shown[-1] != text:
-                shown.append(text)
-    finally:
-        app.close()
-    growing = [t for t in shown[:-1] if t]
-    assert len(growing) >= 3, shown  # several partial texts before the final one
-    assert all(a != b and b.startswith(a[:1]) for a, b in zip(growing, growing[1:]))
-    final = shown[-1]
-    assert "就业" in final and "[1]" in final and "来源 Sources" in final
+    handler = ChatApp(pipeline, pipeline.cfg)
+    shown = []
+    for chatbot, *_ in handler.chat("GOV.UK的AI助手首个应用场景聚焦哪个领域？", None, [], "", "", False):
+        if isinstance(chatbot, list) and chatbot[-1]["role"] == "assistant":
+            shown.append(chatbot[-1]["content"])
+    streaming, final = shown[:-1], shown[-1]
+    assert len(streaming) >= 3 and all('class="ans streaming"' in t for t in streaming), shown
+    texts = [re.sub(r"<[^>]+>", "", t) for t in streaming]
+    assert all(a != b and b.startswith(a) for a, b in zip(texts, texts[1:]))  # growing, piece by piece
+    assert "就业" in final and 'class="cite"' in final and "来源 Sources" in final
