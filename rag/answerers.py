@@ -158,8 +158,10 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
         sentence = text[s:e]
         numbers = [int(m) for m in _MARKER.findall(sentence)]
         valid = list(dict.fromkeys(n for n in numbers if 1 <= n <= len(hits)))
-        pieces.append((_MARKER.sub("", sentence).strip(), valid))
+        # a marker removed from "助手 [1]。" leaves no space before the stop
+        pieces.append((_SPACE_BEFORE_STOP.sub(r"\1", _MARKER.sub("", sentence)).strip(), valid))
     passages = [normalize(h.chunk.text).lower() for h in hits]
+    asked, yes_no = set(terms(search.question)), bool(_YES_NO.search(search.question))
     renumber: dict[int, int] = {}
     citations: list[Citation] = []
     unsupported: list[str] = []
@@ -168,6 +170,9 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
         if not sentence or any(r in _norm(sentence) for r in refusals):
             continue
         words = set(terms(sentence))
+        if _restates_question(sentence, words, asked, yes_no):
+            unsupported.append(sentence)
+            continue
         if not valid or (words and _support(words, "".join(passages[n - 1] for n in valid)) < 0.5):
             best = max(range(len(hits)), key=lambda i: _support(words, passages[i]))
             valid = [best + 1] if _support(words, passages[best]) >= 0.5 else []
@@ -181,11 +186,27 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
                 citations.append(_citation_for(renumber[n], hits[n - 1], sentence))
             markers.append(f"[{renumber[n]}]")
         out.append(sentence + "".join(markers))
-    if not out:
-        return abstention(cfg, search, hits)
+    if not out:  # the sentences left out stay listed: why the model's text was not shown
+        return dataclasses.replace(abstention(cfg, search, hits), unsupported=tuple(unsupported))
     joiner = "" if is_chinese(raw) else " "
     return Answer(joiner.join(out), tuple(citations), False, search.question, search.text,
                   tuple(hits), tuple(unsupported))
+
+
+_SPACE_BEFORE_STOP = re.compile(r"\s+([。！？；，、.!?;,])")
+# A sentence that asks instead of telling: small models echo the question back
+_ASKS = re.compile(r"[？?]\s*$|什么|哪[个些里家所位种]|谁|多少|怎么|为什么|是否|该不该|能不能|会不会|吗[。？?]?$"
+                   r"|^(what|which|who|when|where|why|how|does|do|is|are|can)\b", re.I)
+_YES_NO = re.compile(r"是否|吗[？?]?\s*$|是不是|有没有|能不能|会不会|该不该|^(does|do|is|are|can|will|did|has|have)\b", re.I)
+
+
+def _restates_question(sentence: str, words: set[str], asked: set[str], yes_no: bool) -> bool:
+    """The sentence asks a question, or only repeats the question's own words (which the
+    passages contain, so word support alone would let it through). A yes/no question may
+    be answered in its own words ("Anthropic反对…"), so there only asking counts."""
+    if _ASKS.search(sentence.strip()):
+        return True
+    return bool(words) and words <= asked and not yes_no
 
 
 def _citation_for(marker: int, hit: Hit, claim: str) -> Citation:

@@ -43,7 +43,7 @@ def test_markers_are_renumbered_in_order_of_use(llm_cfg):
 
 
 def test_unsupported_sentences_are_flagged(llm_cfg):
-    p = pipeline_with(llm_cfg, "Anthropic捐赠了2000万美元[1]。火星上有一座图书馆[1]。")
+    p = pipeline_with(llm_cfg, "Anthropic向Public First Action捐赠了2000万美元[1]。火星上有一座图书馆[1]。")
     result = p.answer("Anthropic向哪个组织捐赠了2000万美元？")
     assert any("火星" in s for s in result.unsupported)
     assert not any("2000万美元" in s for s in result.unsupported)

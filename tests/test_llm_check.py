@@ -105,7 +105,39 @@ def test_a_sentence_cited_to_the_wrong_passage_is_cited_to_the_one_that_supports
 def test_unsupported_sentences_are_left_out_and_listed(llm_cfg, shipped_pipeline):
     hits = shipped_pipeline.retrieve(QUESTION)
     result = check_llm_answer(llm_cfg, _search(QUESTION),
-                              "Anthropic捐赠了2000万美元[1]。火星上有一座图书馆[1]。", hits)
+                              "Anthropic向Public First Action捐赠了2000万美元[1]。火星上有一座图书馆[1]。", hits)
     assert "火星" not in result.text and result.unsupported == ("火星上有一座图书馆。",)
     only_invented = check_llm_answer(llm_cfg, _search(QUESTION), "火星上有一座图书馆[1]。", hits)
     assert only_invented.abstained and only_invented.text == llm_cfg.answer.abstain_message
+    assert only_invented.unsupported == ("火星上有一座图书馆。",)  # still says why
+
+
+def test_a_sentence_that_echoes_the_question_is_not_an_answer(llm_cfg, shipped_pipeline):
+    # verbatim from Qwen2.5-Coder-1.5B: the question restated, cited to passage 2
+    question = "各州自己定的AI法律，Anthropic觉得该不该让联邦法律盖过去？"
+    hits = shipped_pipeline.retrieve(question)
+    raw = " Anthropic认为该不该让联邦法律盖过去。[2]"
+    result = check_llm_answer(llm_cfg, _search(question), raw, hits)
+    assert result.abstained and result.unsupported == ("Anthropic认为该不该让联邦法律盖过去。",)
+    # from the 0.5B model: the question's words with nothing added, and a question back
+    kaplan = "Kaplan怎么评价这个计划的？"
+    echoed = check_llm_answer(llm_cfg, _search(kaplan), "Kaplan评价这个计划的。[1]", shipped_pipeline.retrieve(kaplan))
+    assert echoed.abstained and echoed.unsupported
+    lead = "Public First Action要确保美国在哪方面领先？"
+    asked_back = check_llm_answer(llm_cfg, _search(lead), "Public First Action要确保美国在什么上领先？[1]",
+                                  shipped_pipeline.retrieve(lead))
+    assert asked_back.abstained
+
+
+def test_a_yes_no_question_may_be_answered_in_its_own_words(llm_cfg, shipped_pipeline):
+    question = "Anthropic是否反对州法律被优先取代？"
+    hits = shipped_pipeline.retrieve(question)
+    raw = "Anthropic反对州法律被优先取代。[1]"
+    result = check_llm_answer(llm_cfg, _search(question), raw, hits)
+    assert not result.abstained and result.text.startswith("Anthropic反对州法律被优先取代。[")
+
+
+def test_a_removed_marker_leaves_no_space_before_the_stop(llm_cfg, shipped_pipeline):
+    hits = shipped_pipeline.retrieve(QUESTION)
+    result = check_llm_answer(llm_cfg, _search(QUESTION), "Anthropic向Public First Action捐赠了2000万美元 [9]。", hits)
+    assert not result.abstained and "美元。[" in result.text and " 。" not in result.text
