@@ -30,7 +30,7 @@ def cfg_file(tmp_path, corpus, data, **extra):
 
 @pytest.mark.slow
 def test_kill_9_during_ingest_then_rerun_is_consistent(tmp_path, real_embedder):
-    corpus = write_corpus(tmp_path / "corpus", 16, seed=3)  # small: the real model embeds it twice
+    corpus = write_corpus(tmp_path / "corpus", 12, seed=3)  # small: the real model embeds it twice
     data = tmp_path / "data"
     # small embedding batches so the index is written in many small steps
     cfg_path = cfg_file(tmp_path, corpus, data, embedding={"batch_size": 4})
@@ -40,7 +40,7 @@ def test_kill_9_during_ingest_then_rerun_is_consistent(tmp_path, real_embedder):
     seen = b""
     deadline = time.time() + 180
     done = 0
-    while time.time() < deadline and proc.poll() is None and done < 24:
+    while time.time() < deadline and proc.poll() is None and done < 16:
         seen += os.read(proc.stderr.fileno(), 4096)
         counts = re.findall(rb"(\d+)/(\d+)", seen)
         done = int(counts[-1][0]) if counts else 0
@@ -71,23 +71,6 @@ def test_damaged_lexical_index_is_a_clear_error_and_rebuild_recovers(make_cfg):
         build_pipeline(cfg, embedder=emb)
     ingest(cfg, embedder=emb, rebuild=True, progress=False)
     assert build_pipeline(cfg, embedder=emb).answer("卢旺达ICT与创新部长是谁？").citations
-
-
-@pytest.mark.slow
-def test_damaged_chroma_file_is_a_clear_error_and_rebuild_recovers(tmp_path, corpus_dir):
-    data = tmp_path / "data"
-    cfg_path = cfg_file(tmp_path, corpus_dir, data)
-    assert subprocess.run(RAG + ["--config", str(cfg_path), "ingest"], capture_output=True).returncode == 0
-    (data / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
-    run = subprocess.run(RAG + ["--config", str(cfg_path), "ingest"], capture_output=True, text=True)
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert "rag ingest --rebuild" in run.stderr
-    run = subprocess.run(RAG + ["--config", str(cfg_path), "ingest", "--rebuild"], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert "4 added" in run.stdout
-    ask = subprocess.run(RAG + ["--config", str(cfg_path), "ask", "卢旺达ICT与创新部长是谁？"],
-                         capture_output=True, text=True)
-    assert "Paula Ingabire" in ask.stdout
 
 
 def test_two_ingests_on_one_data_dir_do_not_run_together(make_cfg):
