@@ -151,7 +151,7 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
     The abstention sentence itself is dropped: small models often answer and then add it."""
     if not raw.strip() or not hits:
         return abstention(cfg, search, hits)
-    refusals = [_norm(m) for m in (cfg.answer.abstain_message, cfg.answer.abstain_message_en) if _norm(m)]
+    refusals = [r for r in map(_norm, (cfg.answer.abstain_message, cfg.answer.abstain_message_en)) if r]
     text = _MARKER_AFTER_STOP.sub(r"\2\1", _PLACEHOLDER.sub("", raw))
     pieces = []  # (sentence text without markers, valid passage numbers)
     for s, e in sentence_spans(text):
