@@ -196,6 +196,14 @@ def quote_matches(article: Article, citation: Citation) -> bool:
     return source_text(article, citation.field)[citation.start : citation.end] == citation.quote
 
 
+def profile_text(r: ArticleRecord) -> str:
+    """What an article is about, as one text for the embedding model: its title, original
+    title and summary. Its vector (stored with the sentence vectors at ingest) resolves a
+    phrase in other words or another language ("the donation", "Genesis Mission") to the
+    article it points at."""
+    return "\n".join(p for p in (r.title, r.title_original or "", r.summary) if p)
+
+
 def by_date(records: Iterable[ArticleRecord], newest_first: bool = True) -> list[ArticleRecord]:
     """Dated articles in date order (ties by id), then the undated ones by id."""
     records = list(records)

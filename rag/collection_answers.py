@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag import tuned
-from rag.collection import by_date
+from rag.collection import by_date, profile_text
 from rag.extractive import candidate_sentences, render, select
 from rag.query import QueryTerms, SearchQuery, is_chinese, key_terms
 from rag.question_kinds import QuestionKind, merge_filters
@@ -134,8 +134,12 @@ class _Context:
         self.used_hits.extend(h for h in hits if h not in self.used_hits)
         return hits
 
-    def terms_for(self, text: str, hits: list[Hit], extra: str = "") -> QueryTerms:
+    def terms_for(self, text: str, hits: list[Hit], extra: str = "", equivalents: bool = False) -> QueryTerms:
+        """Key terms of `text` judged against the passages and `extra`; with `equivalents`,
+        an English list word counts as present where its Chinese words are (_ZH_EQUIV)."""
         hay = normalize("\n".join([extra, *(h.chunk.search_text() for h in hits)])).lower()
+        if equivalents:
+            return key_terms(text, self.lexical.idf, lambda t: t in hay or any(z in hay for z in _zh_words(t)))
         return key_terms(text, self.lexical.idf, lambda t: t in hay)
 
 
@@ -156,7 +160,44 @@ def best_article(ctx: _Context, topic: str) -> Candidate | None:
     found = about(ctx, topic, skip_related=True, strict=False)
     if found and found[0].coverage >= 0.5:
         return found[0]
-    return _dense_pointer(ctx, topic)
+    return _dense_pointer(ctx, topic) or _profile_pointer(ctx, topic)
+
+
+def _profile_pointer(ctx: _Context, phrase: str) -> Candidate | None:
+    """A phrase in another language or other words than any title ("the donation", "Genesis
+    Mission"): the article whose profile (title, original title, summary; rag.collection.
+    profile_text) the embedding model puts nearest, ahead of the next by
+    tuned.PROFILE_POINTER_MARGIN. None without a model or with fewer than two articles."""
+    sims = _profile_similarities(ctx, phrase)
+    if len(sims) < 2:
+        return None
+    ranked = sorted(sims, key=lambda rs: -rs[1])
+    if ranked[0][1] - ranked[1][1] < tuned.PROFILE_POINTER_MARGIN:
+        return None
+    r = ranked[0][0]
+    hits = [h for h in ctx.retrieve(phrase, RetrievalFilter(frozenset({r.id}))) if not _is_related(h)]
+    return Candidate(r, 0.0, tuple(hits))
+
+
+def _profile_similarities(ctx: _Context, phrase: str) -> list[tuple[ArticleRecord, float]]:
+    """Cosine of `phrase` (as a query) to each admitted article's profile. Profiles are
+    embedded at ingest with the sentences; an index made before that embeds them here once."""
+    embedder = getattr(ctx.pipeline.retriever, "embedder", None)
+    if embedder is None or not ctx.records:
+        return []
+    import numpy as np
+
+    semantics = getattr(ctx.pipeline, "semantics", None)
+    index = semantics.sentences if semantics is not None else None
+    texts = [profile_text(r) for r in ctx.records]
+    stored = [index.vector(t) if index is not None else None for t in texts]
+    missing = tuple(t for t, v in zip(texts, stored) if v is None)
+    fresh = iter(_embed_cached(embedder, missing)) if missing else iter(())
+    vs = np.asarray([v if v is not None else next(fresh) for v in stored], dtype=np.float32)
+    vs = vs / np.linalg.norm(vs, axis=1, keepdims=True)
+    q = np.asarray(embedder.embed_query(phrase), dtype=np.float32)
+    sims = vs @ (q / np.linalg.norm(q))
+    return list(zip(ctx.records, sims.tolist()))
 
 
 DENSE_POINTER_MARGIN = 0.025  # "捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead (0.01)
@@ -185,16 +226,46 @@ _CLASS_WORDS = frozenset(
     "organisations country countries agency agencies institution institutions body bodies".split())
 
 
+# An English class or relation word is found in Chinese articles by its Chinese words:
+# "which countries has Anthropic partnered with" over Chinese news lists the articles that
+# name a 国家 or 政府 and a 合作. A small closed vocabulary: the words lists are asked with.
+_ZH_EQUIV = {
+    "partnered": "合作 伙伴", "partnering": "合作 伙伴", "partnership": "合作 伙伴", "partnerships": "合作 伙伴",
+    "work": "合作", "works": "合作", "worked": "合作", "working": "合作", "collaborated": "合作",
+    "collaborate": "合作", "collaborates": "合作", "collaboration": "合作", "cooperated": "合作",
+    "cooperate": "合作", "cooperation": "合作", "signed": "签署 签订", "deal": "合作 协议", "deals": "合作 协议",
+}
+_CLASS_ZH = {
+    "government": "政府", "governments": "政府", "country": "国家 政府", "countries": "国家 政府",
+    "company": "公司 企业", "companies": "公司 企业", "partner": "合作 伙伴", "partners": "合作 伙伴",
+    "organization": "组织 机构", "organizations": "组织 机构", "organisation": "组织 机构",
+    "organisations": "组织 机构", "agency": "部 机构", "agencies": "部 机构", "institution": "机构",
+    "institutions": "机构", "body": "部 机构 政府", "bodies": "部 机构 政府",
+}
+
+
 def _class_coverage(q: QueryTerms, text: str) -> float:
     """Coverage of the question's terms other than the class words, 0 unless one of its class
-    words (if it has any) is there too."""
+    words (if it has any, in its own language or as _CLASS_ZH's Chinese) is there too."""
     hay = normalize(text).lower()
     classes = [t for t in q.terms if t in _CLASS_WORDS]
-    if classes and not any(t in hay for t in classes):
+    if classes and not any(t in hay or any(z in hay for z in _CLASS_ZH.get(t, "").split()) for t in classes):
         return 0.0
     rest = [(t, w) for t, w in zip(q.terms, q.weights) if t not in _CLASS_WORDS]
     total = sum(w for _, w in rest)
-    return sum(w for t, w in rest if t in hay) / total if total else (1.0 if classes else 0.0)
+    found = sum(w for t, w in rest if t in hay or any(z in hay for z in _ZH_EQUIV.get(t, "").split()))
+    return found / total if total else (1.0 if classes else 0.0)
+
+
+def _zh_words(term: str) -> list[str]:
+    return (_CLASS_ZH.get(term, "") + " " + _ZH_EQUIV.get(term, "")).split()
+
+
+def _lacked_names(ctx: _Context) -> list[str]:
+    """Names in a question not in Chinese (capitalised mid-sentence: "Germany") that no
+    article uses: a list of what the articles say about them is empty."""
+    found = re.findall(r"(?<=[\w,;:)] )[A-Z][\w.\-]*", ctx.search.question)
+    return [n for n in found if ctx.corpus_lacks(n.lower())]
 
 
 def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False,
@@ -205,6 +276,8 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
     not ones that mention it in passing."""
     if not topic.strip():
         return [Candidate(r, 1.0, ()) for r in by_date(ctx.records)]
+    if classes and not ctx.zh and _lacked_names(ctx):
+        return []
     hits = ctx.retrieve(topic)
     if skip_related:
         hits = [h for h in hits if not _is_related(h)]
@@ -216,7 +289,7 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         r = ctx.by_id.get(aid)
         if r is None:
             continue
-        q = ctx.terms_for(topic, article_hits, _profile(r))
+        q = ctx.terms_for(topic, article_hits, _profile(r), equivalents=classes and not ctx.zh)
         if strict and not _covers(ctx, q):
             continue
         cover = (lambda text, q=q: _class_coverage(q, text)) if classes else q.coverage
@@ -383,31 +456,43 @@ def _weak(ctx: _Context, e: Evidence, topic: str) -> bool:
     return q.coverage(e.span.text) == 0
 
 
-def _semantic(ctx: _Context, cand: Candidate, topic: str) -> list[Evidence]:
+def _semantic(ctx: _Context, cand: Candidate, topic: str, query: str | None = None, n: int = 1,
+              avoid: tuple[str, ...] = (), summary_only: bool = False) -> list[Evidence]:
     """For a name asked in another language than the article's ("Genesis Mission" for
-    「创世纪使命」): the summary or passage sentence closest in meaning, by the embedding
-    model; the summary's first sentence when there is no model."""
-    options = [ctx.evidence(cand.record, s) for s in cand.record.summary_spans]
-    options += [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
-                         _display(s.text))
-                for s in candidate_sentences(list(cand.hits))
-                if not s.is_quote_block and not s.is_heading and len(s.text) >= 12]
+    「创世纪使命」): the summary or passage sentences closest in meaning to `query` (default:
+    the question), by the embedding model, up to `n`; the summary's first sentences when
+    there is no model. Sentences naming something in `avoid` are passed over; with
+    `summary_only`, only the summary's sentences compete when it has any."""
+    options = [ctx.evidence(cand.record, s) for s in cand.record.summary_spans if not _mentions(s.text, avoid)]
+    if not (summary_only and options):
+        options += [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
+                             _display(s.text))
+                    for s in candidate_sentences(list(cand.hits))
+                    if not s.is_quote_block and not s.is_heading and len(s.text) >= 12 and _usable(s, avoid)]
     embedder = getattr(ctx.pipeline.retriever, "embedder", None)
     if not options:
         return []
     if embedder is None:
-        return options[:1]
+        return options[:n]
     import numpy as np
 
-    qv = np.asarray(embedder.embed_query(ctx.search.question))
+    qv = np.asarray(embedder.embed_query(query or ctx.search.question))
     vs = np.asarray(_embed_cached(embedder, tuple(o.span.text for o in options)))
-    best = int(np.argmax(vs @ qv))
+    order = [int(i) for i in np.argsort(-(vs @ qv), kind="stable")]
+    best = order[0]
     chosen = options[best]
     before = options[best - 1] if best > 0 else None
     if (_ANAPHOR.match(chosen.span.text) and before is not None and before.chunk_id == chosen.chunk_id
             and before.span.field == "body" and before.span.end <= chosen.span.start):
         return [before, chosen]  # "该计划旨在…" needs the sentence that names the plan
-    return [chosen]
+    picked = [chosen]
+    for i in order[1:]:
+        if len(picked) >= n:
+            break
+        o = options[i]
+        if not _ANAPHOR.match(o.span.text) and not any(_overlap(o.span.text, p.span.text) for p in picked):
+            picked.append(o)
+    return sorted(picked, key=lambda e: (e.span.field != "summary", e.span.start))  # as the article reads
 
 
 _CACHE: dict[tuple[str, str], list[float]] = {}
@@ -498,7 +583,10 @@ def _date(ctx: _Context) -> Answer | None:
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇：", f"{len(records)} articles have no date: "))
         _titles(w, ctx, records)
         return w.answer(ctx)
-    records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if _specific(ctx, kind.topic) else ctx.records
+    specific = _specific(ctx, kind.topic) and not (kind.listing and _phrasing_only(ctx, kind.topic))
+    records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if specific else ctx.records
+    if kind.listing:
+        return _chronology(ctx, w, records)
     if kind.order:
         dated = by_date([r for r in records if r.date], newest_first=kind.order == "newest")
         if not dated:
@@ -532,6 +620,34 @@ def _date(ctx: _Context) -> Answer | None:
                    f"{len(records)} articles were published {kind.dates.label}:"))
     _summary_lines(w, ctx, records)
     _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
+    return w.answer(ctx)
+
+
+def _chronology(ctx: _Context, w: _Writer, records: list[ArticleRecord]) -> Answer | None:
+    """"把这几篇按发布时间从早到晚排一下": every article in date order, each with its date
+    (cited to the front matter) and its summary's first sentence; the undated ones after,
+    named as undated."""
+    newest = ctx.kind.order == "newest"
+    dated = by_date([r for r in records if r.date], newest_first=newest)
+    if not dated and not records:
+        return None
+    w.text(ctx.say(f"按发布日期{'从新到旧' if newest else '从早到晚'}{_range_words(ctx)}：",
+                   f"By publication date, {'newest' if newest else 'oldest'} first{_range_words(ctx)}:"))
+    for i, r in enumerate(dated[:_MAX_LINES], 1):
+        w.text(f"\n{i}. " + (f"{r.date}" if not r.date_span else ""))
+        if r.date_span:
+            w.cite(Evidence(r, r.date_span, "", r.date or ""))
+        w.text(f" 《{r.title}》")
+        title = ctx.title_evidence(r)
+        if title:
+            w.cite(title, show=False)
+        if r.summary_spans:
+            w.text("：" if ctx.zh else ": ")
+            w.cite(ctx.evidence(r, r.summary_spans[0]))
+    if len(dated) > _MAX_LINES:
+        w.text("\n" + ctx.say(f"（另有{len(dated) - _MAX_LINES}篇未列出）", f"({len(dated) - _MAX_LINES} more not listed)"))
+    undated = records if ctx.kind.dates is None else _outside_filter_undated(ctx)
+    _undated_note(w, ctx, undated, "无法排入先后顺序", "so their place in the order is unknown")
     return w.answer(ctx)
 
 
@@ -571,6 +687,20 @@ def _specific(ctx: _Context, topic: str) -> bool:
 
     words = [t for t in terms(topic) if len(t) > 1 or t.isascii()]
     return bool(words) and not all(_GENERIC.match(w) for w in words) and len(ctx.records) > 0
+
+
+def _phrasing_only(ctx: _Context, topic: str) -> bool:
+    """What is left of a listing question after its kind words ("帮我排个队" -> 个队,
+    "Put …" -> put) is phrasing, not a subject, when no article uses any of its words and
+    none of them is a name (日本, "Germany"): the list is then of every article."""
+    from rag.query import _tagged_tokens
+
+    tokens = [(w.lower(), tag) for w, tag in _tagged_tokens(topic) if len(w) > 1 or w.isascii()]
+    if any(not ctx.corpus_lacks(w) for w, _ in tokens):
+        return False
+    if any(tag in ("nr", "ns", "nt", "nz", "nrt", "nrfg") for _, tag in tokens):
+        return False
+    return not _lacked_names(ctx)
 
 
 def _which(ctx: _Context) -> Answer | None:
@@ -640,6 +770,10 @@ def _compare(ctx: _Context) -> Answer | None:
             continue
         used.add(cand.record.id)
         evidence = best_sentences(ctx, f"{side} {shared}", cand, 2, avoid=(other,))
+        if not evidence or all(_weak(ctx, e, f"{side} {shared}") for e in evidence):
+            # asked in another language than the article's: its summary says what this side
+            # is; the sentences of it closest in meaning
+            evidence = _semantic(ctx, cand, f"{side} {shared}", n=2, avoid=(other,), summary_only=True) or evidence
         if not evidence:
             w.text(ctx.say("资料中没有找到相关信息。", "The articles say nothing about it."))
             continue
@@ -661,10 +795,11 @@ def _shared_context(question: str, sides: tuple[str, ...]) -> str:
 
 def _side_article(ctx: _Context, side: str, shared: str, used: set[str]) -> Candidate | None:
     """The article a side of a comparison is about: the side named in its title or catalog
-    entry first, then in its passages; a side not yet given an article is preferred."""
+    entry first, then in its passages, then the article the embedding model puts clearly
+    nearest (its passages, then its profile); a side not yet given an article is preferred."""
     found = about(ctx, side, skip_related=True) or about(ctx, side, skip_related=True, strict=False)
     if not found:
-        pointer = _dense_pointer(ctx, side)
+        pointer = _dense_pointer(ctx, side) or _profile_pointer(ctx, side)
         found = [pointer] if pointer is not None else []
     if not found:
         return None

@@ -242,8 +242,12 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     # Sentence vectors first, the lexical index last: its meta is the ingest record and what
     # readers take as a complete index. Vectors are keyed by sentence text, so a run killed
     # between the two leaves only reusable vectors behind.
+    from rag.collection import profile_text
+
+    catalog = _catalog(articles or [], all_chunks, lex_dir)
     try:
-        sentences, sentences_embedded = SentenceIndex.build(all_chunks, embedder, old_sentences)
+        sentences, sentences_embedded = SentenceIndex.build(all_chunks, embedder, old_sentences,
+                                                            extra=[profile_text(r) for r in catalog])
         sentences.save(sentences_dir)
     except OSError as exc:
         raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc
@@ -257,7 +261,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                      chunks_per_article=per_article, collection=target.name,
                      articles=dict(plan.record)).to_dict()
     try:
-        LexicalIndex.build(all_chunks, meta, _catalog(articles or [], all_chunks, lex_dir)).save(lex_dir)
+        LexicalIndex.build(all_chunks, meta, catalog).save(lex_dir)
     except OSError as exc:
         raise storage_error(lex_dir.parent, exc, "write the lexical index") from exc
     return unk, per_article, True, sentences_embedded

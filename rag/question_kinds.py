@@ -43,6 +43,7 @@ class QuestionKind:
     sides: tuple[str, ...] = ()  # compare: the two things compared
     dates: DateRange | None = None  # a publication-date range the question names
     order: str = ""  # date: "newest" | "oldest"
+    listing: bool = False  # date: every article in that order ("按时间顺序排一下"), not just the first
     asks_date: bool = False  # date: "when was the article about X published"
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
@@ -201,6 +202,19 @@ _ORDER_NEW = re.compile(
     r"|\b(most recent|latest|newest|last published|most recently)\b)", re.I)
 _ORDER_OLD = re.compile(
     r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b)", re.I)
+# "把这几篇按发布时间从早到晚排一下", "list the articles from newest to oldest": every article
+# in date order. The direction words decide the order; "时间顺序"/"chronological" alone is oldest first.
+_CHRONO = re.compile(
+    r"(按(照)?[^？?，,]{0,6}(时间|日期|先后)[^？?，,]{0,4}(顺序|先后|排|列|从)|时间(先后)?顺序|(时间|日期)线"
+    r"|从(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|由(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|先后顺序|排(个|一下)?(先后|顺序)"
+    r"|\bchronolog\w*|\btimeline\b|\b(sort|order|rank|list)\w*\b[^?]*\bby\s+(publication\s+)?(date|time)\b"
+    r"|\bin\s+(date|time)\s+order\b|\bfrom\s+(the\s+)?(oldest|earliest|newest|latest|most recent)\s+to\s+(the\s+)?(newest|latest|oldest|earliest|most recent)\b"
+    r"|\b(newest|latest|most recent|oldest|earliest)\s+first\b)", re.I)
+_CHRONO_DESC = re.compile(
+    r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|倒序|逆序|\breverse\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
+    r"|\b(newest|latest|most recent)\s+first\b)", re.I)
+_CHRONO_WORDS = re.compile(r"(把|排序|排个序|个序|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
+_PICK_ONE = re.compile(r"(哪一?篇|第一篇|最后一篇|\bwhich (one|article|story|piece)\b)", re.I)
 _ASKS_DATE = re.compile(
     rf"((哪天|哪一天|什么时候|何时|哪一?年|几月|几号|日期|时间)[^？?]*?(发布|发表|刊登|出版|发出|发|写)"
     rf"|(发布|发表|刊登)(于|在)?(哪天|哪一天|什么时候|何时|哪一?年|几月|日期|时间)"
@@ -357,6 +371,12 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
         if sides:
             return QuestionKind("compare", topic, sides=sides, dates=dates)
     mentions = bool(_MENTIONS.search(text))
+    if (_CHRONO.search(text) and (_PUBLISHED.search(text) or _EACH_ARTICLE.search(text))
+            and not _PICK_ONE.search(text)):
+        rest = topic_of(_CHRONO_WORDS.sub(" ", _CHRONO.sub(" ", text)))
+        rest = " ".join(w for w in rest.split() if not (len(w) == 1 and CJK_CHAR.match(w)))  # "出" of 列出
+        return QuestionKind("date", _count_topic(rest, dates), dates=dates, listing=True,
+                            order="newest" if _CHRONO_DESC.search(text) else "oldest")
     if _COUNT.search(text):
         return QuestionKind("count", _count_topic(topic, dates), dates=dates, undated=bool(_UNDATED.search(text)),
                             mentions=mentions)

@@ -94,15 +94,19 @@ class SentenceIndex:
 
     @classmethod
     def build(cls, chunks: list[Chunk], embedder, previous: SentenceIndex | None = None,
-              progress=None) -> tuple[SentenceIndex, int]:
-        """Vectors for every sentence of `chunks`, reusing `previous` where the text is the
-        same. Returns the index and how many sentences were embedded now."""
+              progress=None, extra: Iterable[str] = ()) -> tuple[SentenceIndex, int]:
+        """Vectors for every sentence of `chunks` and every text of `extra` (the catalog's
+        article profiles), reusing `previous` where the text is the same. Returns the index
+        and how many texts were embedded now."""
         texts: dict[str, str] = {}
         for chunk in chunks:
             for _, _, sentence in chunk_sentences(chunk):
                 text = embed_text(sentence)
                 if text:
                     texts.setdefault(text_key(text), text)
+        for text in map(embed_text, extra):
+            if text:
+                texts.setdefault(text_key(text), text)
         keys = list(texts)
         reuse = previous if previous is not None and previous.model == embedder.name else None
         todo = [k for k in keys if reuse is None or k not in reuse._row]

@@ -46,6 +46,13 @@ NON_CHINESE_MIN_MARGIN = 0.05
 # --- rerank (rerank.SentenceReranker) ------------------------------------------------------
 W_RERANK = 5.0  # weight of the best sentence's similarity margin against the fused score
 
+# --- collection answers (collection_answers._profile_pointer) --------------------------------
+# A phrase no title or passage matches in words ("the donation", "Genesis Mission") points at
+# the article whose profile vector is nearest, when it leads the next article by this cosine.
+# Chosen on dev phrasings (scripts in the closing note of issue 13): pointers to a real
+# article led by 0.016-0.045; names no article has (日本, 德国, 气候变化, 足球比赛) by 0.001-0.010.
+PROFILE_POINTER_MARGIN = 0.015
+
 # --- follow-ups (pipeline._prefer_subject) --------------------------------------------------
 W_SUBJECT = 0.3  # bonus, as a share of the best hit's score, for the conversation's article
 CONTEXT_TERM_WEIGHT = 0.25  # a follow-up's key terms borrowed from earlier turns, vs its own
