@@ -130,3 +130,29 @@ def test_ingest_writes_the_catalog_and_adds_it_to_an_older_index(make_cfg, fake_
     assert LexicalIndex.load(folder).articles == []
     report = ingest(cfg, embedder=fake_embedder, progress=False)
     assert report.chunks_embedded == 0 and len(LexicalIndex.load(folder).articles) == 4
+
+
+def test_article_profiles_are_embedded_at_ingest_and_reused(make_cfg, fake_embedder, corpus_dir):
+    """Comparisons and pointers in other words ("the donation") use each article's profile
+    vector: made at ingest with the sentence vectors, and reused for unchanged articles."""
+    import numpy as np
+
+    from rag.collection import profile_text
+    from rag.ingest import lexical_dir
+    from rag.pipeline import ingest
+    from rag.sentences import SentenceIndex, embed_text, sentence_dir
+
+    cfg = make_cfg()
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    records = LexicalIndex.load(Path(lexical_dir(cfg))).articles
+    index = SentenceIndex.load(sentence_dir(cfg.data_dir))
+    assert index is not None and len(records) == 4
+    for r in records:
+        vector = index.vector(profile_text(r))
+        assert vector is not None
+        assert np.allclose(vector, fake_embedder.embed_documents([embed_text(profile_text(r))])[0], atol=1e-2)
+    # one article gains a sentence at its end: that sentence is embedded, nothing else
+    path = next(p for p in Path(corpus_dir).iterdir() if p.name.startswith("003_"))
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n新增的一句话用于测试重用。\n", encoding="utf-8")
+    report = ingest(cfg, embedder=fake_embedder, progress=False)
+    assert report.sentences_embedded == 1

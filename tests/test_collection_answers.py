@@ -40,6 +40,10 @@ QUESTIONS = [
     "每篇文章里Anthropic的合作对象分别是谁？",
     "比较Anthropic与英国和卢旺达的合作有何不同",
     "Compare the DOE partnership with the Rwanda MOU.",
+    "把这几篇按发布时间从早到晚排一下",
+    "List the articles from newest to oldest.",
+    "Compare the donation with the Genesis Mission.",
+    "Which countries has Anthropic partnered with, according to these articles?",
 ]
 
 
@@ -136,6 +140,24 @@ def test_date_ranges_and_article_dates(ask):
     assert set(sources(first)) == {GOV, DONATION}
 
 
+def test_every_article_in_date_order(ask, shipped_pipeline):
+    result = ask("把这几篇按发布时间从早到晚排一下")
+    assert result.kind == "date"
+    items = lines(result)
+    assert items[0] == "按发布日期从早到晚："
+    assert [line.split("[")[0] for line in items[1:4]] == ["1. 2025-12-18", "2. 2026-01-27", "3. 2026-02-12"]
+    assert items[4].startswith("1篇文章没有注明日期，无法排入先后顺序：《Anthropic与卢旺达") and "（日期不详）" in items[4]
+    assert [c.field for c in result.citations[:3]] == ["date", "title", "summary"]
+    assert sources(result) == [DOE, DOE, DOE, GOV, GOV, GOV, DONATION, DONATION, DONATION, RWANDA]
+    english = ask("List the articles from newest to oldest.")
+    assert english.text.startswith("By publication date, newest first:\n1. 2026-02-12[1]")
+    assert [s for s in dict.fromkeys(sources(english))] == [DONATION, GOV, DOE, RWANDA]
+    assert "(undated)" in lines(english)[-1]
+    narrowed = answer("按时间顺序列出提到疟疾的文章", pipeline=shipped_pipeline)
+    assert set(sources(narrowed)) == {RWANDA} and "没有注明日期" in narrowed.text
+    assert answer("按时间顺序列出讲日本的文章", pipeline=shipped_pipeline).abstained  # a name no article has
+
+
 def test_which_article(ask, shipped_pipeline):
     kaplan = ask("哪篇文章提到了Jared Kaplan？")
     assert set(sources(kaplan)) == {DOE} and "Jared Kaplan" in kaplan.text
@@ -155,6 +177,11 @@ def test_across_articles_one_item_each(ask, shipped_pipeline):
         assert chunk is None or "相关内容" not in chunk.heading_path  # no related-links lines
     assert "英国" in result.text and "能源部" in result.text and "卢旺达" in result.text
     assert answer("Anthropic在德国有哪些政府合作？", pipeline=shipped_pipeline).abstained
+    english = ask("Which countries has Anthropic partnered with, according to these articles?")
+    assert english.kind == "across" and sorted(set(sources(english))) == sorted([GOV, DOE, RWANDA])
+    assert "英国" in english.text and "能源部" in english.text and "卢旺达" in english.text
+    germany = answer("Which partners in Germany are mentioned across these articles?", pipeline=shipped_pipeline)
+    assert germany.abstained and not germany.citations
 
 
 def test_comparison_side_by_side(ask):
@@ -169,6 +196,14 @@ def test_comparison_side_by_side(ask):
     assert "就业" in uk and "医疗" in rw
     english = ask("Compare the DOE partnership with the Rwanda MOU.")
     assert [s for s in dict.fromkeys(sources(english))] == [DOE, RWANDA]
+    # sides named in other words than any title: the article each points at, by meaning
+    other_words = ask("Compare the donation with the Genesis Mission.")
+    donation, genesis = lines(other_words)[1:3]
+    assert donation.startswith("【donation】《Anthropic捐赠2000万美元") and genesis.startswith("【Genesis Mission】《Anthropic与美国能源部")
+    assert "创世纪使命" in genesis or "科学" in genesis
+    assert [s for s in dict.fromkeys(sources(other_words))] == [DONATION, DOE]
+    japan = ask("比较一下英国和日本的合作")
+    assert lines(japan)[2] == "【日本】资料中没有找到相关信息。"  # a side no article has is said so
 
 
 def test_question_dates_and_user_filters_are_one_mechanism(ask):

@@ -74,6 +74,25 @@ def test_issue_examples_and_fact_traps(question, kind):
     assert classify(question, TODAY).kind == kind
 
 
+@pytest.mark.parametrize("question, order, topic", [
+    ("把这几篇按发布时间从早到晚排一下", "oldest", ""),
+    ("这些文章按日期从新到旧排个序", "newest", ""),
+    ("List the articles from newest to oldest.", "newest", ""),
+    ("Can you list the articles in chronological order?", "oldest", ""),
+    ("Sort the articles by date", "oldest", ""),
+    ("按时间顺序列出讲政府合作的文章", "oldest", "政府合作"),
+])
+def test_every_article_in_date_order(question, order, topic):
+    k = classify(question, TODAY)
+    assert (k.kind, k.listing, k.order, k.topic) == ("date", True, order, topic)
+
+
+def test_date_order_asking_for_one_article_is_not_a_listing():
+    k = classify("按时间顺序，第一篇文章是哪篇？", TODAY)
+    assert (k.kind, k.listing, k.order) == ("date", False, "oldest")
+    assert not classify("最新的一篇是哪篇？", TODAY).listing
+
+
 def test_kinds_carry_what_the_answer_needs():
     k = classify("比较Anthropic与英国和卢旺达的合作有何不同", TODAY)
     assert k.sides == ("英国", "卢旺达")

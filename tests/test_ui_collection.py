@@ -17,6 +17,10 @@ pytestmark = pytest.mark.slow
     ("Anthropic最近和哪些政府合作？", ["每篇一项", "gov-UK-partnership", "anthropic-rwanda-mou",
                                     "genesis-mission-partnership"]),
     ("比较Anthropic与英国和卢旺达的合作有何不同", ["【英国】", "【卢旺达】", "就业"]),
+    ("把这几篇按发布时间从早到晚排一下", ["按发布日期从早到晚", "1. 2025-12-18", "3. 2026-02-12", "无法排入先后顺序",
+                                     "日期 date: 「2025-12-18」"]),
+    ("Compare the donation with the Genesis Mission.", ["【donation】", "【Genesis Mission】",
+                                                        "donate-public-first-action", "genesis-mission-partnership"]),
 ])
 def test_each_kind_through_the_chat(ui_server, question, expected):
     reply = last_reply(client(ui_server).predict(question, api_name="/chat"))
