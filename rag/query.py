@@ -91,7 +91,7 @@ _WH = re.compile(r"^(什么|哪|多少|几|谁|何|怎样|如何)")
 _LATIN_WORD = re.compile(r"[a-z0-9]")
 
 
-def _tagged_tokens(question: str) -> list[tuple[str, str]]:
+def tagged_tokens(question: str) -> list[tuple[str, str]]:
     """(token, tag) with Latin names kept whole ("gov.uk", "501(c)(4)")."""
     from rag.text import _jieba, latin_terms, script_runs
 
@@ -113,7 +113,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
     chosen: dict[str, float] = {}
     strict: list[str] = []
     names: set[str] = set()
-    tokens = _tagged_tokens(question)
+    tokens = tagged_tokens(question)
     answer_type = _answer_type_positions(tokens)
     for i, (word, tag) in enumerate(tokens):
         w = word.lower()
@@ -250,7 +250,7 @@ def _is_content(word: str, tag: str) -> bool:
 
 
 def _plain_terms(text: str, idf) -> tuple[list[str], list[float]]:
-    words = list(dict.fromkeys(w.lower() for w, tag in _tagged_tokens(text) if _is_content(w.lower(), tag)))
+    words = list(dict.fromkeys(w.lower() for w, tag in tagged_tokens(text) if _is_content(w.lower(), tag)))
     return words, [idf(w) for w in words]
 
 
@@ -270,7 +270,7 @@ def points_at_nothing(question: str) -> bool:
     pointer = _POINTER.search(question)
     if not pointer or pointer.start() > 0 or _COLLECTION_WORDS.search(question):
         return False  # "…不再使用它": a pointer after its own antecedent is resolved in place
-    return not any(tag in _NAME_TAGS and tag != "m" for _, tag in _tagged_tokens(question))
+    return not any(tag in _NAME_TAGS and tag != "m" for _, tag in tagged_tokens(question))
 
 
 def is_chinese(text: str) -> bool:

@@ -205,15 +205,25 @@ _ORDER_OLD = re.compile(
 # "把这几篇按发布时间从早到晚排一下", "list the articles from newest to oldest": every article
 # in date order. The direction words decide the order; "时间顺序"/"chronological" alone is oldest first.
 _CHRONO = re.compile(
-    r"(按(照)?[^？?，,]{0,6}(时间|日期|先后)[^？?，,]{0,4}(顺序|先后|排|列|从)|时间(先后)?顺序|(时间|日期)线"
+    r"(按(照)?[^？?，,]{0,6}(时间|日期|先后)[^？?，,]{0,4}(顺序|先后|排|列|从|降序|升序)|时间(先后)?顺序|(时间|日期)线|由近及远|由远及近"
     r"|从(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|由(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|先后顺序|排(个|一下)?(先后|顺序)"
     r"|\bchronolog\w*|\btimeline\b|\b(sort|order|rank|list)\w*\b[^?]*\bby\s+(publication\s+)?(date|time)\b"
     r"|\bin\s+(date|time)\s+order\b|\bfrom\s+(the\s+)?(oldest|earliest|newest|latest|most recent)\s+to\s+(the\s+)?(newest|latest|oldest|earliest|most recent)\b"
-    r"|\b(newest|latest|most recent|oldest|earliest)\s+first\b)", re.I)
+    r"|最(新|近|晚|早|旧)的?(排)?在(前|上)|\b(newest|latest|most recent|oldest|earliest)(\s+ones?)?\s+(first|at the top|on top)\b)", re.I)
 _CHRONO_DESC = re.compile(
-    r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|倒序|逆序|\breverse\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
-    r"|\b(newest|latest|most recent)\s+first\b)", re.I)
-_CHRONO_WORDS = re.compile(r"(把|排序|排个序|个序|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
+    r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|由近及远|倒序|逆序|降序|最(新|近|晚)的?(排)?在(前|上)"
+    r"|\breverse\b|\bdescending\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
+    r"|\b(newest|latest|most recent)\s+(first|at the top|on top)\b)", re.I)
+# a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
+_SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
+_FROM_TO = re.compile(
+    r"(从(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|由(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|由近及远|由远及近"
+    r"|\bfrom\s+(the\s+)?(oldest|earliest|newest|latest|most recent)\s+to\s+(the\s+)?(newest|latest|most recent|oldest|earliest)\b"
+    r"|最(新|近|晚|早|旧)的?(排)?在(前|上)面?"
+    r"|\b(the\s+)?(newest|latest|most recent|oldest|earliest)(\s+ones?)?\s+(first|at the top|on top)\b)", re.I)
+# one article pointed at ("能源部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
+_ONE_ARTICLE = re.compile(r"(那篇|这篇|该文|文中|\bthe\s+[\w.\-]+\s+(article|piece|story|post)\b|\baccording to the article\b)", re.I)
+_CHRONO_WORDS = re.compile(r"(把|帮我|给我|排序|排个序|个序|排个队|一遍|前面|在前|在上|降序|升序|\b(put|arrange|give|show|me|with|at|ones?|descending|ascending|at the top|on top)\b|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
 _PICK_ONE = re.compile(r"(哪一?篇|第一篇|最后一篇|\bwhich (one|article|story|piece)\b)", re.I)
 _ASKS_DATE = re.compile(
     rf"((哪天|哪一天|什么时候|何时|哪一?年|几月|几号|日期|时间)[^？?]*?(发布|发表|刊登|出版|发出|发|写)"
@@ -371,8 +381,7 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
         if sides:
             return QuestionKind("compare", topic, sides=sides, dates=dates)
     mentions = bool(_MENTIONS.search(text))
-    if (_CHRONO.search(text) and (_PUBLISHED.search(text) or _EACH_ARTICLE.search(text))
-            and not _PICK_ONE.search(text)):
+    if _is_listing(text):
         rest = topic_of(_CHRONO_WORDS.sub(" ", _CHRONO.sub(" ", text)))
         rest = " ".join(w for w in rest.split() if not (len(w) == 1 and CJK_CHAR.match(w)))  # "出" of 列出
         return QuestionKind("date", _count_topic(rest, dates), dates=dates, listing=True,
@@ -404,6 +413,20 @@ def classify(question: str, today: dt.date | None = None) -> QuestionKind:
         if name and _is_name(name):
             return QuestionKind("overview", name.strip().strip("\"“”'‘’「」《》"), scope="define")
     return QuestionKind("fact")
+
+
+def _is_listing(text: str) -> bool:
+    """"把这几篇按发布时间从早到晚排一下": the articles themselves are to be sorted by date.
+    Not when one article is asked for ("按时间顺序，最新的是哪篇"), counted, or pointed at
+    (its own timeline is a fact question), nor without an instruction to sort."""
+    if not _CHRONO.search(text) or not (_PUBLISHED.search(text) or _EACH_ARTICLE.search(text)):
+        return False
+    if _PICK_ONE.search(text) or _ONE_ARTICLE.search(text) or _COUNT.search(text):
+        return False
+    if not (_SORT_VERB.search(text) or _FROM_TO.search(text)):
+        return False
+    rest = _FROM_TO.sub(" ", text)  # "from newest to oldest" is the order, not a pick
+    return not (_ORDER_NEW.search(rest) or _ORDER_OLD.search(rest))
 
 
 def _count_topic(topic: str, dates: DateRange | None) -> str:

@@ -156,6 +156,8 @@ def test_every_article_in_date_order(ask, shipped_pipeline):
     narrowed = answer("按时间顺序列出提到疟疾的文章", pipeline=shipped_pipeline)
     assert set(sources(narrowed)) == {RWANDA} and "没有注明日期" in narrowed.text
     assert answer("按时间顺序列出讲日本的文章", pipeline=shipped_pipeline).abstained  # a name no article has
+    empty = answer("把2024年的文章按时间排一下", pipeline=shipped_pipeline)
+    assert empty.text.startswith("2024-01-01 至 2024-12-31之间没有发布文章。") and sources(empty) == [RWANDA]
 
 
 def test_which_article(ask, shipped_pipeline):
@@ -202,6 +204,8 @@ def test_comparison_side_by_side(ask):
     assert donation.startswith("【donation】《Anthropic捐赠2000万美元") and genesis.startswith("【Genesis Mission】《Anthropic与美国能源部")
     assert "创世纪使命" in genesis or "科学" in genesis
     assert [s for s in dict.fromkeys(sources(other_words))] == [DONATION, DOE]
+    tesla = ask("Compare the Tesla deal with the UK partnership.")  # no article has Tesla: not the nearest one
+    assert lines(tesla)[1] == "【Tesla deal】The articles say nothing about it." and set(sources(tesla)) == {GOV}
     japan = ask("比较一下英国和日本的合作")
     assert lines(japan)[2] == "【日本】资料中没有找到相关信息。"  # a side no article has is said so
 

@@ -81,16 +81,30 @@ def test_issue_examples_and_fact_traps(question, kind):
     ("Can you list the articles in chronological order?", "oldest", ""),
     ("Sort the articles by date", "oldest", ""),
     ("按时间顺序列出讲政府合作的文章", "oldest", "政府合作"),
+    ("按日期降序排列这些文章", "newest", ""),
+    ("把这些文章按最新的在前面排", "newest", ""),
+    ("Sort the articles by date, descending.", "newest", ""),
+    ("List the articles with the most recent at the top", "newest", ""),
+    ("把这几篇由近及远排一下", "newest", ""),
+    ("Show the articles, oldest first", "oldest", ""),
 ])
 def test_every_article_in_date_order(question, order, topic):
     k = classify(question, TODAY)
     assert (k.kind, k.listing, k.order, k.topic) == ("date", True, order, topic)
 
 
-def test_date_order_asking_for_one_article_is_not_a_listing():
-    k = classify("按时间顺序，第一篇文章是哪篇？", TODAY)
-    assert (k.kind, k.listing, k.order) == ("date", False, "oldest")
-    assert not classify("最新的一篇是哪篇？", TODAY).listing
+@pytest.mark.parametrize("question, kind, order", [
+    ("按时间顺序，第一篇文章是哪篇？", "date", "oldest"),  # one article, picked by the order
+    ("按时间顺序，最新的报道是哪天发的？", "date", "newest"),
+    ("What's the latest article, in chronological order?", "date", "newest"),
+    ("按时间顺序，一共有多少篇文章？", "count", ""),
+    ("What is the timeline of the Rwanda partnership according to the article?", "fact", ""),
+    ("卢旺达合作的时间线是怎样的？", "fact", ""),  # a timeline inside an article
+    ("文章中提到的三个阶段的先后顺序是什么？", "fact", ""),
+])
+def test_a_date_order_that_is_not_a_listing(question, kind, order):
+    k = classify(question, TODAY)
+    assert (k.kind, k.listing, k.order) == (kind, False, order)
 
 
 def test_kinds_carry_what_the_answer_needs():
