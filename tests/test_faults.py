@@ -30,7 +30,7 @@ def cfg_file(tmp_path, corpus, data, **extra):
 
 @pytest.mark.slow
 def test_kill_9_during_ingest_then_rerun_is_consistent(tmp_path, real_embedder):
-    corpus = write_corpus(tmp_path / "corpus", 12, seed=3)  # small: the real model embeds it twice
+    corpus = write_corpus(tmp_path / "corpus", 8, seed=3)  # small: the real model embeds it twice
     data = tmp_path / "data"
     # small embedding batches so the index is written in many small steps
     cfg_path = cfg_file(tmp_path, corpus, data, embedding={"batch_size": 4})
@@ -40,7 +40,7 @@ def test_kill_9_during_ingest_then_rerun_is_consistent(tmp_path, real_embedder):
     seen = b""
     deadline = time.time() + 180
     done = 0
-    while time.time() < deadline and proc.poll() is None and done < 16:
+    while time.time() < deadline and proc.poll() is None and done < 12:
         seen += os.read(proc.stderr.fileno(), 4096)
         counts = re.findall(rb"(\d+)/(\d+)", seen)
         done = int(counts[-1][0]) if counts else 0
