@@ -140,7 +140,7 @@ class _Context:
         an English list word counts as present where its Chinese words are (_ZH_EQUIV)."""
         hay = normalize("\n".join([extra, *(h.chunk.search_text() for h in hits)])).lower()
         if equivalents:
-            return key_terms(text, self.lexical.idf, lambda t: t in hay or any(z in hay for z in _zh_words(t)))
+            return key_terms(text, self.lexical.idf, lambda t: _in_zh(t, hay))
         return key_terms(text, self.lexical.idf, lambda t: t in hay)
 
 
@@ -182,13 +182,16 @@ def _profile_pointer(ctx: _Context, phrase: str) -> Candidate | None:
     return Candidate(r, 0.0, tuple(hits))
 
 
+_PROPER_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})  # jieba: people, places, organisations
+
+
 def _names_no_article_has(ctx: _Context, phrase: str) -> list[str]:
     """Names in a phrase ("Tesla", "Japan", 日本: capitalised, or tagged as a name) that no
     article, title, original title or URL uses."""
     from rag.query import tagged_tokens
 
     names = [w.lower() for w in re.findall(r"\b[A-Z][\w.\-]*", phrase)]
-    names += [w.lower() for w, tag in tagged_tokens(phrase) if tag in ("nr", "ns", "nt", "nz", "nrt", "nrfg")]
+    names += [w.lower() for w, tag in tagged_tokens(phrase) if tag in _PROPER_NAME_TAGS]
     return [n for n in names if ctx.corpus_lacks(n)]
 
 
@@ -269,7 +272,7 @@ def _class_coverage(q: QueryTerms, text: str) -> float:
         return 0.0
     rest = [(t, w) for t, w in zip(q.terms, q.weights) if t not in _CLASS_WORDS]
     total = sum(w for _, w in rest)
-    found = sum(w for t, w in rest if t in hay or any(z in hay for z in _ZH_EQUIV.get(t, "").split()))
+    found = sum(w for t, w in rest if _in_zh(t, hay))
     return found / total if total else (1.0 if classes else 0.0)
 
 
@@ -279,8 +282,10 @@ def _has_class(term: str, hay: str) -> bool:
     return term in _MINISTRY_TERMS and bool(_MINISTRY.search(hay))
 
 
-def _zh_words(term: str) -> list[str]:
-    return (_CLASS_ZH.get(term, "") + " " + _ZH_EQUIV.get(term, "")).split()
+def _in_zh(term: str, hay: str) -> bool:
+    """The term, or one of its Chinese words (_CLASS_ZH, _ZH_EQUIV), is in `hay`."""
+    words = (_CLASS_ZH.get(term, "") + " " + _ZH_EQUIV.get(term, "")).split()
+    return term in hay or any(z in hay for z in words)
 
 
 def _lacked_names(ctx: _Context) -> list[str]:
@@ -587,10 +592,8 @@ def _date(ctx: _Context) -> Answer | None:
         if found is None:
             return None
         r = found.record
-        title = ctx.title_evidence(r)
         w.text("《" + r.title + "》")
-        if title:
-            w.cite(title, show=False)
+        _cite_title(w, ctx, r)
         if r.date and r.date_span:
             w.text(ctx.say("发布于", " was published on "))
             w.cite(Evidence(r, r.date_span, "", r.date))
@@ -617,14 +620,9 @@ def _date(ctx: _Context) -> Answer | None:
         w.text(ctx.say("最新发布的是" if kind.order == "newest" else "最早发布的是",
                        "The newest is " if kind.order == "newest" else "The oldest is "))
         w.text(f"《{r.title}》")
-        title = ctx.title_evidence(r)
-        if title:
-            w.cite(title, show=False)
+        _cite_title(w, ctx, r)
         w.text(ctx.say("，发布于", ", published on "))
-        if r.date_span:
-            w.cite(Evidence(r, r.date_span, "", r.date or ""))
-        else:
-            w.text(r.date or "")
+        _cite_date(w, r)
         w.text(ctx.say("。", "."))
         if r.summary_spans:
             w.text(ctx.say("它讲的是：", " It reports: "))
@@ -635,14 +633,35 @@ def _date(ctx: _Context) -> Answer | None:
     assert kind.dates is not None  # recency questions without one returned above
     records = by_date(records)
     if not records:
-        w.text(ctx.say(f"{kind.dates.label}之间没有发布文章。", f"No articles were published {kind.dates.label}."))
-        _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内", "so they fall in no date range")
-        return w.answer(ctx) if w.citations else None
+        return _nothing_in_range(w, ctx)
     w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇：",
                    f"{len(records)} articles were published {kind.dates.label}:"))
     _summary_lines(w, ctx, records)
     _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
     return w.answer(ctx)
+
+
+def _cite_title(w: _Writer, ctx: _Context, r: ArticleRecord) -> None:
+    """A hidden marker after a title the answer names: the title (or summary) it quotes."""
+    title = ctx.title_evidence(r)
+    if title:
+        w.cite(title, show=False)
+
+
+def _cite_date(w: _Writer, r: ArticleRecord) -> None:
+    """The article's date, cited to its front-matter line when that line holds it verbatim."""
+    if r.date_span:
+        w.cite(Evidence(r, r.date_span, "", r.date or ""))
+    else:
+        w.text(r.date or "")
+
+
+def _nothing_in_range(w: _Writer, ctx: _Context) -> Answer | None:
+    """No dated article in the question's range: said so, with the undated ones named."""
+    assert ctx.kind.dates is not None
+    w.text(ctx.say(f"{ctx.kind.dates.label}之间没有发布文章。", f"No articles were published {ctx.kind.dates.label}."))
+    _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内", "so they fall in no date range")
+    return w.answer(ctx) if w.citations else None
 
 
 def _chronology(ctx: _Context, w: _Writer, records: list[ArticleRecord]) -> Answer | None:
@@ -652,21 +671,16 @@ def _chronology(ctx: _Context, w: _Writer, records: list[ArticleRecord]) -> Answ
     newest = ctx.kind.order == "newest"
     dated = by_date([r for r in records if r.date], newest_first=newest)
     if not dated and ctx.kind.dates is not None:
-        w.text(ctx.say(f"{ctx.kind.dates.label}之间没有发布文章。", f"No articles were published {ctx.kind.dates.label}."))
-        _undated_note(w, ctx, _outside_filter_undated(ctx), "不在任何日期范围内", "so they fall in no date range")
-        return w.answer(ctx) if w.citations else None
+        return _nothing_in_range(w, ctx)
     if not records:
         return None
     w.text(ctx.say(f"按发布日期{'从新到旧' if newest else '从早到晚'}{_range_words(ctx)}：",
                    f"By publication date, {'newest' if newest else 'oldest'} first{_range_words(ctx)}:"))
     for i, r in enumerate(dated[:_MAX_LINES], 1):
-        w.text(f"\n{i}. " + (f"{r.date}" if not r.date_span else ""))
-        if r.date_span:
-            w.cite(Evidence(r, r.date_span, "", r.date or ""))
+        w.text(f"\n{i}. ")
+        _cite_date(w, r)
         w.text(f" 《{r.title}》")
-        title = ctx.title_evidence(r)
-        if title:
-            w.cite(title, show=False)
+        _cite_title(w, ctx, r)
         if r.summary_spans:
             w.text("：" if ctx.zh else ": ")
             w.cite(ctx.evidence(r, r.summary_spans[0]))
@@ -689,11 +703,9 @@ def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
     dated = sorted((r for r in picked if r.date), key=lambda r: r.date or "")
     for i, r in enumerate(dated):
         w.text((ctx.say("；", "; ") if i else "") + f"《{r.title}》")
-        title = ctx.title_evidence(r)
-        if title:
-            w.cite(title, show=False)
+        _cite_title(w, ctx, r)
         w.text(ctx.say("发布于", " was published on "))
-        w.cite(Evidence(r, r.date_span, "", r.date or "")) if r.date_span else w.text(r.date or "")
+        _cite_date(w, r)
     if len(dated) == 2:
         same = dated[0].date == dated[1].date
         w.text(ctx.say("。两篇同一天发布。" if same else f"。《{dated[0].title}》发布得更早。",
@@ -724,7 +736,7 @@ def _phrasing_only(ctx: _Context, topic: str) -> bool:
     tokens = [(w.lower(), tag) for w, tag in tagged_tokens(topic) if len(w) > 1 or w.isascii()]
     if any(not ctx.corpus_lacks(w) for w, _ in tokens):
         return False
-    if any(tag in ("nr", "ns", "nt", "nz", "nrt", "nrfg") for _, tag in tokens):
+    if any(tag in _PROPER_NAME_TAGS for _, tag in tokens):
         return False
     return not _lacked_names(ctx)
 

@@ -202,18 +202,6 @@ _ORDER_NEW = re.compile(
     r"|\b(most recent|latest|newest|last published|most recently)\b)", re.I)
 _ORDER_OLD = re.compile(
     r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b)", re.I)
-# "把这几篇按发布时间从早到晚排一下", "list the articles from newest to oldest": every article
-# in date order. The direction words decide the order; "时间顺序"/"chronological" alone is oldest first.
-_CHRONO = re.compile(
-    r"(按(照)?[^？?，,]{0,6}(时间|日期|先后)[^？?，,]{0,4}(顺序|先后|排|列|从|降序|升序)|时间(先后)?顺序|(时间|日期)线|由近及远|由远及近"
-    r"|从(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|由(早|旧|新|晚|近|远)到(晚|新|旧|早|远|近)|先后顺序|排(个|一下)?(先后|顺序)"
-    r"|\bchronolog\w*|\btimeline\b|\b(sort|order|rank|list)\w*\b[^?]*\bby\s+(publication\s+)?(date|time)\b"
-    r"|\bin\s+(date|time)\s+order\b|\bfrom\s+(the\s+)?(oldest|earliest|newest|latest|most recent)\s+to\s+(the\s+)?(newest|latest|oldest|earliest|most recent)\b"
-    r"|最(新|近|晚|早|旧)的?(排)?在(前|上)|\b(newest|latest|most recent|oldest|earliest)(\s+ones?)?\s+(first|at the top|on top)\b)", re.I)
-_CHRONO_DESC = re.compile(
-    r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|由近及远|倒序|逆序|降序|最(新|近|晚)的?(排)?在(前|上)"
-    r"|\breverse\b|\bdescending\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
-    r"|\b(newest|latest|most recent)\s+(first|at the top|on top)\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
 _SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
 _FROM_TO = re.compile(
@@ -221,6 +209,17 @@ _FROM_TO = re.compile(
     r"|\bfrom\s+(the\s+)?(oldest|earliest|newest|latest|most recent)\s+to\s+(the\s+)?(newest|latest|most recent|oldest|earliest)\b"
     r"|最(新|近|晚|早|旧)的?(排)?在(前|上)面?"
     r"|\b(the\s+)?(newest|latest|most recent|oldest|earliest)(\s+ones?)?\s+(first|at the top|on top)\b)", re.I)
+# "把这几篇按发布时间从早到晚排一下", "list the articles from newest to oldest": every article
+# in date order. The direction words decide the order; "时间顺序"/"chronological" alone is oldest first.
+_CHRONO = re.compile(
+    r"(按(照)?[^？?，,]{0,6}(时间|日期|先后)[^？?，,]{0,4}(顺序|先后|排|列|从|降序|升序)|时间(先后)?顺序|(时间|日期)线"
+    r"|先后顺序|排(个|一下)?(先后|顺序)"
+    r"|\bchronolog\w*|\btimeline\b|\b(sort|order|rank|list)\w*\b[^?]*\bby\s+(publication\s+)?(date|time)\b"
+    r"|\bin\s+(date|time)\s+order\b|" + _FROM_TO.pattern + ")", re.I)
+_CHRONO_DESC = re.compile(
+    r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|由近及远|倒序|逆序|降序|最(新|近|晚)的?(排)?在(前|上)"
+    r"|\breverse\b|\bdescending\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
+    r"|\b(newest|latest|most recent)\s+(first|at the top|on top)\b)", re.I)
 # one article pointed at ("能源部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
 _ONE_ARTICLE = re.compile(r"(那篇|这篇|该文|文中|\bthe\s+[\w.\-]+\s+(article|piece|story|post)\b|\baccording to the article\b)", re.I)
 _CHRONO_WORDS = re.compile(r"(把|帮我|给我|排序|排个序|个序|排个队|一遍|前面|在前|在上|降序|升序|\b(put|arrange|give|show|me|with|at|ones?|descending|ascending|at the top|on top)\b|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
