@@ -11,6 +11,7 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_RUN = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _DROP = re.compile(r"[\s\W_]+")
+_MARKER = re.compile(r"\[\d+\]")
 
 
 def _cn_to_int(run: str) -> int | None:
@@ -106,6 +107,11 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def answer_chars(text: str) -> int:
+    """How long an answer reads: its characters without the citation markers."""
+    return len(_MARKER.sub("", text).strip())
 
 
 def mean(values) -> float | None:

@@ -12,7 +12,7 @@ COLUMNS = [
     ("hit@1", "hit1"), ("hit@3", "hit3"), ("MRR", "mrr"), ("accuracy", "accuracy"),
     ("cite P", "citation_precision"), ("cite R", "citation_recall"),
     ("abstain P", "abstention_precision"), ("abstain R", "abstention_recall"),
-    ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"),
+    ("median chars", "answer_chars_p50"), ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"),
 ]
 # per question type; each metric gets one column per split so dev and test sit side by side
 TYPE_COLUMNS = [
@@ -27,7 +27,7 @@ def _fmt(key: str, value) -> str:
         return "-"
     if key == "items":
         return str(value)
-    if key.startswith(("latency", "first_token")):
+    if key.startswith(("latency", "first_token", "answer_chars")):
         return f"{value:.1f}"
     return f"{value:.3f}"
 

@@ -82,6 +82,7 @@ class Summary:
     types: dict[str, TypeSummary] = field(default_factory=dict)
     first_token_p50_ms: float | None = None  # None when answers were not streamed
     first_token_p95_ms: float | None = None
+    answer_chars_p50: float | None = None  # median answered length, markers left out
 
 
 def _expected(item: EvalItem) -> str:
@@ -169,6 +170,7 @@ def summarize(name: str, results: list[ItemResult], split: str = "all") -> Summa
     abst_p, abst_r = m.abstention_scores([r.abstained for r in results], [r.should_abstain for r in results])
     latencies = [r.latency_ms for r in results]
     firsts = [r.first_token_ms for r in results if r.first_token_ms is not None]
+    chars = [m.answer_chars(r.answer) for r in results if not r.abstained and r.error is None]
     return Summary(
         name=name,
         items=len(results),
@@ -190,6 +192,7 @@ def summarize(name: str, results: list[ItemResult], split: str = "all") -> Summa
         types=types,
         first_token_p50_ms=m.percentile(firsts, 50) if firsts else None,
         first_token_p95_ms=m.percentile(firsts, 95) if firsts else None,
+        answer_chars_p50=m.percentile(chars, 50) if chars else None,
     )
 
 

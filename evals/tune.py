@@ -7,6 +7,9 @@
    cross-validation over dev reports how well it generalises to unseen dev items.
 2. Sentence scoring: a small grid over SIM_FLOOR / W_SEMANTIC / W_LEXICAL, each point
    scored by dev accuracy, chosen on k-1 folds and checked on the held-out fold.
+3. Answer length: a grid over KEEP_RATIO / SEMANTIC_EXTRA (when a second or third sentence
+   joins the best one), chosen for dev accuracy among the points that meet the product's
+   bars: median answer <= MAX_MEDIAN_CHARS and citation precision >= MIN_CITE_PRECISION.
 
 It prints the constants to paste into rag/tuned.py with the figures that chose them.
 The `test` split is never read here.
@@ -17,11 +20,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
+from dataclasses import dataclass
 
 import numpy as np
 
 from evals.dataset import load_eval_set
-from evals.metrics import answer_correct
+from evals.metrics import answer_chars, answer_correct, citation_precision, percentile
 from rag import tuned
 from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
 
@@ -181,6 +185,77 @@ def tune_scoring(pipeline, items, k: int) -> dict:
             "grid": {str(dict(zip(names, p))): round(float(v.mean()), 3) for p, v in per_point.items()}}
 
 
+# The product's bars for an answer (issue 12): short enough to read at a glance, and its
+# citations on the article that answers.
+MAX_MEDIAN_CHARS = 120
+MIN_CITE_PRECISION = 0.95
+SELECTION_GRID = {
+    "KEEP_RATIO": (0.7, 0.75, 0.8, 0.85, 0.9),
+    "SEMANTIC_EXTRA": (0.0, 0.3, 0.5, 0.7),
+}
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    correct: bool
+    chars: int | None  # answer length without markers; None when abstained
+    cite_precision: float | None
+
+
+def _outcomes(pipeline, items) -> list[ItemOutcome]:
+    out = []
+    for item in items:
+        a = pipeline.answer(item.question, list(item.history) or None)
+        chars = None if a.abstained else answer_chars(a.text)
+        cp = None if a.abstained else citation_precision([c.source for c in a.citations], item.gold)
+        out.append(ItemOutcome(answer_correct(a.text, a.abstained, item.facts, item.abstain), chars, cp))
+    return out
+
+
+def _selection_figures(outcomes: list[ItemOutcome]) -> tuple[float, float, float]:
+    """accuracy, median answer chars, citation precision"""
+    chars = [o.chars for o in outcomes if o.chars is not None]
+    cps = [o.cite_precision for o in outcomes if o.cite_precision is not None]
+    return (float(np.mean([o.correct for o in outcomes])), float(percentile(chars, 50)) if chars else 0.0,
+            float(np.mean(cps)) if cps else 1.0)
+
+
+def _choose(points, per_point, subset, current):
+    def key(p):
+        acc, med, cp = _selection_figures([per_point[p][i] for i in subset])
+        meets = med <= MAX_MEDIAN_CHARS and cp >= MIN_CITE_PRECISION
+        return (meets, acc, -med, p == current)
+    return max(points, key=key)
+
+
+def tune_selection(pipeline, items, k: int) -> dict:
+    """Objective: dev accuracy through answer() (gate included) among the grid points that
+    meet the length and citation bars; ties go to the shorter answer."""
+    names = list(SELECTION_GRID)
+    points = list(itertools.product(*SELECTION_GRID.values()))
+    saved = {n: getattr(tuned, n) for n in names}
+    per_point = {}
+    try:
+        for point in points:
+            for n, v in zip(names, point):
+                setattr(tuned, n, v)
+            per_point[point] = _outcomes(pipeline, items)
+    finally:
+        for n, v in saved.items():
+            setattr(tuned, n, v)
+    current = tuple(saved.values())
+    held_out: list[ItemOutcome] = []
+    for fold in folds(len(items), k):
+        rest = [i for i in range(len(items)) if i not in set(fold)]
+        choice = _choose(points, per_point, rest, current)
+        held_out.extend(per_point[choice][i] for i in fold)
+    best = _choose(points, per_point, range(len(items)), current)
+    return {"chosen": dict(zip(names, best)), "dev": _selection_figures(per_point[best]),
+            "cv": _selection_figures(held_out),
+            "grid": {str(dict(zip(names, p))): tuple(round(x, 3) for x in _selection_figures(v))
+                     for p, v in per_point.items()}}
+
+
 def main(argv=None) -> None:
     from rag.config import load_config
     from rag.pipeline import build_pipeline
@@ -189,7 +264,7 @@ def main(argv=None) -> None:
     ap.add_argument("--set", default=None)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--config", default=None)
-    ap.add_argument("--only", choices=("gate", "scoring"), default=None)
+    ap.add_argument("--only", choices=("gate", "scoring", "selection"), default=None)
     args = ap.parse_args(argv)
     items = dev_items(args.set)
     pipeline = build_pipeline(load_config(args.config), ensure_index=True)
@@ -200,6 +275,13 @@ def main(argv=None) -> None:
               f"{args.folds}-fold CV accuracy {s['cv_accuracy']:.3f}")
         for point, acc in sorted(s["grid"].items(), key=lambda kv: -kv[1])[:5]:
             print("   ", point, acc)
+    if args.only in (None, "selection"):
+        s = tune_selection(pipeline, items, args.folds)
+        figures = "accuracy {:.3f}, median {:.0f} chars, cite P {:.3f}"
+        print("answer length:", s["chosen"], "dev", figures.format(*s["dev"]),
+              f"| {args.folds}-fold CV:", figures.format(*s["cv"]))
+        for point, figures in s["grid"].items():
+            print("   ", point, figures)
     if args.only in (None, "gate"):
         g = tune_gate(pipeline, items, args.folds)
         print("gate:", g)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from rag.retrieval import Retriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# zero-width and other format characters (U+200B, U+2060, U+FEFF...) hide inside words pasted
+# from web pages; the question means the same without them, so it is answered the same
+_FORMAT_CHARS = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -85,7 +88,7 @@ def ingest(
 def clean_question(question, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = _CONTROL.sub(" ", question).strip()
+    text = _FORMAT_CHARS.sub("", _CONTROL.sub(" ", question)).strip()
     if not text:
         raise QuestionError("the question is empty")
     if not any(ch.isalnum() for ch in text):

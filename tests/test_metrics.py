@@ -158,3 +158,16 @@ def test_runner_attaches_judge_scores_and_records_errors():
     assert results[2].error == "QuestionError: the question is empty" and not results[2].correct
     s = summarize("j", results)
     assert s.judge_fact_recall == 1.0 and s.errors == 1
+
+
+def test_answer_length_leaves_out_markers_and_abstentions():
+    assert m.answer_chars("三年。[1]为期三年[12]") == len("三年。为期三年")
+    assert m.answer_chars("[1]") == 0
+    s = summarize("t", [
+        result(answer="一二三四五[1]"), result(answer="一二三[1]一二三[2]"), result(answer="一[1]"),
+        result(type="unanswerable", answer="资料中没有找到相关信息。很长很长很长很长", abstained=True,
+               should_abstain=True, gold=(), hit1=None, hit3=None, rr=None,
+               citation_precision=None, citation_recall=None),
+    ])
+    assert s.answer_chars_p50 == 5.0  # of 1, 5, 6: the abstention is not an answer
+    assert summarize("t", [result(abstained=True, should_abstain=True)]).answer_chars_p50 is None
