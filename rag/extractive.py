@@ -18,6 +18,8 @@ from rag.text import clean_markdown, sentence_spans
 from rag.types import Citation, Hit
 
 _DIGITS = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+(个|年|项|家|大|万|亿|%)")
+_AMOUNT = re.compile(r"(\d[\d,.]*|[一二两三四五六七八九十百千]+)\s*(万|亿|千万|百万)?\s*(美元|英镑|欧元|人民币|元|美金)|"
+                     r"[$£€]\s?\d|\d\s?(million|billion)|\d+\s?(dollars|pounds|euros)", re.I)
 _DATE = re.compile(r"\d{4}年|\d{1,2}月|\d{4}-\d{2}|(春|夏|秋|冬)季|今天|近期")
 _ENUMERATION = re.compile(r"[二两三四五六七八九十\d]+(大|个|项|类|方面)|以下|包括|分别")
 _TRAILING = re.compile(r"[；;，,、：:\s]+$")
@@ -100,9 +102,12 @@ _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The org
 
 
 def expected_type_missing(q: QueryTerms, scored: list[Scored], top: int = 1) -> bool:
-    """The question asks for a date or a number and the best sentence has none:
-    "…是哪一年成立的？" over passages that never give a year."""
+    """The question asks for a date, a sum of money or a number and the best sentence has
+    none: "…是哪一年成立的？" over passages that never give a year, "…支付了多少钱？" over
+    passages whose numbers are not amounts of money."""
     best = [c.sentence.text for c in scored[:top]]
+    if q.wants_money:
+        return not any(_AMOUNT.search(t) for t in best)
     if q.wants_date:
         return not any(_DATE.search(t) for t in best)
     if q.wants_number:

@@ -18,6 +18,9 @@ _DEICTIC = re.compile(
 )
 _LIST = re.compile(r"(哪些|哪几|哪[一二两三四五六七八九十\d]+[个项家大类方]|有几[个项]|列举|分别|包括什么|\bwhich\b.*\bare\b|\bwhat are\b|\blist\b)", re.I)
 _NUMBER = re.compile(r"(多少|几[个年月天项家]|多大|多久|比例|百分之|how (many|much)|what (share|percent))", re.I)
+# asks for a sum of money: the answer must name an amount in a currency, not just any number
+_MONEY = re.compile(r"(多少钱|多少(美元|英镑|欧元|人民币|资金|经费)|金额|[花出投付捐融赚]了?多少|值多少|"
+                    r"how much (money|funding|did|does|will|was|is)|what (amount|sum))", re.I)
 _WHEN = re.compile(r"(何时|什么时候|啥时候|哪一?年|哪一?天|几月|几号|哪个?月|日期|\bwhen\b|what (date|year|month|day))", re.I)
 
 
@@ -43,6 +46,7 @@ class QueryTerms:
     asked_absent: tuple[str, ...] = ()
     is_list: bool = False
     wants_number: bool = False
+    wants_money: bool = False
     wants_date: bool = False
     chinese: bool = True
     unknown_share: float = 0.0  # share of a non-Chinese question's terms the evidence lacks
@@ -165,7 +169,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         borrowed=tuple(t for t in borrowed if t in chosen),
         asked_absent=asked_absent if chinese else (),
         is_list=bool(_LIST.search(question)),
-        wants_number=bool(_NUMBER.search(question)),
+        wants_number=bool(_NUMBER.search(question)) or bool(_MONEY.search(question)),
+        wants_money=bool(_MONEY.search(question)),
         wants_date=bool(_WHEN.search(question)),
         chinese=chinese,
         unknown_share=unknown_share,

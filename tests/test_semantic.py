@@ -46,6 +46,7 @@ def test_english_question_is_answered_from_a_chinese_sentence_with_its_citation(
     ("卢旺达那边的老师能分到几个Claude Pro？", "2000", RWANDA),
     ("捐给Public First Action的钱有多少？", "2000万美元", DONATION),
     ("英国那个政府网站助手最先用在哪块业务上？", "求职者", "000_8378715d027410b1.txt"),
+    ("Anthropic捐了多少钱给那个政治组织？", "2000万美元", DONATION),  # a sum asked, a sum given
 ])
 def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, question, fact, article):
     result = answer(question, pipeline=shipped_pipeline)
@@ -58,10 +59,14 @@ def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, questi
     "Anthropic给Public First Action的捐款是多少欧元？",  # the donation is in dollars
     "Anthropic在卢旺达设立了几个办公室？",  # Rwanda and offices both occur, never together
     "Anthropic和日本政府有合作吗？",
+    "能源部为这项合作付给Anthropic多少钱？",  # asks for a sum; the DOE article gives none
+    "How much did the Department of Energy pay Anthropic?",
 ])
 def test_near_miss_is_abstained(shipped_pipeline, question):
     result = answer(question, pipeline=shipped_pipeline)
-    assert result.abstained and result.text == shipped_pipeline.cfg.answer.abstain_message
+    answer_cfg = shipped_pipeline.cfg.answer
+    expected = answer_cfg.abstain_message_en if question.isascii() else answer_cfg.abstain_message
+    assert result.abstained and result.text == expected
     assert result.citations == ()
 
 
