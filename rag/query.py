@@ -91,6 +91,13 @@ _NAME_TAGS = {"nr", "ns", "nt", "nz", "nrt", "nrfg", "eng", "m"}
 _NOUN_TAGS = {"n", "vn", "an", "ng", "nl", "l", "i", "j", "s", "t"}
 _DROP_TAGS = {"r", "d", "c", "p", "u", "uj", "ul", "uz", "ud", "ug", "uv", "y", "e", "o", "q",
               "x", "mq", "f", "zg", "df", "dg", "rr", "rz", "k", "h"}
+# Nouns that name the shape of an answer, not a fact ("什么程度", "哪方面", "哪些内容"): the
+# passages need not use them. A specific attribute ("总部", "价格", "所长") must be there.
+_SHAPE_NOUNS = frozenset({"方面", "内容", "程度", "类型", "种类", "情况", "方式", "形式", "样子",
+                          "时候", "问题", "东西", "事情"})
+# Time words relative to the asker ("现在" where the article says "如今"): phrasing, like verbs
+_RELATIVE_TIME = frozenset({"现在", "目前", "如今", "当前", "眼下", "最近", "近来", "以前", "之前",
+                            "过去", "将来", "未来", "以后", "今后"})
 _WH = re.compile(r"^(什么|哪|多少|几|谁|何|怎样|如何)")
 _LATIN_WORD = re.compile(r"[a-z0-9]")
 
@@ -111,6 +118,15 @@ def tagged_tokens(question: str) -> list[tuple[str, str]]:
     return out
 
 
+def _part_in_evidence(term: str, in_evidence) -> bool:
+    """A compound noun the passages use a part of ("商业利益" where they say "利益") is the
+    asker's wording, not something the passages lack."""
+    from rag.text import _jieba
+
+    parts = _jieba().cut_for_search(term, HMM=False)
+    return any(len(p) >= 2 and p != term and in_evidence(p) for p in parts)
+
+
 def key_terms(question: str, idf, in_evidence=None, context: str | None = None) -> QueryTerms:
     """`idf(term)` weighs terms; `in_evidence(term)` tells whether the evidence contains it.
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
@@ -127,7 +143,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             continue
         if not _is_content(w, tag):
             continue
-        if tag in _NAME_TAGS or tag in _NOUN_TAGS:
+        if (tag in _NAME_TAGS or tag in _NOUN_TAGS) and w not in _RELATIVE_TIME:
             factor, is_strict = 1.0, True
         else:
             # Verbs and adjectives are often just phrasing: they count only when the
@@ -142,7 +158,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             if tag in _NAME_TAGS and tag != "m":
                 names.add(w)
     asked = [tokens[i][0].lower() for i in answer_type | _attribute_before_wh(tokens) | _unit_after_quantity(tokens)]
-    asked_absent = tuple(w for w in asked if len(w) > 1 and in_evidence is not None and not in_evidence(w))
+    asked_absent = tuple(w for w in asked if len(w) > 1 and w not in _SHAPE_NOUNS
+                         and in_evidence is not None and not in_evidence(w))
     borrowed: list[str] = []
     if context:
         for w, weight in zip(*_plain_terms(context, idf)):
@@ -153,7 +170,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
     absent: tuple[str, ...] = ()
     unknown_share = 0.0
     if in_evidence is not None and chinese:
-        absent = tuple(t for t in strict if not in_evidence(t))
+        absent = tuple(t for t in strict if not in_evidence(t)
+                       and (t in names or not _part_in_evidence(t, in_evidence)))
     elif in_evidence is not None and chosen:
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.

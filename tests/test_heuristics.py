@@ -41,6 +41,25 @@ def test_key_terms_names_missing_from_the_evidence_are_reported():
     assert key_terms("Anthropic和日本政府签了什么协议？", flat_idf, lambda t: True).absent == ()
 
 
+def test_key_terms_what_the_asker_words_differently_is_not_missing():
+    evidence = "它们也不是为了anthropic的利益。如今的ai能完成复杂任务。这些政策将影响公司"
+    in_evidence = lambda t: t in evidence  # noqa: E731
+    # a compound whose part the passages use (商业利益 / 利益) and a time word relative to
+    # the asker (现在 / 如今) are phrasing; a noun with no part in the passages is missing
+    q = key_terms("Anthropic捐款是为了自己的商业利益吗？", flat_idf, in_evidence)
+    assert "商业利益" in q.terms and "商业利益" not in q.absent
+    assert "现在" not in key_terms("现在的AI厉害到什么程度？", flat_idf, in_evidence).absent
+    assert key_terms("Anthropic的总部在哪？", flat_idf, in_evidence).absent == ("总部",)
+    # names are never excused by a part: 日本政府 is not 政府
+    assert key_terms("日本政府和哪些公司合作？", flat_idf, lambda t: t in evidence + "政府").absent_names
+
+
+def test_key_terms_the_shape_of_an_answer_is_not_an_attribute_asked():
+    in_evidence = lambda t: t in "ai的能力不断提升"  # noqa: E731
+    assert key_terms("AI厉害到什么程度了？", flat_idf, in_evidence).asked_absent == ()
+    assert key_terms("AI的价格是多少？", flat_idf, in_evidence).asked_absent == ("价格",)
+
+
 def test_key_terms_of_a_question_in_english_over_chinese_evidence():
     q = key_terms("Who is Rwanda's ICT minister?", flat_idf, lambda t: t in {"ict"})
     assert q.terms == ("ict",) and not q.chinese and q.unknown_share > 0.5

@@ -47,6 +47,8 @@ def test_english_question_is_answered_from_a_chinese_sentence_with_its_citation(
     ("捐给Public First Action的钱有多少？", "2000万美元", DONATION),
     ("英国那个政府网站助手最先用在哪块业务上？", "求职者", "000_8378715d027410b1.txt"),
     ("Anthropic捐了多少钱给那个政治组织？", "2000万美元", DONATION),  # a sum asked, a sum given
+    # 商业利益 where the article says 利益: a part of the asker's word is enough
+    ("Anthropic给政治组织捐款，是图自己公司的商业利益吗？", "不是为了Anthropic", DONATION),
 ])
 def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, question, fact, article):
     result = answer(question, pipeline=shipped_pipeline)
@@ -61,6 +63,7 @@ def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, questi
     "Anthropic和日本政府有合作吗？",
     "能源部为这项合作付给Anthropic多少钱？",  # asks for a sum; the DOE article gives none
     "How much did the Department of Energy pay Anthropic?",
+    "Public First Action现在的总部在哪里？",  # 现在 is phrasing; 总部 is still missing
 ])
 def test_near_miss_is_abstained(shipped_pipeline, question):
     result = answer(question, pipeline=shipped_pipeline)
