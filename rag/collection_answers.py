@@ -144,11 +144,14 @@ class _Context:
         return key_terms(text, self.lexical.idf, lambda t: t in hay)
 
 
-def _covers(ctx: _Context, q: QueryTerms) -> bool:
+def _covers(ctx: _Context, q: QueryTerms, whole: bool = False) -> bool:
     """The topic can be judged here, and names nothing the whole collection lacks. A term
     this article lacks but others use ("国家", "公司") only lowers its coverage: such words
-    are often the question's frame, while a name no article has ("德国") answers it: none."""
-    return bool(q.terms) and q.unknown_share <= 0.5 and not any(ctx.corpus_lacks(t) for t in q.absent)
+    are often the question's frame, while a name no article has ("德国") answers it: none.
+    `whole`: every word of a topic in another language must have its Chinese word here
+    ("nuclear weapons" is not "危险武器")."""
+    most = 0.0 if whole else 0.5
+    return bool(q.terms) and q.unknown_share <= most and not any(ctx.corpus_lacks(t) for t in q.absent)
 
 
 def best_article(ctx: _Context, topic: str) -> Candidate | None:
@@ -296,7 +299,7 @@ def _lacked_names(ctx: _Context) -> list[str]:
 
 
 def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = False,
-          strict: bool = True, classes: bool = False) -> list[Candidate]:
+          strict: bool = True, classes: bool = False, whole: bool = False) -> list[Candidate]:
     """The articles that bear on `topic`, best first: those whose catalog entry (title,
     tags, summary) or, unless `by_profile`, retrieved passages cover enough of its key terms
     and mention every name in it. `by_profile` asks for articles that are about the topic,
@@ -305,6 +308,8 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         return [Candidate(r, 1.0, ()) for r in by_date(ctx.records)]
     if classes and not ctx.zh and _lacked_names(ctx):
         return []
+    if not ctx.zh and _names_no_article_has(ctx, topic):
+        return []  # "the Tesla deal": its other words found in Chinese (deal -> 交易) do not make it one
     hits = ctx.retrieve(topic)
     if skip_related:
         hits = [h for h in hits if not _is_related(h)]
@@ -317,7 +322,7 @@ def about(ctx: _Context, topic: str, *, skip_related: bool, by_profile: bool = F
         if r is None:
             continue
         q = ctx.terms_for(topic, article_hits, _profile(r), equivalents=classes and not ctx.zh)
-        if strict and not _covers(ctx, q):
+        if strict and not _covers(ctx, q, whole):
             continue
         cover = (lambda text, q=q: _class_coverage(q, text)) if classes else q.coverage
         coverage = cover(_profile(r))
@@ -745,7 +750,7 @@ def _which(ctx: _Context) -> Answer | None:
     topic = ctx.kind.topic
     if not topic:
         return None
-    found = about(ctx, topic, skip_related=False)
+    found = about(ctx, topic, skip_related=False, whole=True)  # the topic itself is mentioned
     if not found:
         return None
     w = _Writer()

@@ -127,6 +127,33 @@ def _part_in_evidence(term: str, in_evidence) -> bool:
     return any(len(p) >= 2 and p != term and in_evidence(p) for p in parts)
 
 
+def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
+            in_evidence) -> tuple[dict[str, float], set[str]]:
+    """Chinese words the passages use for the question's English words ("civil servants" ->
+    公务员, "malaria" -> 疟疾): of a word's dictionary glosses, the most specific (highest
+    IDF) one the retrieved passages contain. Two-word phrases are looked up first. Returns
+    those words with their weights, and the unknown words left without one."""
+    from rag.bridge import chinese_for
+
+    words = [w.lower() for w, tag in tokens if tag == "eng"]
+    todo = set(unknown)
+    found: dict[str, float] = {}
+
+    def best(phrase: str) -> str | None:
+        present = [z for z in chinese_for(phrase) if in_evidence(z)]
+        return max(present, key=idf) if present else None
+
+    for a, b in zip(words, words[1:]):
+        if a in todo and b in todo and (zh := best(f"{a} {b}")):
+            found[zh] = max(idf(zh), found.get(zh, 0.0))
+            todo -= {a, b}
+    for w in words:
+        if w in todo and (zh := best(w)):
+            found[zh] = max(idf(zh), found.get(zh, 0.0))
+            todo.discard(w)
+    return found, todo
+
+
 def key_terms(question: str, idf, in_evidence=None, context: str | None = None) -> QueryTerms:
     """`idf(term)` weighs terms; `in_evidence(term)` tells whether the evidence contains it.
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
@@ -176,9 +203,12 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.
         unknown = [t for t in chosen if not in_evidence(t)]
-        unknown_share = len(unknown) / len(chosen)
+        bridged, unmatched = _bridge(tokens, unknown, idf, in_evidence)
+        unknown_share = len(unmatched) / len(chosen)
         for t in unknown:
             del chosen[t]
+        for zh, weight in bridged.items():
+            chosen[zh] = max(weight, chosen.get(zh, 0.0))
     return QueryTerms(
         terms=tuple(chosen),
         weights=tuple(chosen.values()),

@@ -44,6 +44,7 @@ QUESTIONS = [
     "List the articles from newest to oldest.",
     "Compare the donation with the Genesis Mission.",
     "Which countries has Anthropic partnered with, according to these articles?",
+    "Which article mentions malaria?",
 ]
 
 
@@ -166,6 +167,11 @@ def test_which_article(ask, shipped_pipeline):
     servicenow = ask("哪些文章提到了ServiceNow？")
     assert set(sources(servicenow)) == {GOV, DOE}  # both mention it (in their related-links lists)
     assert answer("哪篇文章提到了日本？", pipeline=shipped_pipeline).abstained
+    # an English topic found through its dictionary Chinese (malaria -> 疟疾), quoted where it occurs
+    malaria = ask("Which article mentions malaria?")
+    assert sources(malaria) == [RWANDA] and "疟疾" in malaria.citations[0].quote
+    # every word of the topic must be there: 危险武器 is not "nuclear weapons"
+    assert ask("Which article mentions nuclear weapons?").abstained
 
 
 def test_across_articles_one_item_each(ask, shipped_pipeline):
