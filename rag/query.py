@@ -19,8 +19,10 @@ _DEICTIC = re.compile(
 _LIST = re.compile(r"(哪些|哪几|哪[一二两三四五六七八九十\d]+[个项家大类方]|有几[个项]|列举|分别|包括什么|\bwhich\b.*\bare\b|\bwhat are\b|\blist\b)", re.I)
 _NUMBER = re.compile(r"(多少|几[个年月天项家]|多大|多久|比例|百分之|how (many|much)|what (share|percent))", re.I)
 # asks for a sum of money: the answer must name an amount in a currency, not just any number
-_MONEY = re.compile(r"(多少钱|多少(美元|英镑|欧元|人民币|资金|经费)|金额|[花出投付捐融赚]了?多少|值多少|"
-                    r"how much (money|funding|did|does|will|was|is)|what (amount|sum))", re.I)
+_MONEY = re.compile(r"(多少钱|多少(美元|英镑|欧元|人民币|资金|经费)|金额|值多少|"
+                    r"(花|投|付|捐|融|赚|出资|支付|投资|捐赠|融资)了?多少(?![个名人位家项次年天月周])|"
+                    r"how much (money|funding)|how much\b.{0,40}\b(pay|paid|spend|spent|invest|donate|raise|cost|fund)|"
+                    r"what (amount|sum))", re.I)
 _WHEN = re.compile(r"(何时|什么时候|啥时候|哪一?年|哪一?天|几月|几号|哪个?月|日期|\bwhen\b|what (date|year|month|day))", re.I)
 
 

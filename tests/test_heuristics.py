@@ -154,3 +154,25 @@ def test_sentence_scoring_prefers_the_sentence_that_covers_the_question():
     scored = score_sentences(q, sentences)
     best = max(scored, key=lambda s: s.score)
     assert best.sentence.text.startswith("教育工作者")
+
+
+@pytest.mark.parametrize("question, money", [
+    ("美国能源部为这次合作向Anthropic支付了多少钱？", True),
+    ("Anthropic与Infosys的合作金额是多少？", True),
+    ("How much did the Department of Energy pay Anthropic?", True),
+    ("派出了多少名工程师？", False),  # a count of people, not a sum
+    ("How much did usage grow?", False),
+    ("卢旺达的教师能拿到多少个许可证？", False),
+])
+def test_questions_that_ask_for_a_sum_of_money(question, money):
+    assert key_terms(question, flat_idf).wants_money is money
+
+
+def test_a_sum_asked_needs_an_amount_in_a_currency():
+    from rag.extractive import Scored, expected_type_missing
+
+    q = key_terms("能源部为这项合作付给Anthropic多少钱？", flat_idf)
+    sentence = lambda text: [Scored(candidate_sentences([Hit(_chunk(0, text), 1.0)])[0], 1.0, 1.0)]  # noqa: E731
+    assert expected_type_missing(q, sentence("双方建立一项为期多年的合作伙伴关系。"))
+    assert not expected_type_missing(q, sentence("Anthropic向Public First Action捐赠2000万美元。"))
+    assert not expected_type_missing(q, sentence("能源部将投入$50 million用于该计划。"))
