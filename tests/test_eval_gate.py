@@ -37,11 +37,11 @@ def test_default_config_meets_the_floors_on_test(shipped_index, shipped_pipeline
 
 def test_cli_eval_ablate_prints_four_variants_and_writes_reports(shipped_index, tmp_path):
     # --split dev: the comparison below is a development check, so it reads dev items only;
-    # --every 2 keeps the default test run short (the full ablation is `make eval`)
+    # --every 3 keeps the default test run short (the full ablation is `make eval`)
     cfg = tmp_path / "rag.yaml"
     cfg.write_text(json.dumps({"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir}))
     run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "eval", "--ablate",
-                          "--split", "dev", "--every", "2", "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
+                          "--split", "dev", "--every", "3", "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     for name in ("lexical only", "dense only", "hybrid", "hybrid + semantic answers (default)"):
         assert name in run.stdout
