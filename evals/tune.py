@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from evals.metrics import answer_chars, answer_correct, citation_precision, perc
 from rag import tuned
 from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
 
+Measured = TypeVar("Measured")
 FEATURES = ["similarity_margin", "chinese", "coverage_zh", "absent_names", "absent_nouns", "type_missing", "asked_absent"]
 
 
@@ -138,11 +141,26 @@ def tune_gate(pipeline, items, k: int) -> dict:
 
 
 def _accuracy(pipeline, items) -> list[bool]:
-    out = []
-    for item in items:
-        a = pipeline.answer(item.question, list(item.history) or None)
-        out.append(answer_correct(a.text, a.abstained, item.facts, item.abstain))
-    return out
+    return [o.correct for o in _outcomes(pipeline, items)]
+
+
+def _at_each_point(grid: dict[str, tuple],
+                   measure: Callable[[], Measured]) -> tuple[list[tuple], dict[tuple, Measured], tuple]:
+    """`measure()` with the constants of rag/tuned.py set to each point of `grid` in turn,
+    restored afterwards. Returns the points, each one's measure, and the current point."""
+    names = list(grid)
+    points = list(itertools.product(*grid.values()))
+    saved = {n: getattr(tuned, n) for n in names}
+    per_point = {}
+    try:
+        for point in points:
+            for n, v in zip(names, point):
+                setattr(tuned, n, v)
+            per_point[point] = measure()
+    finally:
+        for n, v in saved.items():
+            setattr(tuned, n, v)
+    return points, per_point, tuple(saved.values())
 
 
 # A wrong answer to an unanswerable question costs this much more than a needless abstention.
@@ -161,25 +179,15 @@ def tune_scoring(pipeline, items, k: int) -> dict:
     choice of sentences is judged apart from the decision to answer."""
     items = [i for i in items if not i.abstain]
     names = list(GRID)
-    points = list(itertools.product(*GRID.values()))
-    per_point = {}
-    saved = {n: getattr(tuned, n) for n in names}
-    try:
-        for point in points:
-            for n, v in zip(names, point):
-                setattr(tuned, n, v)
-            per_point[point] = np.array(forced_correct(pipeline, items))
-    finally:
-        for n, v in saved.items():
-            setattr(tuned, n, v)
+    points, per_point, current = _at_each_point(GRID, lambda: np.array(forced_correct(pipeline, items)))
     # cross-validated estimate of choosing by dev accuracy
     held_out = []
     for fold in folds(len(items), k):
         mask = np.ones(len(items), bool)
         mask[fold] = False
-        choice = max(points, key=lambda p: (per_point[p][mask].mean(), p == tuple(saved.values())))
+        choice = max(points, key=lambda p: (per_point[p][mask].mean(), p == current))
         held_out.extend(per_point[choice][~mask].tolist())
-    best = max(points, key=lambda p: (per_point[p].mean(), p == tuple(saved.values())))
+    best = max(points, key=lambda p: (per_point[p].mean(), p == current))
     return {"chosen": dict(zip(names, best)), "dev_accuracy": float(per_point[best].mean()),
             "cv_accuracy": float(np.mean(held_out)),
             "grid": {str(dict(zip(names, p))): round(float(v.mean()), 3) for p, v in per_point.items()}}
@@ -232,21 +240,11 @@ def tune_selection(pipeline, items, k: int) -> dict:
     """Objective: dev accuracy through answer() (gate included) among the grid points that
     meet the length and citation bars; ties go to the shorter answer."""
     names = list(SELECTION_GRID)
-    points = list(itertools.product(*SELECTION_GRID.values()))
-    saved = {n: getattr(tuned, n) for n in names}
-    per_point = {}
-    try:
-        for point in points:
-            for n, v in zip(names, point):
-                setattr(tuned, n, v)
-            per_point[point] = _outcomes(pipeline, items)
-    finally:
-        for n, v in saved.items():
-            setattr(tuned, n, v)
-    current = tuple(saved.values())
+    points, per_point, current = _at_each_point(SELECTION_GRID, lambda: _outcomes(pipeline, items))
     held_out: list[ItemOutcome] = []
     for fold in folds(len(items), k):
-        rest = [i for i in range(len(items)) if i not in set(fold)]
+        in_fold = set(fold)
+        rest = [i for i in range(len(items)) if i not in in_fold]
         choice = _choose(points, per_point, rest, current)
         held_out.extend(per_point[choice][i] for i in fold)
     best = _choose(points, per_point, range(len(items)), current)

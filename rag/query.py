@@ -140,19 +140,14 @@ def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
     words = [w.lower() for w, tag in tokens if tag == "eng"]
     todo = set(unknown)
     found: dict[str, float] = {}
-
-    def best(phrase: str) -> str | None:
-        present = [z for z in chinese_for(phrase) if in_evidence(z)]
-        return max(present, key=idf) if present else None
-
-    for a, b in zip(words, words[1:]):
-        if a in todo and b in todo and (zh := best(f"{a} {b}")):
-            found[zh] = max(idf(zh), found.get(zh, 0.0))
-            todo -= {a, b}
-    for w in words:
-        if w in todo and (zh := best(w)):
-            found[zh] = max(idf(zh), found.get(zh, 0.0))
-            todo.discard(w)
+    for phrase in [(a, b) for a, b in zip(words, words[1:])] + [(w,) for w in words]:
+        if not todo.issuperset(phrase):
+            continue
+        present = [z for z in chinese_for(" ".join(phrase)) if in_evidence(z)]
+        if present:
+            zh = max(present, key=idf)
+            found[zh] = idf(zh)
+            todo.difference_update(phrase)
     return found, todo
 
 
@@ -196,6 +191,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
                 chosen[w] = weight * tuned.CONTEXT_TERM_WEIGHT
                 borrowed.append(w)
     chinese = is_chinese(question)
+    money = bool(_MONEY.search(question))
     absent: tuple[str, ...] = ()
     unknown_share = 0.0
     if in_evidence is not None and chinese:
@@ -219,8 +215,8 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         borrowed=tuple(t for t in borrowed if t in chosen),
         asked_absent=asked_absent if chinese else (),
         is_list=bool(_LIST.search(question)),
-        wants_number=bool(_NUMBER.search(question)) or bool(_MONEY.search(question)),
-        wants_money=bool(_MONEY.search(question)),
+        wants_number=money or bool(_NUMBER.search(question)),
+        wants_money=money,
         wants_date=bool(_WHEN.search(question)),
         chinese=chinese,
         unknown_share=unknown_share,
