@@ -22,8 +22,14 @@ from pathlib import Path
 from rag.config import Config
 from rag.errors import BackupError, ConfigError, IndexMissingError, RagError
 from rag.index_layout import IndexMeta, IndexPaths
-from rag.ingest import ingest_lock
-from rag.lexical import LexicalIndex, install
+from rag.ingest import checkpoint, ingest_lock
+from rag.lexical import LexicalIndex, remove_stale_generations, stage_generation, switch_to
+from rag.recovery import (
+    ASIDE_PREFIX,
+    STAGED_PREFIX,
+    RestoreJournal,
+    finish_interrupted_restore_locked,
+)
 from rag.storage import fsync_dir, storage_error, write_atomic
 
 _PARTS = (IndexPaths(Path()).chroma.name, IndexPaths(Path()).lexical.name)  # what a backup holds
@@ -124,6 +130,7 @@ def backup(cfg: Config, dest: str | Path) -> Path:
         raise ConfigError(f"backup folder {dest} is not empty")
     created = not dest.exists()
     with ingest_lock(cfg.data_dir):
+        finish_interrupted_restore_locked(src)
         try:
             dest.mkdir(parents=True, exist_ok=True)
             files = _copy_parts(src, dest)
@@ -211,14 +218,18 @@ def _check_staged(cfg: Config, staged: Path, manifest: dict) -> None:
 
 def restore(cfg: Config, src: str | Path) -> dict:
     """Replace the index with a verified backup; the live index is untouched until the
-    staged copy has been checked, and kept aside until the swap is done."""
+    staged copy has been checked, and kept aside until the swap is done. The swap is
+    journalled first, so a restore killed at any point is finished by the next start
+    (rag/recovery.py)."""
     _check_local(cfg)
     src, data = Path(src), Path(cfg.data_dir)
     manifest = read_manifest(src)
     _verify_backup(src, manifest)
     with ingest_lock(cfg.data_dir):
-        staged = data / f".restore-{time.time_ns()}"
-        aside = data / f".before-restore-{time.time_ns()}"
+        finish_interrupted_restore_locked(data)
+        staged = data / f"{STAGED_PREFIX}{time.time_ns()}"
+        aside = data / f"{ASIDE_PREFIX}{time.time_ns()}"
+        journal = None
         try:
             try:
                 staged.mkdir()
@@ -230,25 +241,33 @@ def restore(cfg: Config, src: str | Path) -> dict:
                 if copied != manifest["files"]:
                     raise BackupError(f"the copy of {src} in {staged} differs from the backup; nothing was changed")
             _check_staged(cfg, staged, manifest)
-            _swap_in(data, staged, aside)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
-            shutil.rmtree(aside, ignore_errors=True)
+            checkpoint("restore-staged")
+            generation = stage_generation(IndexPaths.of(data).lexical, IndexPaths.of(staged).lexical)
+            journal = RestoreJournal(staged.name, aside.name, generation.name, str(src.resolve()))
+            journal.write(data)
+            _swap_in(data, staged, aside, generation)
+        except BaseException:
+            if journal is None:  # nothing live was touched: drop the staged copy
+                shutil.rmtree(staged, ignore_errors=True)
+                remove_stale_generations(IndexPaths.of(data).lexical)
+            else:  # the swap had begun: finish it, as the next start would
+                finish_interrupted_restore_locked(data)
+            raise
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
+        RestoreJournal.remove(data)
     _forget_chroma_clients()  # a client cached in this process saw the old files
     return manifest
 
 
-def _swap_in(data: Path, staged: Path, aside: Path) -> None:
+def _swap_in(data: Path, staged: Path, aside: Path, generation: Path) -> None:
     aside.mkdir()
     if IndexPaths.of(data).chroma.exists():
         IndexPaths.of(data).chroma.rename(IndexPaths.of(aside).chroma)
-    try:
-        IndexPaths.of(staged).chroma.rename(IndexPaths.of(data).chroma)
-    except BaseException:
-        if IndexPaths.of(aside).chroma.exists():
-            IndexPaths.of(aside).chroma.rename(IndexPaths.of(data).chroma)
-        raise
-    install(IndexPaths.of(data).lexical, IndexPaths.of(staged).lexical)
+    checkpoint("restore-between-renames")
+    IndexPaths.of(staged).chroma.rename(IndexPaths.of(data).chroma)
+    checkpoint("restore-chroma-swapped")
+    switch_to(IndexPaths.of(data).lexical, generation)
     fsync_dir(data)
 
 

@@ -314,10 +314,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notes_to_stderr() -> None:
+    """What the core logs on its own (e.g. finishing an interrupted restore) reaches the user."""
+    import logging
+
+    log = logging.getLogger("rag")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.embedding import set_offline_env
 
     set_offline_env()
+    _notes_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,6 +3,7 @@ the one place these names are spelled out.
 
     data_dir/
       ingest.lock       the writer's lock (ingest, backup, restore)
+      restore.journal   only while a restore swaps the index in (rag/recovery.py)
       lexical -> lexical.<generation>/   BM25 index; its meta.json is the ingest record
       sentences/        sentence vectors (content-addressed)
       chroma/           the on-disk Chroma store (vectorstore.backend: chroma)
@@ -30,6 +31,10 @@ class IndexPaths:
     @property
     def lock(self) -> Path:
         return self.root / "ingest.lock"
+
+    @property
+    def restore_journal(self) -> Path:
+        return self.root / "restore.journal"
 
     @property
     def lexical(self) -> Path:

@@ -228,11 +228,22 @@ def install(folder: str | os.PathLike, built: str | os.PathLike) -> None:
     in by renaming a new symlink over it, which POSIX makes atomic. An index written before
     generations (a plain folder) is moved aside once. Older generations are removed last.
     """
+    switch_to(folder, stage_generation(folder, built))
+
+
+def stage_generation(folder: str | os.PathLike, built: str | os.PathLike) -> Path:
+    """Move `built` beside `folder` as a new generation, not yet live (see switch_to)."""
     folder, built = Path(folder), Path(built)
     target = folder.with_name(f"{folder.name}.{time.time_ns()}")
     built.rename(target)
+    return target
+
+
+def switch_to(folder: str | os.PathLike, generation: str | os.PathLike) -> None:
+    """Point `folder` at `generation` (a sibling) by one atomic rename; drop the others."""
+    folder, generation = Path(folder), Path(generation)
     link = folder.with_name(f".{folder.name}.link-{time.time_ns()}")
-    os.symlink(target.name, link)
+    os.symlink(generation.name, link)
     if folder.exists() and not folder.is_symlink():
         folder.rename(folder.with_name(f"{folder.name}.{time.time_ns()}-legacy"))
     os.replace(link, folder)

@@ -8,6 +8,7 @@ when dense retrieval is in use (an English-only model on Chinese text skips both
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import shutil
 import threading
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from rag.question_kinds import KindClassifier
     from rag.retrieval import Retriever
 
+log = logging.getLogger("rag")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # zero-width and other format characters (U+200B, U+2060, U+FEFF...) hide inside words pasted
 # from web pages; the question means the same without them, so it is answered the same
@@ -58,9 +60,11 @@ def ingest(
     the store is even opened: a refused or concurrent run touches nothing."""
     from rag.errors import IndexCorruptError
     from rag.ingest import ingest_lock, run_ingest_locked
+    from rag.recovery import finish_interrupted_restore_locked
 
     embedder = embedder or build_embedder(cfg)
     with ingest_lock(cfg.data_dir):
+        _tell(finish_interrupted_restore_locked(cfg.data_dir))
         aside = None
         for attempt in (1, 2):
             try:
@@ -83,6 +87,12 @@ def ingest(
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
     return report
+
+
+def _tell(message: str | None) -> None:
+    """What a start did to the data dir on its own (an interrupted restore finished)."""
+    if message:
+        log.warning(message)
 
 
 def clean_question(question, max_chars: int) -> str:
@@ -318,8 +328,10 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     from rag.lexical import LexicalIndex
     from rag.rerank import build_reranker
     from rag.retrieval import HybridRetriever, dense_weight_for
+    from rag.recovery import finish_interrupted_restore
     from rag.sentences import SentenceIndex, sentence_dir
 
+    _tell(finish_interrupted_restore(cfg.data_dir))
     try:
         lexical = LexicalIndex.load(lexical_dir(cfg))
     except IndexMissingError:

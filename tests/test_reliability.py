@@ -464,6 +464,47 @@ def test_restore_refuses_a_damaged_backup_and_keeps_the_index(site, tmp_path):
     site.assert_consistent()
 
 
+@pytest.mark.parametrize("step, finished", [
+    ("restore-staged", False),  # copied and checked, nothing live touched: rolled back
+    ("restore-between-renames", True),  # old Chroma moved aside, new one not yet in: finished
+    ("restore-chroma-swapped", True),  # Chroma swapped, lexical index not yet: finished
+])
+def test_kill_9_during_restore_is_finished_or_rolled_back_by_the_next_start(dense_site, tmp_path, step, finished):
+    """Item 1 (round 3): restore frozen at each point of its swap, then killed with SIGKILL
+    there. The next start (a plain `rag ask`) finishes the restore or rolls it back, says so,
+    answers, and leaves no staging folder, aside folder or journal behind."""
+    site = dense_site
+    bk = tmp_path / "bk"
+    assert site.run("backup", str(bk)).returncode == 0
+    article = site.corpus / DONATION  # the live index learns a fact the backup does not hold
+    article.write_text(article.read_text() + NEW_FACT)
+    assert site.run("ingest").returncode == 0 and NEW_ANSWER in site.ask(NEW_QUESTION)
+    proc = site.popen("restore", str(bk), env={"RAG_INGEST_STOP_AT": step})
+    try:
+        wait_stopped(proc)
+        if step == "restore-between-renames":  # the window of the report: no live Chroma folder
+            assert not (site.data / "chroma").exists()
+            assert list(site.data.glob(".before-restore-*/chroma"))
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert list(site.data.glob(".restore-*")), "the kill left the restore's staging folder"
+    r = site.run("ask", NEW_QUESTION)
+    assert r.returncode == 0, r.stderr
+    assert (NEW_ANSWER in r.stdout) is not finished, r.stdout  # old index or the backup's
+    assert ("finished a restore" in r.stderr) is finished and "note:" in r.stderr, r.stderr
+    assert ANSWER in site.ask()
+    leftovers = [*site.data.glob(".restore-*"), *site.data.glob(".before-restore-*"),
+                 site.data / "restore.journal"]
+    assert not [p for p in leftovers if p.exists()]
+    assert {c.id for c in site.lexical().chunks} == site.store_ids()
+    assert site.generations() == [site.lexical().meta["collection"]]
+    if step == "restore-between-renames":  # a later restore still works; ingest brings the edit back
+        assert site.run("restore", str(bk)).returncode == 0
+        assert site.run("ingest").returncode == 0
+        site.assert_consistent()
+
+
 def test_sqlite_lock_is_not_reported_as_damage(site):
     """A Chroma database locked by another process is waited for, not rebuilt."""
     conn = sqlite3.connect(site.data / "chroma" / "chroma.sqlite3", isolation_level=None, timeout=1)
