@@ -326,9 +326,9 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     from rag.embedding import QueryCache
     from rag.ingest import lexical_dir
     from rag.lexical import LexicalIndex
+    from rag.recovery import finish_interrupted_restore
     from rag.rerank import build_reranker
     from rag.retrieval import HybridRetriever, dense_weight_for
-    from rag.recovery import finish_interrupted_restore
     from rag.sentences import SentenceIndex, sentence_dir
 
     _tell(finish_interrupted_restore(cfg.data_dir))
