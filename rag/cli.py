@@ -176,7 +176,8 @@ def cmd_llm_server(args) -> int:
     if not 0 < port <= 65535:
         raise ConfigError(f"--port must be from 1 to 65535, got {port}")
     model = Path(args.model) if args.model else default_model_path()
-    return run_server(ServerSettings(model, args.host, port, args.threads, args.n_ctx, args.alias))
+    return run_server(ServerSettings(model, args.host, port, args.threads, args.n_ctx, args.alias),
+                      allow_remote=args.allow_remote)
 
 
 def cmd_bench(args) -> int:
@@ -267,7 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("llm-server", help="run a local GGUF model as an OpenAI-compatible server "
                                           "(llama.cpp; see `make llm`)")
     p.add_argument("--model", metavar="FILE", help="a GGUF file (default: the one `make llm` assembles)")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="default 127.0.0.1; any other host needs --allow-remote and RAG_LLM_API_KEY")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host; clients must send the key in RAG_LLM_API_KEY")
     p.add_argument("--port", type=int, help="default: a free port (printed)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import GenerationError
+from rag.errors import ConfigError, GenerationError
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
 
@@ -158,6 +158,22 @@ def check_model(spec: ModelSpec, path: Path) -> GGUFInfo:
     arch, label = info.get("general.architecture"), info.get("general.name")
     if arch != spec.architecture or label != spec.label:
         raise GenerationError(f"{path} holds {label!r} ({arch}), not {spec.label!r} ({spec.architecture})")
+    return info
+
+
+def check_runnable(path: Path) -> GGUFInfo:
+    """Any GGUF file the user names: refused with one line when llama.cpp could not load it
+    (no tensors, tensors past the end of the file, no architecture), not with the loader's
+    traceback from inside the server process."""
+    info = read_gguf_header(path)
+    size = path.stat().st_size
+    if info.tensors == 0:
+        raise GenerationError(f"{path} holds no tensors: it is a GGUF header, not a model")
+    if info.data_end > size:
+        raise GenerationError(f"{path} is truncated: its tensors end at byte {info.data_end:,}, "
+                              f"the file at {size:,}")
+    if not info.get("general.architecture"):
+        raise GenerationError(f"{path} does not say its architecture (general.architecture)")
     return info
 
 
@@ -365,18 +381,33 @@ def default_model_path(models_dir: Path = MODELS_DIR) -> Path:
     return models_dir / MODELS[DEFAULT_MODEL].filename
 
 
-def run_server(settings: ServerSettings) -> int:
-    """Run the server in the foreground until Ctrl-C (for `rag llm-server`)."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+API_KEY_ENV = "RAG_LLM_API_KEY"  # the key clients must send when the server is reachable remotely
+
+
+def run_server(settings: ServerSettings, *, allow_remote: bool = False) -> int:
+    """Run the server in the foreground until Ctrl-C (for `rag llm-server`). Only loopback
+    unless `allow_remote` and a key in RAG_LLM_API_KEY: llama.cpp's server has no other auth."""
+    if not settings.model.exists():
+        raise GenerationError(f"no model at {settings.model}: run `make llm` or pass --model FILE.gguf")
+    check_runnable(settings.model)  # refuse a file llama.cpp cannot load with one line, not a C++ abort
+    env = dict(os.environ)
+    env.pop("API_KEY", None)  # llama.cpp's server reads its key from API_KEY: only ours counts
+    if settings.host not in LOOPBACK_HOSTS:
+        key = os.environ.get(API_KEY_ENV, "")
+        if not allow_remote or len(key) < 16:
+            raise ConfigError(
+                f"binding to {settings.host} exposes the model beyond this machine with no login: pass "
+                f"--allow-remote and set {API_KEY_ENV} to a key of 16 or more characters (clients send "
+                f"it as their API key: llm.api_key_env: {API_KEY_ENV})")
+        env["API_KEY"] = key  # in the environment, not on the command line where `ps` shows it
     why = llama_cpp_missing()
     if why:
         raise GenerationError(why)
-    if not settings.model.exists():
-        raise GenerationError(f"no model at {settings.model}: run `make llm` or pass --model FILE.gguf")
-    read_gguf_header(settings.model)  # refuse a non-GGUF file with one line, not a C++ abort
     base = f"http://{settings.host}:{settings.port}/v1"
     print(f"llama.cpp server for {settings.model.name} on {base} (Ctrl-C to stop). In the config:\n"
           f"  answer: {{answerer: openai}}\n  llm: {{base_url: {base}, model: {settings.alias}}}", flush=True)
-    process = subprocess.Popen(server_command(settings))
+    process = subprocess.Popen(server_command(settings), env=env)
 
     def stop(signum, frame):  # SIGTERM (a service manager, `kill`) ends the server too
         raise KeyboardInterrupt
