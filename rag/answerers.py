@@ -313,4 +313,4 @@ def build_answerer(cfg: Config, chat_model=None, semantics: Semantics | None = N
     """The answerer the config names (`answer.answerer`), from the registry (rag/registry.py)."""
     from rag.registry import ANSWERERS
 
-    return ANSWERERS.get(cfg.answer.answerer)(cfg, semantics=semantics, chat_model=chat_model)
+    return ANSWERERS.create(cfg.answer.answerer, cfg, semantics=semantics, chat_model=chat_model)

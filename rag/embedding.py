@@ -287,14 +287,14 @@ def model_name(cfg) -> str:
 
     backend = EMBEDDERS.get(cfg.embedding.backend)
     named = getattr(backend, "model_name", None)
-    return named(cfg) if named is not None else backend(cfg).name
+    return named(cfg) if named is not None else EMBEDDERS.create(cfg.embedding.backend, cfg).name
 
 
 def build_embedder(cfg) -> Embedder:
     """The embedder the config names, from the registry (rag/registry.py)."""
     from rag.registry import EMBEDDERS
 
-    return EMBEDDERS.get(cfg.embedding.backend)(cfg)
+    return EMBEDDERS.create(cfg.embedding.backend, cfg)
 
 
 class QueryCache:

@@ -44,7 +44,7 @@ def open_store(cfg: Config, model_name: str, collection: str | None = None) -> V
     by default the one the lexical index names as live; not yet opened."""
     from rag.registry import STORES
 
-    return STORES.get(cfg.vectorstore.backend)(cfg, model_name, collection or live_collection(cfg))
+    return STORES.create(cfg.vectorstore.backend, cfg, model_name, collection or live_collection(cfg))
 
 
 def live_collection(cfg: Config) -> str:

@@ -20,6 +20,7 @@ rag/rerank.py and rag/corpus.py.
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from typing import Any
 
@@ -109,6 +110,32 @@ class Registry:
                     self._entries[name] = obj
             return obj
         return entry
+
+    def create(self, name: str, *args: Any, key: str | None = None, **kwargs: Any) -> Any:
+        """Call the factory registered (or named by a dotted path) as `name` with the
+        arguments this registry's factories take. An object that is not such a factory
+        (`os:system` as an answerer, a class with other parameters) is refused with one line
+        naming the key, before it is called when its signature says so."""
+        factory = self.get(name, key)
+        where = f"config key `{key or self.key}`: {name!r} is not a {self.what} factory"
+        if not callable(factory):
+            raise ConfigError(f"{where} (it is a {type(factory).__name__}, not callable)")
+        try:
+            signature = inspect.signature(factory)
+        except (TypeError, ValueError):  # some built-ins have none: the call itself tells
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ConfigError(f"{where}: it takes {signature}, not the arguments a {self.what} "
+                                  f"factory is given ({exc})") from exc
+        try:
+            return factory(*args, **kwargs)
+        except TypeError as exc:
+            if name in self.names():  # a built-in or registered part: a bug, not a config value
+                raise
+            raise ConfigError(f"{where}: calling it failed ({exc})") from exc
 
 
 # (cfg) -> Embedder. A factory may also have `model_name(cfg) -> str`, the name the index

@@ -62,4 +62,4 @@ def build_reranker(cfg, semantics) -> Reranker:
     """The reranker the config names (`retrieval.rerank`), from the registry (rag/registry.py)."""
     from rag.registry import RERANKERS
 
-    return RERANKERS.get(cfg.retrieval.rerank)(cfg, semantics)
+    return RERANKERS.create(cfg.retrieval.rerank, cfg, semantics)

@@ -189,3 +189,31 @@ def test_embedding_backend_contract(tmp_path, backend):
         assert abs(math.sqrt(sum(x * x for x in v)) - 1.0) < 1e-3
     assert embedder.embed_query("卢旺达和Anthropic签了什么？") == pytest.approx(query)
     assert 0.0 <= embedder.unk_share(["卢旺达政府"]) <= 1.0
+
+
+@pytest.mark.parametrize("key, value", [
+    ("answer.answerer", "os:system"),
+    ("retrieval.rerank", "subprocess:getoutput"),
+    ("embedding.backend", "os:getcwd"),
+    ("vectorstore.backend", "json:dumps"),
+    ("answer.answerer", "rag.config:DEFAULT_MODEL"),  # not even callable
+])
+def test_a_dotted_path_that_is_not_a_factory_is_one_line_naming_the_key(tmp_path, key, value):
+    """Item 10 (round 3): an importable object that is not a factory of that kind of part
+    gives `error: config key ...` in one line, not a TypeError traceback, and runs nothing."""
+    from rag.pipeline import ingest
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DEFAULT_CORPUS, corpus)
+    base = {"corpus": {"path": str(corpus)}, "data_dir": str(tmp_path / "data"),
+            "embedding": {"backend": "tests.fakes:HASH_BACKEND", "model": "fake-hash-64"}}
+    ingest(config_from_dict(base), progress=False)
+    section, name = key.split(".")
+    bad = {**base, section: {**base.get(section, {}), name: value}}
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(json.dumps(bad))
+    run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "ask", "卢旺达ICT与创新部长是谁？"],
+                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith(f"error: config key `{key}`: {value!r} is not a"), run.stderr
