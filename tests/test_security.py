@@ -196,3 +196,37 @@ def test_non_loopback_host_requires_auth(make_cfg, monkeypatch):
     monkeypatch.setenv(cfg.ui.auth_env, "no-colon")
     with pytest.raises(ConfigError, match="user:password"):
         launch(object(), cfg, "0.0.0.0", 7860)
+
+
+# What a request may choose: the question, its history and the article filters; never a
+# config value, a plugin or a dotted path (a config file is code: SECURITY.md).
+REQUEST_PARAMETERS = {"question", "history", "article_ids", "date_from", "date_to", "undated"}
+
+
+def test_no_request_can_choose_a_config_plugin_or_dotted_path(ui_server, tmp_path, monkeypatch):
+    """Item 8 (round 3): every API endpoint takes only question, history and filters, and a
+    dotted path sent in any of them is text: the module it names is never imported."""
+    import urllib.request
+
+    from gradio_client import Client
+
+    info = json.load(urllib.request.urlopen(f"{ui_server}gradio_api/info", timeout=30))
+    endpoints = {**info.get("named_endpoints", {}), **info.get("unnamed_endpoints", {})}
+    assert {"/ask", "/chat"} <= set(endpoints)
+    for name, endpoint in endpoints.items():
+        params = {p.get("parameter_name") for p in endpoint["parameters"]}
+        assert params <= REQUEST_PARAMETERS, (name, params - REQUEST_PARAMETERS)
+    canary = "rag_canary_plugin_3f9"
+    (tmp_path / f"{canary}.py").write_text("import pathlib\npathlib.Path(__file__).with_suffix('.ran').touch()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = Client(ui_server, verbose=False)
+    dotted = f"{canary}:run"
+    client.predict(dotted, [{"role": "user", "content": dotted}, {"role": "assistant", "content": dotted}],
+                   api_name="/ask")
+    from gradio_client.exceptions import AppError
+
+    try:  # a date that is not a date may be refused: either way, as text
+        client.predict(dotted, [], dotted, dotted, True, api_name="/chat")
+    except AppError as exc:
+        assert "date" in str(exc).lower() or "日期" in str(exc), exc
+    assert canary not in sys.modules and not (tmp_path / f"{canary}.ran").exists()
