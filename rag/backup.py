@@ -186,8 +186,10 @@ def _verify_backup(root: Path, manifest: dict) -> None:
 def read_manifest(src: Path) -> dict:
     try:
         manifest = json.loads((src / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
+    except FileNotFoundError as exc:
         raise ConfigError(f"{src} is not a backup made by `rag backup` (no manifest.json)") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise BackupError(f"{src}/manifest.json cannot be read as a manifest ({type(exc).__name__})") from exc
     if not isinstance(manifest, dict) or manifest.get("format", 1) > MANIFEST_FORMAT:
         raise BackupError(f"{src}/manifest.json is not a manifest this version can read")
     return manifest

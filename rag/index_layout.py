@@ -84,5 +84,5 @@ class IndexMeta:
         """The meta of the index in `lexical_folder`, or None when missing or unreadable."""
         try:
             return cls.from_dict(json.loads((Path(lexical_folder) / META_FILE).read_text()))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RecursionError):  # nested too deep is unreadable too
             return None

@@ -195,7 +195,7 @@ class LexicalIndex:
             article_bm25 = bm25s.BM25.load(str(real / "article_bm25")) if chunks else None
         except IndexCorruptError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise IndexCorruptError(
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc

@@ -505,6 +505,19 @@ def test_kill_9_during_restore_is_finished_or_rolled_back_by_the_next_start(dens
         site.assert_consistent()
 
 
+def test_deeply_nested_json_in_a_backup_or_the_index_is_one_line(site, tmp_path):
+    """Round 3: JSON nested 200,000 deep (Python's parser raises RecursionError) in a backup's
+    manifest or the index's own files is one line, never a traceback."""
+    bk = tmp_path / "bk"
+    assert site.run("backup", str(bk)).returncode == 0
+    (bk / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
+    one_line_error(site.run("restore", str(bk)), 2, "manifest.json")
+    assert ANSWER in site.ask()
+    meta = site.data / "lexical" / "meta.json"
+    meta.write_text('{"format": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    one_line_error(site.run("ask", QUESTION), 2, "damaged")
+
+
 def test_sqlite_lock_is_not_reported_as_damage(site):
     """A Chroma database locked by another process is waited for, not rebuilt."""
     conn = sqlite3.connect(site.data / "chroma" / "chroma.sqlite3", isolation_level=None, timeout=1)
