@@ -290,3 +290,52 @@ def test_export_file_names_are_safe_whatever_the_question(tmp_path):
     finally:
         app.close()
         shutil.rmtree(tmp_path / "data", ignore_errors=True)
+
+
+# -- SIGTERM with /chat answers in flight -------------------------------------------------------
+
+@pytest.mark.slow
+def test_sigterm_lets_chat_answers_in_flight_finish_and_refuses_new_ones(tmp_path):
+    """A real `launch()` in its own process over a chat model that streams slowly (~7 s an
+    answer): /chat calls already running complete, one sent after the signal is told the
+    server is shutting down, and the process exits 0 once they are done."""
+    import concurrent.futures
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import Client
+
+    from rag.config import PROJECT_ROOT
+    from tests.test_limits import status, wait_for_server
+
+    site = Site(tmp_path, ui={"drain_seconds": 20})
+    site.ingest_here()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "tests.slow_server", str(site.cfg_path), str(port)],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    try:
+        wait_for_server(url, server)
+        clients = [Client(url, verbose=False) for _ in range(4)]
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            running = [pool.submit(c.predict, QUESTION, api_name="/chat") for c in clients[:3]]
+            time.sleep(3)  # the three have joined the queue; each answer streams for ~7 s
+            server.send_signal(signal.SIGTERM)
+            # a request sent after the signal: the HTTP reply says why (gradio_client shows any
+            # 503 on joining as "Queue is full! Please try again.")
+            body = json.dumps({"data": [QUESTION, None, [], "", "", False], "fn_index": 0,
+                               "session_hash": clients[3].session_hash}).encode()
+            late = status(url, "POST", "/gradio_api/queue/join", body, {"Content-Type": "application/json"})
+            replies = [f.result(timeout=60) for f in running]
+        code = server.wait(timeout=40)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    text = log_path.read_text()
+    assert code == 0 and "stopping: 3 answer(s) in flight" in text and "Traceback" not in text, text
+    assert all(ANSWER in r[-1]["text"] for r in replies), replies
+    assert late[0] == 503 and b"the server is shutting down" in late[2], late
