@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -10,33 +12,78 @@ import yaml
 from rag.errors import ConfigError
 
 
-def read_feedback(path: str | Path) -> list[dict]:
-    rows = []
+def print_note(note: str) -> None:
+    print(f"note: {note}", file=sys.stderr, flush=True)
+
+
+def _skip_reason(row) -> str:
+    """Why a parsed line is not a vote this code can use, or "" when it is."""
+    if not isinstance(row, dict):
+        return f"not a JSON object ({type(row).__name__})"
+    if "question" in row and not isinstance(row["question"], str):
+        return "question is not text"
+    if row.get("vote") not in ("up", "down", None):
+        return f"vote is {row.get('vote')!r}, not up, down or null"
+    if not isinstance(row.get("answer", ""), str):
+        return "answer is not text"
+    citations = row.get("citations", [])
+    if not isinstance(citations, list) or not all(isinstance(c, dict) for c in citations):
+        return "citations is not a list of objects"
+    history = row.get("history", [])
+    if not isinstance(history, list) or not all(
+            isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+            for m in history):
+        return "history is not a list of user/assistant messages"
+    if "answer_id" in row and not isinstance(row["answer_id"], str):
+        return "answer_id is not text"
+    return ""
+
+
+def read_feedback(path: str | Path, on_skip: Callable[[str], None] = print_note) -> list[dict]:
+    """The votes in the log (ui/chat.py FeedbackLog), oldest first: for an answer voted more
+    than once only its last line counts, and a withdrawn vote (`"vote": null`) removes it.
+    A line that is not UTF-8, not JSON or not a vote is skipped with one note through
+    `on_skip`; the other lines are kept."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read feedback log {path}: {exc.strerror or exc}") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    by_answer: dict[str, dict | None] = {}  # answer_id -> its latest vote, in first-seen order
+    rows: list[dict] = []  # lines without an answer_id (written by hand or by older versions)
+    for n, data in enumerate(raw.split(b"\n"), 1):
+        if not data.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            on_skip(f"feedback log {path} line {n} skipped: not UTF-8 (bad byte at column {exc.start + 1})")
+            continue
+        except RecursionError:
+            on_skip(f"feedback log {path} line {n} skipped: JSON nested too deeply")
+            continue
         except ValueError as exc:
-            raise ConfigError(f"feedback log {path} line {n} is not JSON") from exc
-        if isinstance(row, dict) and isinstance(row.get("question"), str):
+            on_skip(f"feedback log {path} line {n} skipped: not JSON ({exc.__class__.__name__})")
+            continue
+        reason = _skip_reason(row)
+        if reason:
+            on_skip(f"feedback log {path} line {n} skipped: {reason}")
+        elif isinstance(row.get("answer_id"), str):
+            by_answer[row["answer_id"]] = row if row.get("vote") is not None else None
+        elif isinstance(row.get("question"), str):
             rows.append(row)
-    return rows
+    votes = [r for r in by_answer.values() if r is not None and isinstance(r.get("question"), str)]
+    return rows + votes
 
 
-def drafts_from_feedback(path: str | Path, out: str | Path) -> int:
+def drafts_from_feedback(path: str | Path, out: str | Path, on_skip: Callable[[str], None] = print_note) -> int:
     """Write one draft item per distinct thumbs-down question; returns how many."""
     drafts: list[dict] = []
     seen: set[str] = set()
-    for row in read_feedback(path):
+    for row in read_feedback(path, on_skip):
         if row.get("vote") != "down" or row["question"] in seen:
             continue
         seen.add(row["question"])
-        cited = sorted({str(c["source"]) for c in row.get("citations", []) if isinstance(c, dict) and c.get("source")})
+        cited = sorted({str(c["source"]) for c in row.get("citations", []) if c.get("source")})
         item = {
             "id": f"feedback-{len(drafts) + 1:03d}",
             "type": "fact",

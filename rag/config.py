@@ -131,7 +131,8 @@ class LLMConfig:
 class UIConfig:
     host: str = "127.0.0.1"
     port: int = 7860
-    feedback_log: str = "feedback.jsonl"  # relative to data_dir
+    # relative to data_dir and inside it, ending in .jsonl, never in the index's folders
+    feedback_log: str = "feedback.jsonl"
     auth_env: str = "RAG_UI_AUTH"  # "user:password" in this variable enables login
     max_queue: int = 64
     concurrency: int = 4
@@ -139,6 +140,21 @@ class UIConfig:
     # Gradio keeps a copy of every component's state per session (about 35 KB here), and every
     # API call is a new session: the least recently used beyond this many are dropped.
     max_sessions: int = 1000
+    # per client address: each new conversation takes one of ui.max_sessions places; a person
+    # starts a few a minute, and at 60 one address needs max_sessions/60 minutes to push all
+    # the others out (those dropped are told so)
+    new_sessions_per_minute: int = 60
+    # a session keeps, shows and returns (/chat) only its latest turns: answers read the last
+    # answer.max_history_messages messages anyway, and each kept turn adds ~4 KB to every reply
+    max_session_turns: int = 20
+    # per client address: each vote is a line on disk
+    votes_per_minute: int = 30
+    # a vote keeps the question, the answer, its citations and at most this many characters
+    # of the conversation before it (the latest messages): enough to replay a follow-up
+    feedback_context_chars: int = 4000
+    # beyond this size the feedback log is renamed to <name>.1 (replacing the older one) and a
+    # new one started: at most twice this on disk
+    feedback_log_bytes: int = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -204,6 +220,30 @@ def _check_values(cfg: Config) -> None:
         raise bad("corpus.max_file_bytes", "must be >= 1")
     if cfg.llm.context not in ("sentences", "chunks"):
         raise bad("llm.context", "must be one of sentences, chunks")
+    problem = feedback_log_problem(cfg.ui.feedback_log)
+    if problem:
+        raise bad("ui.feedback_log", problem)
+
+
+# The index's own names in the data dir (rag/index_layout.py): a log written there would
+# overwrite or corrupt the index (a vote into chroma/chroma.sqlite3 once read it as text).
+_INDEX_NAMES = ("ingest.lock", "lexical", "sentences", "chroma")
+
+
+def feedback_log_problem(name: str) -> str:
+    """Why `name` (ui.feedback_log) cannot be the feedback log, or "" when it can: it must be
+    a relative path inside the data dir, end in .jsonl, and stay out of the index."""
+    path = Path(name)
+    if not name.strip() or path.is_absolute() or name.startswith("~"):
+        return f"must be a path relative to data_dir, got {name!r}"
+    if ".." in path.parts:
+        return f"must stay inside data_dir (no '..'), got {name!r}"
+    if path.suffix != ".jsonl":
+        return f"must end in .jsonl, got {name!r}"
+    first = path.parts[0]
+    if any(first == n or first.startswith(n + ".") for n in _INDEX_NAMES):
+        return f"must not be inside the index ({first}/ belongs to it), got {name!r}"
+    return ""
 
 
 # (key, low, high): inclusive ranges every value must fall in. Values outside them were
@@ -235,6 +275,11 @@ _RANGES = (
     ("ui.concurrency", 1, 64),
     ("ui.drain_seconds", 0, 3600),
     ("ui.max_sessions", 10, 100_000),
+    ("ui.new_sessions_per_minute", 1, 100_000),
+    ("ui.max_session_turns", 1, 1000),
+    ("ui.votes_per_minute", 1, 100_000),
+    ("ui.feedback_context_chars", 0, 100_000),
+    ("ui.feedback_log_bytes", 10_000, 10_000_000_000),
     ("corpus.max_file_bytes", 1, 1_000_000_000),
 )
 

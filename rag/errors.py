@@ -63,3 +63,11 @@ class IngestRefusedError(RagError):
 
 class BackupError(RagError):
     """A backup is incomplete, damaged or does not match its manifest."""
+
+
+class RateLimitError(RagError):
+    """One client asked for more of something (new conversations, votes) than a minute allows."""
+
+
+class SessionDroppedError(RagError):
+    """The server no longer holds this session's conversation (it made room for others)."""

@@ -179,7 +179,9 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     for dirt in ("\\(", "&#", "<details>", "<br>", "\\-"):
         assert dirt not in copied, dirt
 
-    # a changed thumb updates the answer's one feedback line
+    # a changed thumb: the answer's latest line in the feedback log is its vote
+    from evals.feedback import read_feedback
+
     log = Path(shipped_index.data_dir) / shipped_index.ui.feedback_log
     answer.hover()
     answer.locator("button[aria-label='Dislike']").click()
@@ -187,7 +189,7 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     deadline = time.time() + 30  # two queued events; slow when the box is busy
     mine: list[dict] = []
     while time.time() < deadline:
-        lines = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+        lines = read_feedback(log) if log.exists() else []  # an answer's last line is its vote
         mine = [r for r in lines if r.get("question") == DONATION]
         if mine and mine[-1]["vote"] == "up":
             break

@@ -181,17 +181,31 @@ def test_knowledge_base_and_welcome_list_every_article():
     assert "3 篇文章" in welcome and "2025-12-18 至 2026-01-27" in welcome and "1 篇日期不详" in welcome
 
 
-def test_a_changed_vote_rewrites_its_line_and_a_withdrawn_one_removes_it(tmp_path):
-    log = FeedbackLog(tmp_path / "feedback.jsonl")
+def test_votes_are_appended_and_the_last_line_of_an_answer_is_its_vote(tmp_path):
+    from evals.feedback import read_feedback
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl", max_bytes=10_000)
     log.path.write_text("not json, written by hand\n", encoding="utf-8")
-    log.set_vote("a1", {"vote": "down"})
-    log.set_vote("b2", {"vote": "up"})
-    log.set_vote("a1", {"vote": "up"})
-    lines = log.path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "not json, written by hand"
-    assert [(json.loads(x)["answer_id"], json.loads(x)["vote"]) for x in lines[1:]] == [("b2", "up"), ("a1", "up")]
-    log.set_vote("b2", None)
-    assert [json.loads(x)["answer_id"] for x in log.path.read_text(encoding="utf-8").splitlines()[1:]] == ["a1"]
+    log.append({"answer_id": "a1", "vote": "down", "question": "Q1"})
+    log.append({"answer_id": "b2", "vote": "up", "question": "Q2"})
+    before = log.path.read_bytes()
+    log.append({"answer_id": "a1", "vote": "up", "question": "Q1"})
+    assert log.path.read_bytes().startswith(before)  # appended, nothing rewritten
+    assert log.path.read_text(encoding="utf-8").splitlines()[0] == "not json, written by hand"
+    notes: list[str] = []
+    assert [(r["answer_id"], r["vote"]) for r in read_feedback(log.path, notes.append)] == [("a1", "up"), ("b2", "up")]
+    assert len(notes) == 1 and "line 1 skipped" in notes[0]
+    log.append({"answer_id": "b2", "vote": None})  # withdrawn
+    assert [r["answer_id"] for r in read_feedback(log.path, notes.append)] == ["a1"]
+
+
+def test_the_feedback_log_is_rotated_past_its_size(tmp_path):
+    log = FeedbackLog(tmp_path / "feedback.jsonl", max_bytes=10_000)
+    for i in range(100):
+        log.append({"answer_id": f"a{i}", "vote": "down", "question": "问" * 300})
+    assert log.rotated.exists() and log.path.stat().st_size <= 10_000 and log.rotated.stat().st_size <= 10_000
+    last = json.loads(log.path.read_text(encoding="utf-8").splitlines()[-1])
+    assert last["answer_id"] == "a99"
 
 
 def test_a_tab_that_started_a_new_conversation_has_left_the_old_one():

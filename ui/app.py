@@ -14,23 +14,27 @@ import dataclasses
 import json
 import math
 import re
+import shutil
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from rag.config import Config
-from rag.errors import ConfigError, QuestionError, RagError
+from rag.errors import ConfigError, QuestionError, RagError, SessionDroppedError, StorageError
 from rag.pipeline import Pipeline, clean_question, fit_history
 from rag.types import Answer, Citation
 from ui.chat import (
     Conversations,
     FeedbackLog,
     Filters,
+    PerMinute,
     Session,
+    SessionKeeper,
     Suggester,
     Turn,
     date_problem,
@@ -85,10 +89,29 @@ class ChatApp:
         self.cfg = cfg
         self.catalog = list(pipeline.lexical.articles)
         self.titles = {r.id: r.title for r in self.catalog}
-        self.feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log)
+        self.feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log, cfg.ui.feedback_log_bytes)
+        self.votes = PerMinute(cfg.ui.votes_per_minute)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
         self.suggester = Suggester(pipeline, self.catalog)
         self.tabs = Conversations(cfg.ui.max_sessions)
+        self.keeper = SessionKeeper(cfg.ui.max_sessions, cfg.ui.new_sessions_per_minute, self.free_session)
+        self.blocks: Any = None  # the Gradio app, once built: its state holder keeps the sessions
+
+    def free_session(self, session_hash: str, conversation: str = "") -> None:
+        """Forget what Gradio keeps for a session (its state, about 35 KB) and its export."""
+        holder = getattr(self.blocks, "state_holder", None)
+        if holder is not None:
+            with holder.lock:
+                holder.session_data.pop(session_hash, None)
+                holder.time_last_used.pop(session_hash, None)
+        if re.fullmatch(r"[0-9a-f]{16}", conversation):  # an id Session.ensure_id made
+            shutil.rmtree(self.export_dir / conversation, ignore_errors=True)
+
+    def free_unless_kept(self, session_hash: str) -> None:
+        """A session that holds no conversation (a stateless /ask, a refused first question)
+        gives its place back at once, so such requests never push conversations out."""
+        if session_hash and not self.keeper.holds(session_hash):
+            self.free_session(session_hash)
 
     # rendering -----------------------------------------------------------------------------
     def passage(self, c: Citation) -> Passage | None:
@@ -149,11 +172,12 @@ class ChatApp:
         return dataclasses.replace(turn, note="可以试试这些问题 Questions the articles can answer:",
                                    options=tuple((s, s) for s in suggestions))
 
-    def chat(self, question, session, article_ids, date_from, date_to, undated, tab: str = ""):
+    def chat(self, question, session, article_ids, date_from, date_to, undated, tab: str = "",
+             client: str = ""):
         """The page's send: shows the question, streams the answer, then the final answer with
         its chips and sources. Outputs: chatbot, session, question, notice, download, hint.
         `tab` is the browser tab (Gradio's session): once it starts a new conversation, what
-        is left of this answer is not shown."""
+        is left of this answer is not shown. `client` is the reader's address."""
         import gradio as gr
 
         skip = gr.skip()
@@ -164,9 +188,17 @@ class ChatApp:
             return
         filters = Filters.of(article_ids, date_from, date_to, undated)
         try:
+            self.keeper.check(tab, session)
             flt = self._check(question, filters)
+            self.keeper.admit(tab, client)
+        except SessionDroppedError as exc:  # the chat empties and says why; the question stays
+            log_refusal(exc)
+            yield ([], Session(), skip, _notice(user_message(exc)), gr.update(value=None, interactive=False),
+                   gr.update(visible=True))
+            return
         except RagError as exc:  # the reader's mistake: one line beside the input, nothing hidden
             log_refusal(exc)
+            self.free_unless_kept(tab)
             yield skip, skip, skip, _notice(user_message(exc)), skip, skip
             return
         session = session.ensure_id()
@@ -194,7 +226,8 @@ class ChatApp:
         if self.tabs.left(tab, session.id):
             return
         turn = Turn.of(final)
-        session = dataclasses.replace(session, turns=session.turns + (turn,))
+        session = session.with_turn(turn, self.cfg.ui.max_session_turns)
+        self.keeper.keep(tab, session.id)
         done = gr.update(value=self.export(session), interactive=True)
         yield self.messages(session), session, skip, skip, done, gr.update(visible=False)
         if final.abstained:
@@ -203,24 +236,29 @@ class ChatApp:
                 session = dataclasses.replace(session, turns=session.turns[:-1] + (explained,))
                 yield self.messages(session), session, skip, skip, self.export(session), skip
 
-    def chat_api(self, question, session, article_ids, date_from, date_to, undated):
-        """`/chat`: answer in this client's session; returns the session's turns (each like
-        `/ask`'s answer, with its id and note)."""
+    def chat_api(self, question, session, article_ids, date_from, date_to, undated, session_hash: str = "",
+                 client: str = ""):
+        """`/chat`: answer in this client's session (`session_hash`, from address `client`);
+        returns the session's latest turns (each like `/ask`'s answer, with its id and note)."""
         import gradio as gr
 
-        session = (session or Session()).ensure_id()
+        session = session or Session()
         filters = Filters.of(article_ids, date_from, date_to, undated)
         try:
+            self.keeper.check(session_hash, session)
             flt = self._check(question, filters)
+            self.keeper.admit(session_hash, client)
             history = fit_history(session.history(), self.cfg.answer)
             answer = self.pipeline.answer(question, history, flt)
         except RagError as exc:
             log_refusal(exc)
+            self.free_unless_kept(session_hash)
             raise gr.Error(user_message(exc), print_exception=False) from exc
         turn = Turn.of(answer)
         if answer.abstained:
             turn = self._explain(turn, filters, history)
-        session = dataclasses.replace(session, turns=session.turns + (turn,))
+        session = session.ensure_id().with_turn(turn, self.cfg.ui.max_session_turns)
+        self.keeper.keep(session_hash, session.id)
         return [t.to_dict() for t in session.turns], session
 
     def ask(self, question: str, history: list | None = None) -> dict:
@@ -256,7 +294,9 @@ class ChatApp:
             return last, *self.clear_filters("all", [], "", "", False)
         return str(value or ""), *([gr.skip()] * 9)
 
-    def vote(self, data, session):
+    def vote(self, data, session, client: str = ""):
+        """A thumb on an answer: one line appended to the feedback log (see FeedbackLog) with
+        the answer, its citations and a bounded part of the conversation before it."""
         import gradio as gr
 
         session = session or Session()
@@ -264,14 +304,34 @@ class ChatApp:
         turn_index = index // 2
         if not 0 <= turn_index < len(session.turns):
             return
+        if not self.votes.allow(client):
+            limit = self.cfg.ui.votes_per_minute
+            log_refusal(RagError(f"more than {limit} votes a minute from {client}"))
+            gr.Warning(f"反馈太频繁：每个地址每分钟最多 {limit} 次，这次没有记录。"
+                       f"Too many votes from your address: at most {limit} a minute; this one was not recorded.")
+            return
         turn = session.turns[turn_index]
         vote = {True: "up", False: "down"}.get(data.liked) if isinstance(data.liked, bool) else None
-        record = None if vote is None else {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "vote": vote, **turn.record(),
-            "history": Session(turns=session.turns[:turn_index]).history(),
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        record = {"time": stamp, "answer_id": turn.id, "vote": None} if vote is None else {
+            "time": stamp, "vote": vote, **turn.record(), "history": self.feedback_context(session.turns[:turn_index]),
         }
-        self.feedback.set_vote(turn.id, record)
-        gr.Info("谢谢反馈 Thanks for the feedback" if record else "已撤销反馈 Feedback withdrawn")
+        try:
+            self.feedback.append(record)
+        except StorageError as exc:
+            log_refusal(exc)
+            gr.Warning("反馈没有保存：服务器无法写入反馈记录。The vote was not saved: the server could not write it.")
+            return
+        gr.Info("谢谢反馈 Thanks for the feedback" if vote else "已撤销反馈 Feedback withdrawn")
+
+    def feedback_context(self, turns: tuple[Turn, ...]) -> list[dict]:
+        """The latest messages before a voted answer, at most ui.feedback_context_chars in all."""
+        chars = self.cfg.ui.feedback_context_chars
+        if not chars:
+            return []
+        limits = SimpleNamespace(max_message_chars=chars, max_history_chars=chars,
+                                 max_history_messages=self.cfg.answer.max_history_messages)
+        return fit_history(Session(turns=turns).history(), limits)
 
     def reset(self, tab: str = ""):
         """New conversation (the button or the chat's own clear icon): the display, the
@@ -398,9 +458,20 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     chat_in = [v.question, v.session, *filters]
     chat_out = [v.chatbot, v.session, v.question, v.notice, v.download, v.export_hint]
     # The API first: the page's own events (private) would otherwise take the name "chat".
-    v.api_go.click(app.chat_api, [v.api_question, v.session, *filters], [v.api_turns, v.session],
-                   api_name="chat")
-    gr.api(app.ask, api_name="ask")
+    def chat_api(question, session, article_ids, date_from, date_to, undated, request: gr.Request):
+        return app.chat_api(question, session, article_ids, date_from, date_to, undated,
+                            request.session_hash or "", _client(request))
+
+    def ask(question: str, history: list | None = None, request: gr.Request = None) -> dict:  # type: ignore[assignment]
+        """Stateless: answer `question` given an optional history in messages format;
+        returns the Answer as JSON (text, citations, abstained)."""
+        try:
+            return app.ask(question, history)
+        finally:
+            app.free_unless_kept((request.session_hash or "") if request else "")
+
+    v.api_go.click(chat_api, [v.api_question, v.session, *filters], [v.api_turns, v.session], api_name="chat")
+    gr.api(ask, api_name="ask")
     sync = _read("sync.js").replace("LIMIT", str(cfg.answer.max_question_chars))
     # The Send button follows the box (empty, over the limit) and a running answer; the
     # page's script keeps window.ragBusy while an answer streams.
@@ -415,7 +486,8 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         event.then(None, [v.question], [v.send, v.counter], js=idle, **private)
 
     def chat(question, session, article_ids, date_from, date_to, undated, request: gr.Request):
-        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash or "")
+        yield from app.chat(question, session, article_ids, date_from, date_to, undated, request.session_hash or "",
+                            _client(request))
 
     def reset(request: gr.Request):
         return app.reset(request.session_hash or "")
@@ -440,8 +512,8 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     v.new.click(reset, None, reset_out, js=reset_js, cancels=answering, **private)
     v.chatbot.clear(reset, None, reset_out, js=reset_js, cancels=answering, **private)
 
-    def vote(data: gr.LikeData, session):
-        app.vote(data, session)
+    def vote(data: gr.LikeData, session, request: gr.Request):
+        app.vote(data, session, _client(request))
 
     # one at a time, in the order clicked: a changed vote must land after the one it replaces
     v.chatbot.like(vote, [v.session], None, concurrency_limit=1, **private)
@@ -461,6 +533,11 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
         chip.click(clearer(which), filters, [*filters, *view_out], **private)
 
 
+def _client(request) -> str:
+    """The client's address, which the per-client limits count by."""
+    return str(getattr(getattr(request, "client", None), "host", "") or "?")
+
+
 def build_app(pipeline: Pipeline, cfg: Config | None = None):
     import os
 
@@ -472,6 +549,7 @@ def build_app(pipeline: Pipeline, cfg: Config | None = None):
     handlers = ChatApp(pipeline, cfg)
     with gr.Blocks(title="新闻问答 News Q&A", analytics_enabled=False) as app:
         _wire(_layout(handlers, cfg), handlers, cfg)
+    handlers.blocks = app
     app.queue(max_size=cfg.ui.max_queue, default_concurrency_limit=cfg.ui.concurrency)
     return app
 
@@ -732,7 +810,10 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
             show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
             prevent_thread_lock=True, quiet=True, footer_links=["api"], mcp_server=mcp,
             ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard]},
-            state_session_capacity=cfg.ui.max_sessions, **page_assets(),
+            # a backstop above SessionKeeper's own limit: room for the requests in flight that
+            # hold no conversation (each gives its place back when it ends)
+            state_session_capacity=cfg.ui.max_sessions + cfg.ui.max_queue + cfg.ui.concurrency,
+            **page_assets(),
         )
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: the port is in use or not allowed "

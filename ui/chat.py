@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import sys
 import threading
+import time
 import uuid
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import (
@@ -23,6 +26,8 @@ from rag.errors import (
     IndexMissingError,
     QuestionError,
     RagError,
+    RateLimitError,
+    SessionDroppedError,
     StoreUnavailableError,
 )
 from rag.pipeline import make_filter
@@ -68,6 +73,10 @@ class Session:
 
     def ensure_id(self) -> Session:
         return self if self.id else dataclasses.replace(self, id=uuid.uuid4().hex[:16])
+
+    def with_turn(self, turn: Turn, keep: int) -> Session:
+        """The session with `turn` added, keeping only the latest `keep` turns."""
+        return dataclasses.replace(self, turns=(self.turns + (turn,))[-keep:])
 
     def history(self) -> list[dict]:
         """The conversation in messages format, as the pipeline takes it."""
@@ -318,28 +327,128 @@ class Conversations:
 
 # -- feedback ---------------------------------------------------------------------------------
 
-@dataclass
 class FeedbackLog:
-    """One JSON line per answer that has a vote. A changed vote rewrites that answer's line
-    (a withdrawn vote removes it); a lock keeps concurrent sessions' writes whole."""
+    """Votes, one JSON line each, only ever appended: a changed vote is a further line for the
+    same answer_id (its last line is its vote) and a withdrawn one a line with "vote": null
+    (evals/feedback.py reads them so). Beyond `max_bytes` the file becomes <name>.1 (replacing
+    the older one) and a new one begins, so the log never takes more than twice that. A lock
+    keeps concurrent sessions' lines whole."""
 
-    path: Path
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, path: Path, max_bytes: int):
+        self.path = path
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
 
-    def set_vote(self, answer_id: str, record: dict | None) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    @property
+    def rotated(self) -> Path:
+        return self.path.with_name(self.path.name + ".1")
+
+    def append(self, record: dict) -> None:
+        """Add one vote; StorageError when the disk refuses it."""
+        from rag.storage import storage_error
+
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
-            kept = [line for line in lines if not _is_answer(line, answer_id)]
-            if record is not None:
-                kept.append(json.dumps({**record, "answer_id": answer_id}, ensure_ascii=False))
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-            tmp.replace(self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                size = self.path.stat().st_size if self.path.exists() else 0
+                if size and size + len(line) > self.max_bytes:
+                    os.replace(self.path, self.rotated)
+                # O_NOFOLLOW: a link planted in place of the log cannot aim the write elsewhere
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise storage_error(self.path.parent, exc, "save the vote", len(line)) from exc
 
 
-def _is_answer(line: str, answer_id: str) -> bool:
-    try:
-        return json.loads(line).get("answer_id") == answer_id
-    except (ValueError, AttributeError):
-        return False  # a line this code did not write is kept as it is
+# -- bounds per client ----------------------------------------------------------------------
+
+class PerMinute:
+    """At most `limit` events per key (a client address) in any 60 s."""
+
+    WINDOW = 60.0
+    MAX_KEYS = 10_000  # beyond this, keys with nothing in the window are forgotten
+
+    def __init__(self, limit: int, clock=time.monotonic):
+        self.limit = limit
+        self._clock = clock
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Count one event for `key` if it is within the limit; False (nothing counted) if not."""
+        with self._lock:
+            now = self._clock()
+            if len(self._times) > self.MAX_KEYS:
+                self._times = {k: q for k, q in self._times.items() if q and q[-1] > now - self.WINDOW}
+            times = self._times.setdefault(key, deque())
+            while times and times[0] <= now - self.WINDOW:
+                times.popleft()
+            if len(times) >= self.limit:
+                return False
+            times.append(now)
+            return True
+
+
+class SessionKeeper:
+    """The Gradio sessions (browser tabs, API clients) that hold a conversation, least recently
+    used first. At most `limit` are kept: making room drops the oldest through `drop` (which
+    frees its state) and remembers it, so its next question is told the conversation is gone
+    instead of being answered as if nothing came before. A client may start at most
+    `per_minute` conversations a minute, so one script cannot push everyone else out."""
+
+    def __init__(self, limit: int, per_minute: int, drop=lambda session_hash, conversation: None,
+                 clock=time.monotonic):
+        self.limit = limit
+        self.per_minute = per_minute
+        self._drop = drop
+        self._starts = PerMinute(per_minute, clock)
+        self._live: OrderedDict[str, str] = OrderedDict()  # session hash -> conversation id
+        self._dropped: OrderedDict[str, None] = OrderedDict()  # hashes whose conversation went
+        self._lock = threading.Lock()
+
+    def check(self, session_hash: str, session: Session) -> None:
+        """Before answering in `session` (the state Gradio gave this session hash): raise
+        SessionDroppedError, once, if its conversation was dropped (the state is new again but
+        the hash had one)."""
+        with self._lock:
+            if not session.id and (session_hash in self._dropped or session_hash in self._live):
+                self._dropped.pop(session_hash, None)
+                self._live.pop(session_hash, None)
+                raise SessionDroppedError(DROPPED)
+
+    def admit(self, session_hash: str, client: str) -> None:
+        """Before a session's first answer: RateLimitError if `client` has started its limit of
+        conversations in the last minute."""
+        if self.holds(session_hash) or self._starts.allow(client):
+            return
+        raise RateLimitError(f"新对话开得太频繁：每个地址每分钟最多 {self.per_minute} 个，请稍后再试。"
+                             f"Too many new conversations from your address: at most {self.per_minute} "
+                             "a minute; try again shortly.")
+
+    def keep(self, session_hash: str, conversation: str) -> None:
+        """The session holds `conversation` now (it has at least one turn)."""
+        dropped = []
+        with self._lock:
+            self._live[session_hash] = conversation
+            self._live.move_to_end(session_hash)
+            while len(self._live) > self.limit:
+                gone, gone_conversation = self._live.popitem(last=False)
+                self._dropped[gone] = None
+                dropped.append((gone, gone_conversation))
+            while len(self._dropped) > 10 * self.limit:  # a hash is ~40 bytes: keep many
+                self._dropped.popitem(last=False)
+        for gone, gone_conversation in dropped:
+            self._drop(gone, gone_conversation)
+
+    def holds(self, session_hash: str) -> bool:
+        with self._lock:
+            return session_hash in self._live
+
+
+DROPPED = ("服务器为了给其他会话腾出空间，已清除了您之前的对话，上文不再保留；请把问题完整地重新提出。"
+           "The server dropped your earlier conversation to make room for others; "
+           "please ask again with the full question.")
