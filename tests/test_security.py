@@ -230,3 +230,24 @@ def test_no_request_can_choose_a_config_plugin_or_dotted_path(ui_server, tmp_pat
     except AppError as exc:
         assert "date" in str(exc).lower() or "日期" in str(exc), exc
     assert canary not in sys.modules and not (tmp_path / f"{canary}.ran").exists()
+
+
+def test_history_nested_too_deep_is_refused_in_one_line(ui_server):
+    """Round 3: JSON nested 200,000 deep (the parser's RecursionError) as /ask's history, as a
+    JSON string or as the raw body, is a refusal the client can read, not a server error."""
+    import urllib.error
+    import urllib.request
+
+    call = f"{ui_server}gradio_api/call/ask"
+
+    def post(body: str):
+        req = urllib.request.Request(call, data=body.encode(), headers={"Content-Type": "application/json"})
+        return urllib.request.urlopen(req, timeout=30)
+
+    deep = "[" * 200_000 + "]" * 200_000
+    event = json.load(post(json.dumps({"data": ["卢旺达ICT与创新部长是谁？", deep]})))["event_id"]
+    reply = urllib.request.urlopen(f"{call}/{event}", timeout=30).read().decode()
+    assert "event: error" in reply and "nested too deeply" in json.loads(reply.split("data: ", 1)[1])["error"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post('{"data": ["q", ' + deep + "]}")
+    assert refused.value.code == 400

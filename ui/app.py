@@ -272,6 +272,8 @@ class ChatApp:
                     history = json.loads(history) if history.strip() else None
                 except json.JSONDecodeError as exc:
                     raise QuestionError(f"对话历史不是有效的 JSON。history is not valid JSON: {exc.msg}") from exc
+                except RecursionError as exc:  # nested deeper than the parser goes: not a history
+                    raise QuestionError("对话历史嵌套过深。history is nested too deeply") from exc
             return self.pipeline.answer(question, history or None).to_dict()
         except RagError as exc:
             log_refusal(exc)
