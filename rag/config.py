@@ -47,10 +47,10 @@ class CorpusConfig:
     extensions: tuple[str, ...] = (".md", ".markdown", ".txt")  # each needs a registered loader
     max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
     # Per-file embedding budget: an article whose body (after the front matter) is longer is
-    # skipped with a reason. Embedding costs about 2.3 ms per body character on 2 cores with
-    # the default model (its chunks, then its sentence vectors), so a file at the budget takes
-    # about 4 minutes; news articles run 1,000-10,000 characters, and a longer file is
-    # usually a dump or an attack that would hold up every other file's ingest.
+    # skipped with a reason. The default model embeds ~1.1 ms per character on 2 cores and a
+    # body is embedded about twice (chunks with overlap, then sentence vectors): a file at the
+    # budget takes 4-10 minutes by load. News articles run 1,000-10,000 characters; a longer
+    # file is usually a dump or an attack that would hold up every other file's ingest.
     max_body_chars: int = 100_000
 
 
