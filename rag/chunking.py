@@ -1,6 +1,9 @@
 """Chinese-aware chunking: headings -> sentences -> chunks packed to a size with overlap.
 
-A chunk never cuts a sentence unless that sentence alone is longer than the chunk size.
+A chunk never cuts a sentence unless that sentence alone is longer than the chunk size
+(then it is cut between clauses where it can, never inside an image, link or entity).
+Labels repeated beside every chunk (headings, keywords) are cut to MAX_LABEL_CHARS, so
+what is embedded stays linear in the article's length however long a heading line is.
 Each chunk records its offsets in the article body so citations can quote exact spans.
 Everything in the body is indexed, including "相关内容" link lists and the translator's
 note: they are part of the article as published and carry searchable facts (the note
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import HEADING_LINE, sentence_spans
+from rag.text import HEADING_LINE, label, sentence_spans, split_run
 from rag.types import Article, Chunk
 
 _HEADING_LINE = HEADING_LINE
@@ -26,28 +29,28 @@ class _Sentence:
     is_heading: bool
 
 
-def _sentences(body: str) -> list[_Sentence]:
-    """Sentences of the body in order, each tagged with the heading path it sits under."""
+def _sentences(body: str, size: int) -> list[_Sentence]:
+    """Sentences of the body in order, each tagged with the heading path it sits under;
+    a run without a sentence end is cut into pieces of at most `size` characters."""
     out: list[_Sentence] = []
     path: list[tuple[int, str]] = []  # (level, text)
     pos = 0
     for m in _HEADING_LINE.finditer(body):
         out.extend(_Sentence(s, e, tuple(t for _, t in path), False)
-                   for s, e in sentence_spans(body[pos : m.start()], pos))
+                   for s, e in sentence_spans(body[pos : m.start()], pos, size))
         level, text = len(m.group(1)), m.group(2).strip()
-        path = [p for p in path if p[0] < level] + [(level, text)]
+        path = [p for p in path if p[0] < level] + [(level, label(text))]
         out.append(_Sentence(m.start(2), m.start(2) + len(text), tuple(t for _, t in path), True))
         pos = m.end()
     out.extend(_Sentence(s, e, tuple(t for _, t in path), False)
-               for s, e in sentence_spans(body[pos:], pos))
+               for s, e in sentence_spans(body[pos:], pos, size))
     return out
 
 
-def _split_long(s: _Sentence, size: int) -> list[_Sentence]:
+def _split_long(s: _Sentence, size: int, body: str) -> list[_Sentence]:
     if s.end - s.start <= size:
         return [s]
-    return [_Sentence(i, min(i + size, s.end), s.heading_path, s.is_heading)
-            for i in range(s.start, s.end, size)]
+    return [_Sentence(a, b, s.heading_path, s.is_heading) for a, b in split_run(body, s.start, s.end, size)]
 
 
 def _keywords(article: Article) -> str:
@@ -55,11 +58,11 @@ def _keywords(article: Article) -> str:
     if article.url:
         slug = article.url.rstrip("/").rsplit("/", 1)[-1]
         words.append(re.sub(r"[-_]+", " ", slug))
-    return " ".join(w for w in words if w)
+    return label(" ".join(w for w in words if w))
 
 
 def chunk_article(article: Article, size: int, overlap: int) -> list[Chunk]:
-    sentences = [piece for s in _sentences(article.body) for piece in _split_long(s, size)]
+    sentences = [piece for s in _sentences(article.body, size) for piece in _split_long(s, size, article.body)]
     groups: list[list[_Sentence]] = []
     current: list[_Sentence] = []
     for s in sentences:

@@ -196,12 +196,19 @@ def quote_matches(article: Article, citation: Citation) -> bool:
     return source_text(article, citation.field)[citation.start : citation.end] == citation.quote
 
 
+# The profile's summary is cut to this for the model: e5 reads 512 tokens (about 600
+# Chinese characters) with meaning, so more only costs time (linear, in windows) and a
+# front-matter summary of tens of kilobytes would be one huge text. Real summaries are a
+# few sentences (under 400 characters).
+_PROFILE_SUMMARY_CHARS = 1000
+
+
 def profile_text(r: ArticleRecord) -> str:
     """What an article is about, as one text for the embedding model: its title, original
     title and summary. Its vector (stored with the sentence vectors at ingest) resolves a
     phrase in other words or another language ("the donation", "Genesis Mission") to the
     article it points at."""
-    return "\n".join(p for p in (r.title, r.title_original or "", r.summary) if p)
+    return "\n".join(p for p in (r.title, r.title_original or "", r.summary[:_PROFILE_SUMMARY_CHARS]) if p)
 
 
 def by_date(records: Iterable[ArticleRecord], newest_first: bool = True) -> list[ArticleRecord]:

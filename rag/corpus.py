@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -18,10 +20,15 @@ from typing import Protocol
 import yaml
 
 from rag.errors import ArticleError, CorpusError
-from rag.text import HEADING_LINE
+from rag.text import HEADING_LINE, label
 from rag.types import Article, SkippedFile
 
 _MAX_FRONT_MATTER_CHARS = 64_000  # front matter is a few fields; more is a mistake or an attack
+# Front matter is flat fields with the odd list or mapping (tags, authors: 2-3 levels).
+# PyYAML builds nested values recursively, so `x: [[[[…` thousands deep (10 KB) would end
+# in RecursionError; the depth is measured on the parser's event stream (iterative, linear)
+# before anything is built, and deeper front matter is refused with a reason.
+_MAX_FRONT_MATTER_DEPTH = 32
 _URL_KEYS = ("source_url", "url", "来源", "link", "原文链接", "source")
 _DATE_KEYS = ("date", "日期", "published", "published_at", "发布时间")
 _HEADING = HEADING_LINE
@@ -45,15 +52,31 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
     if len(fm_text) > _MAX_FRONT_MATTER_CHARS:
         raise ArticleError(f"front matter is larger than {_MAX_FRONT_MATTER_CHARS} characters")
     try:
+        _check_depth(fm_text)
         data = yaml.safe_load(fm_text)
     except yaml.YAMLError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ArticleError(f"front matter is not valid YAML: {reason}") from exc
+    except RecursionError as exc:  # within the depth limit, but the caller's stack was deep
+        raise ArticleError("front matter is nested too deeply for the YAML parser") from exc
     if data is None:
         return {}, body
     if not isinstance(data, dict):
         raise ArticleError(f"front matter must be a mapping, got {type(data).__name__}")
     return data, body
+
+
+def _check_depth(fm_text: str) -> None:
+    """Refuse front matter nested deeper than _MAX_FRONT_MATTER_DEPTH lists or mappings."""
+    depth = 0
+    for event in yaml.parse(fm_text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_FRONT_MATTER_DEPTH:
+                raise ArticleError(f"front matter is nested more than {_MAX_FRONT_MATTER_DEPTH} "
+                                   "levels deep (lists or mappings inside each other)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _text_field(data: dict, keys: tuple[str, ...]) -> str | None:
@@ -135,11 +158,12 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
     if not body.strip():
         raise ArticleError("article has no body text")
     heading = _HEADING.search(body)
-    title = (
+    title = label(
         _text_field(data, ("title", "标题"))
         or (heading.group(2).strip() if heading else None)
         or Path(article_id).stem
     )
+    title_original = _text_field(data, ("title_original", "original_title"))
     return Article(
         id=article_id,
         path=path,
@@ -148,7 +172,7 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
         date=_date(data),
         body=body,
         content_hash=hashlib.sha256(raw).hexdigest(),
-        title_original=_text_field(data, ("title_original", "original_title")),
+        title_original=label(title_original) if title_original else None,
         tags=_str_list(data.get("tags")),
         categories=_str_list(data.get("categories")),
         head=text[: len(text) - len(body)],
@@ -171,15 +195,45 @@ def _extension(name: str, extensions: tuple[str, ...]) -> str:
     return max((e.lower() for e in extensions if low.endswith(e.lower())), key=len)
 
 
+def _read_regular_file(file: Path, real_root: Path, max_file_bytes: int) -> bytes:
+    """The bytes of a corpus file that is a regular file inside the corpus folder (after
+    symlinks), read no further than the cap. Raises ArticleError or OSError."""
+    try:
+        real = file.resolve()
+    except RuntimeError as exc:  # Python 3.11 raises it for a symlink loop (a -> b -> a)
+        raise ArticleError("symlink loop (the link leads back to itself)") from exc
+    if not real.is_relative_to(real_root):
+        raise ArticleError("symlink points outside the corpus folder")
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a loop the resolve above did not see
+            raise ArticleError("symlink loop (the link leads back to itself)") from exc
+        raise
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ArticleError("not a regular file (a FIFO, device or socket): reading it could block "
+                               "or never end")
+        if info.st_size > max_file_bytes:
+            raise ArticleError(f"file is {info.st_size} bytes, over the {max_file_bytes}-byte cap")
+        raw = f.read(max_file_bytes + 1)  # a file growing while it is read is held to the cap too
+    if len(raw) > max_file_bytes:
+        raise ArticleError(f"file is over the {max_file_bytes}-byte cap (it grew while being read)")
+    return raw
+
+
 def load_corpus(
     folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int,
-    indexed: Mapping[str, str] | None = None,
+    indexed: Mapping[str, str] | None = None, max_body_chars: int | None = None,
 ) -> tuple[list[Article], list[SkippedFile]]:
     """Load every article under `folder`; files that cannot be used are skipped with a reason.
 
     Of two files with the same content the first in path order is kept, unless the index
     already holds that content under the other one (`indexed`: article id -> content hash):
-    copying an indexed file must not move its citations to the copy."""
+    copying an indexed file must not move its citations to the copy. An article whose body
+    is longer than `max_body_chars` (the per-file embedding budget) is skipped."""
     from rag.registry import LOADERS
 
     indexed = indexed or {}
@@ -195,15 +249,13 @@ def load_corpus(
     for file in _candidate_files(root, extensions):
         article_id = file.relative_to(root).as_posix()
         try:
-            real = file.resolve()
-            if not real.is_relative_to(real_root):
-                raise ArticleError("symlink points outside the corpus folder")
-            size = real.stat().st_size
-            if size > max_file_bytes:
-                raise ArticleError(f"file is {size} bytes, over the {max_file_bytes}-byte cap")
+            raw = _read_regular_file(file, real_root, max_file_bytes)
             loader = loaders[_extension(file.name, extensions)]
-            article = dataclasses.replace(loader.parse(article_id, real.read_bytes(), str(file)),
-                                          loader=loader.version)
+            article = dataclasses.replace(loader.parse(article_id, raw, str(file)), loader=loader.version)
+            if max_body_chars is not None and len(article.body) > max_body_chars:
+                raise ArticleError(
+                    f"article body is {len(article.body):,} characters, over the per-file embedding "
+                    f"budget of {max_body_chars:,} (corpus.max_body_chars); raise it to index this file")
             h = article.content_hash
             first = seen_hashes.get(h)
             if first is not None and indexed.get(article_id) == h and indexed.get(first) != h:

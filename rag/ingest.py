@@ -309,7 +309,8 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
     live, generations = _live(store, previous)
     states = live.article_states() if live.exists() else {}
     articles, skipped = load_corpus(corpus, cfg.corpus.extensions, cfg.corpus.max_file_bytes,
-                                    indexed={a: s.ingest_key.split(":")[0] for a, s in states.items()})
+                                    indexed={a: s.ingest_key.split(":")[0] for a, s in states.items()},
+                                    max_body_chars=cfg.corpus.max_body_chars)
     plan = plan_ingest(cfg, articles, skipped, states, rebuild)
     check_plan(plan, corpus, cfg.corpus.extensions, allow_empty, prune)
     checkpoint("planned")

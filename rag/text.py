@@ -5,6 +5,7 @@ jieba is imported on first use: it costs ~1 s to load its dictionary.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -46,16 +47,99 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
+# Longest sentence span: a run without a sentence end is cut into pieces no longer than
+# this. e5 reads 512 tokens (its position table); its tokenizer makes about 0.8 tokens of a
+# Chinese character (405 for 500 measured), so a piece fits one window with the "passage: "
+# prefix. Real sentences in news prose run well under 200 characters, so only unpunctuated
+# runs (a pasted table, a hostile one-line file) are cut, and each costs linear time.
+MAX_SENTENCE_CHARS = 500
+# Where a long run is cut, latest first within the last half of a piece: after a clause
+# mark or a space, so a cut falls between clauses rather than inside a word.
+_SOFT_BREAK = frozenset("，、,：:）)」』” \t\u3000")
+# Markdown images and links and HTML character references are atoms: a sentence never ends
+# inside one (「官网是![logo](…)」 must not end at its "!", "&lt;" not at its ";", a URL's "?"
+# or ";" is no sentence end) and a long run is not cut inside one. Bounded, so a link that
+# never closes costs nothing extra; a longer one is ordinary text.
+_ATOM = re.compile(
+    r"""!?\[[^\[\]\n]{0,500}\]\([^()\s]{0,2000}(?:[ \t]+"[^"\n]{0,500}")?\)
+      |&(?:[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});""",
+    re.VERBOSE,
+)
+# A label (title, heading, keyword line) longer than this is not a label but a pasted body
+# or an attack: it is cut to this length where it is repeated beside every chunk's text for
+# the embedder and BM25 (the longest real headlines are under 100 characters).
+MAX_LABEL_CHARS = 300
+
+
+def label(text: str) -> str:
+    """`text` cut to MAX_LABEL_CHARS: what is repeated beside every chunk stays small."""
+    return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS].rstrip()
+
+
+def _atoms(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    end = len(text) if end is None else end
+    if "](" not in text[start:end] and "&" not in text[start:end]:
+        return []
+    return [(m.start(), m.end()) for m in _ATOM.finditer(text, start, end)]
+
+
+def _atom_at(atoms: list[tuple[int, int]], pos: int) -> tuple[int, int] | None:
+    """The atom that holds `pos` strictly inside it (a cut at its start is outside)."""
+    i = bisect.bisect_left(atoms, (pos,)) - 1  # the last atom starting before `pos`
+    if i >= 0 and pos < atoms[i][1]:
+        return atoms[i]
+    return None
+
+
+def _sentence_ends(text: str, atoms: list[tuple[int, int]]):
+    """(start, end) of each sentence-end mark outside atoms."""
+    pos = 0
+    starts = [a for a, _ in atoms]
+    while (m := _SENTENCE_END.search(text, pos)) is not None:
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and atoms[i][0] <= m.start() < atoms[i][1]:
+            pos = atoms[i][1]  # a mark inside an image, link or entity
+            continue
+        end = m.end()
+        if i + 1 < len(atoms) and atoms[i + 1][0] < end:
+            end = atoms[i + 1][0]  # "！![图](…)": the mark ends where the image begins
+        yield m.start(), end
+        pos = end
+
+
+def split_run(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut text[start:end] into pieces of at most `limit` characters, preferring a cut
+    after a clause mark or a space in each piece's second half, never inside an image,
+    link or entity unless one alone is longer than a piece. Linear in the length."""
+    pieces = []
+    atoms = _atoms(text, start, end) if end - start > limit else []
+    while end - start > limit:
+        cut = start + limit
+        for j in range(start + limit, start + limit // 2, -1):
+            if text[j - 1] in _SOFT_BREAK:
+                cut = j
+                break
+        atom = _atom_at(atoms, cut)
+        if atom is not None and atom[0] > start:
+            cut = atom[0]
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def sentence_spans(text: str, base: int = 0, limit: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
     """Split `text` into sentences; return (start, end) offsets (plus `base`) of each,
     trimmed of surrounding whitespace and leading Markdown markers, so that
-    `text[start-base:end-base]` is the sentence as written."""
+    `text[start-base:end-base]` is the sentence as written. A sentence never ends inside a
+    Markdown image or link or an HTML entity, and none is longer than `limit` (the chunker
+    passes its chunk size, so a long run is cut once, into chunk-sized pieces)."""
     spans = []
     pos = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end() if match.group() != "\n" else match.start()
+    for mark_start, mark_end in _sentence_ends(text, _atoms(text)):
+        end = mark_end if text[mark_start] != "\n" else mark_start
         spans.append((pos, end))
-        pos = match.end()
+        pos = mark_end
     spans.append((pos, len(text)))
     result = []
     for start, end in spans:
@@ -63,11 +147,23 @@ def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
         lead = _LEADING_MARKUP.match(piece)
         if lead:
             start += lead.end()
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start and _has_word(text[start:end]):
+        end = _rstrip(text, start, end)
+        if end - start > limit:
+            for s, e in split_run(text, start, end, limit):
+                while s < e and text[s].isspace():
+                    s += 1
+                e = _rstrip(text, s, e)
+                if e > s and _has_word(text[s:e]):
+                    result.append((s + base, e + base))
+        elif end > start and _has_word(text[start:end]):
             result.append((start + base, end + base))
     return result
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def _has_word(s: str) -> bool:
