@@ -1,6 +1,6 @@
 """The documented default config, generated from the typed config in rag/config.py: every
 key with its default and the comment written beside (or just above) the field. `rag config`
-prints it; the README's config block is this text, and a test keeps the two equal."""
+prints it; docs/configuration.md holds this text, and a test keeps the two equal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The documented config (`rag config`, the README block) is generated from the typed config
+"""The documented config (`rag config`, the block in docs/configuration.md) is generated from the typed config
 and loads back to the defaults."""
 
 import re
@@ -9,10 +9,10 @@ from rag.config import PROJECT_ROOT, Config, config_from_dict
 from rag.config_doc import documented_config
 
 
-def test_readme_config_block_is_the_generated_one():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
-    assert documented_config() in blocks, "README's config block is stale: paste `rag config` output"
+def test_documented_config_block_is_the_generated_one():
+    page = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.S)
+    assert documented_config() in blocks, "docs/configuration.md's block is stale: paste `rag config` output"
 
 
 def test_documented_config_loads_back_to_the_defaults(tmp_path):
