@@ -155,9 +155,7 @@ class Config:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     ui: UIConfig = field(default_factory=UIConfig)
-    # experiments only: a rag.tuned.Tuning field -> its value, e.g. {w_semantic: 4.0}; read as
-    # (field, value) pairs; every default and the figure that chose it is in rag/tuned.py
-    tuning: tuple[tuple[str, float | int | str], ...] = ()
+    tuning: tuple[tuple[str, float | int | str], ...] = ()  # experiments: {field: value} over rag/tuned.py's Tuning
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
