@@ -2,16 +2,19 @@
 
     python -m evals.tune [--set evals/shipped.yaml] [--folds 5]
 
+Each point measured is a rag.tuned.Tuning of its own (`Pipeline.with_tuning`): nothing
+is patched, and the pipeline's own Tuning is left as it was.
+
 1. The answer gate: a logistic regression over the evidence features of every dev item
    (label: the item is answerable), fitted with L2 regularisation; k-fold
    cross-validation over dev reports how well it generalises to unseen dev items.
-2. Sentence scoring: a small grid over SIM_FLOOR / W_SEMANTIC / W_LEXICAL, each point
+2. Sentence scoring: a small grid over sim_floor / w_semantic / w_lexical / w_rerank, each point
    scored by dev accuracy, chosen on k-1 folds and checked on the held-out fold.
-3. Answer length: a grid over KEEP_RATIO / SEMANTIC_EXTRA (when a second or third sentence
+3. Answer length: a grid over keep_ratio / semantic_extra (when a second or third sentence
    joins the best one), chosen for dev accuracy among the points that meet the product's
    bars: median answer <= MAX_MEDIAN_CHARS and citation precision >= MIN_CITE_PRECISION.
 
-It prints the constants to paste into rag/tuned.py with the figures that chose them.
+It prints the Tuning fields to paste into rag/tuned.py with the figures that chose them.
 The `test` split is never read here.
 """
 
@@ -22,17 +25,20 @@ import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from evals.dataset import load_eval_set
 from evals.metrics import answer_chars, answer_correct, citation_precision, percentile
-from rag import tuned
 from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
+from rag.tuned import GATE_FEATURES
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 Measured = TypeVar("Measured")
-FEATURES = ["similarity_margin", "chinese", "coverage_zh", "absent_names", "absent_nouns", "type_missing", "asked_absent"]
+FEATURES = list(GATE_FEATURES)
 
 
 # Questions about the collection are answered from the article catalog, not through the
@@ -53,7 +59,7 @@ def item_features(pipeline, item) -> EvidenceFeatures:
     search = pipeline.condense(item.question, history)
     hits = pipeline.retrieve_condensed(search)
     q = key_terms(search.question, pipeline.lexical.idf, evidence_contains(hits), search.context or None)
-    return weigh_evidence(search, q, hits, pipeline.semantics)[2]
+    return weigh_evidence(search, q, hits, pipeline.semantics, pipeline.tuning)[2]
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 4000,
@@ -87,14 +93,10 @@ def folds(n: int, k: int, seed: int = 7):
     return [idx[i::k] for i in range(k)]
 
 
-def forced_correct(pipeline, items) -> list[bool]:
-    """Whether each item's answer is right when the gate is forced open."""
-    saved = tuned.GATE_BIAS
-    tuned.GATE_BIAS = 1e6
-    try:
-        return _accuracy(pipeline, items)
-    finally:
-        tuned.GATE_BIAS = saved
+def forced_correct(pipeline: Pipeline, items) -> list[bool]:
+    """Whether each item's answer is right when the gate is forced open (a bias no evidence
+    outweighs), with the pipeline's Tuning otherwise."""
+    return _accuracy(pipeline.with_tuning(pipeline.tuning.replace(gate_bias=1e6)), items)
 
 
 def tune_gate(pipeline, items, k: int) -> dict:
@@ -144,33 +146,26 @@ def _accuracy(pipeline, items) -> list[bool]:
     return [o.correct for o in _outcomes(pipeline, items)]
 
 
-def _at_each_point(grid: dict[str, tuple],
-                   measure: Callable[[], Measured]) -> tuple[list[tuple], dict[tuple, Measured], tuple]:
-    """`measure()` with the constants of rag/tuned.py set to each point of `grid` in turn,
-    restored afterwards. Returns the points, each one's measure, and the current point."""
+def _at_each_point(pipeline: Pipeline, grid: dict[str, tuple], measure: Callable[[Pipeline], Measured]
+                   ) -> tuple[list[tuple], dict[tuple, Measured], tuple]:
+    """`measure(p)` with `p` the pipeline answering with its Tuning changed to each point of
+    `grid` (Tuning field -> values) in turn. Returns the points, each one's measure, and the
+    pipeline's own point."""
     names = list(grid)
     points = list(itertools.product(*grid.values()))
-    saved = {n: getattr(tuned, n) for n in names}
-    per_point = {}
-    try:
-        for point in points:
-            for n, v in zip(names, point):
-                setattr(tuned, n, v)
-            per_point[point] = measure()
-    finally:
-        for n, v in saved.items():
-            setattr(tuned, n, v)
-    return points, per_point, tuple(saved.values())
+    per_point = {point: measure(pipeline.with_tuning(pipeline.tuning.replace(**dict(zip(names, point)))))
+                 for point in points}
+    return points, per_point, tuple(getattr(pipeline.tuning, n) for n in names)
 
 
 # A wrong answer to an unanswerable question costs this much more than a needless abstention.
 ABSTAIN_WEIGHTS = (3.0,)  # a product cost, not a fitted value: honest abstention is promised
 
 GRID = {
-    "SIM_FLOOR": (0.7, 0.75, 0.8),
-    "W_SEMANTIC": (1.0, 2.0, 4.0),
-    "W_LEXICAL": (0.5, 1.0),
-    "W_RERANK": (2.0, 5.0, 10.0),
+    "sim_floor": (0.7, 0.75, 0.8),
+    "w_semantic": (1.0, 2.0, 4.0),
+    "w_lexical": (0.5, 1.0),
+    "w_rerank": (2.0, 5.0, 10.0),
 }
 
 
@@ -179,7 +174,7 @@ def tune_scoring(pipeline, items, k: int) -> dict:
     choice of sentences is judged apart from the decision to answer."""
     items = [i for i in items if not i.abstain]
     names = list(GRID)
-    points, per_point, current = _at_each_point(GRID, lambda: np.array(forced_correct(pipeline, items)))
+    points, per_point, current = _at_each_point(pipeline, GRID, lambda p: np.array(forced_correct(p, items)))
     # cross-validated estimate of choosing by dev accuracy
     held_out = []
     for fold in folds(len(items), k):
@@ -198,8 +193,8 @@ def tune_scoring(pipeline, items, k: int) -> dict:
 MAX_MEDIAN_CHARS = 120
 MIN_CITE_PRECISION = 0.95
 SELECTION_GRID = {
-    "KEEP_RATIO": (0.7, 0.75, 0.8, 0.85, 0.9),
-    "SEMANTIC_EXTRA": (0.0, 0.3, 0.5, 0.7),
+    "keep_ratio": (0.7, 0.75, 0.8, 0.85, 0.9),
+    "semantic_extra": (0.0, 0.3, 0.5, 0.7),
 }
 
 
@@ -240,7 +235,7 @@ def tune_selection(pipeline, items, k: int) -> dict:
     """Objective: dev accuracy through answer() (gate included) among the grid points that
     meet the length and citation bars; ties go to the shorter answer."""
     names = list(SELECTION_GRID)
-    points, per_point, current = _at_each_point(SELECTION_GRID, lambda: _outcomes(pipeline, items))
+    points, per_point, current = _at_each_point(pipeline, SELECTION_GRID, lambda p: _outcomes(p, items))
     held_out: list[ItemOutcome] = []
     for fold in folds(len(items), k):
         in_fold = set(fold)

@@ -18,10 +18,11 @@ from typing import Any, Protocol
 from rag.config import Config
 from rag.context_budget import budget_of, conversation_note, select_context
 from rag.errors import GenerationError
-from rag.extractive import candidate_sentences, render, score_sentences, select_scored
-from rag.gate import answerable, evidence_features
+from rag.extractive import Scored, Sentence, candidate_sentences, render, score_sentences, select_scored
+from rag.gate import EvidenceFeatures, answerable, evidence_features
 from rag.query import QueryTerms, SearchQuery, is_chinese
 from rag.text import normalize, sentence_spans, terms
+from rag.tuned import DEFAULTS, Tuning, takes_tuning
 from rag.types import Answer, Citation, Hit
 
 
@@ -33,7 +34,8 @@ class Answerer(Protocol):
 
 def abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Answer:
     text = cfg.answer.abstain_message if is_chinese(search.question) else cfg.answer.abstain_message_en
-    return Answer(text, (), True, search.question, search.text, tuple(hits))
+    return Answer(text=text, citations=(), abstained=True, question=search.question,
+                  search_query=search.text, hits=tuple(hits))
 
 
 def _stream_abstention(cfg: Config, search: SearchQuery, hits: list[Hit]) -> Iterator[str | Answer]:
@@ -66,29 +68,32 @@ class Semantics:
         return self.sentences.similarities(vector, texts), self.sentences.background(vector)
 
 
-def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantics: Semantics | None):
+def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantics: Semantics | None,
+                   tuning: Tuning) -> tuple[list[Sentence], list[Scored], EvidenceFeatures]:
     """Score the retrieved sentences and judge the evidence: (sentences, scored, features)."""
     sentences = candidate_sentences(hits)
     # The question itself, not the condensed follow-up: retrieval already brought the
     # conversation's subject; within it, the sentence must answer what is asked now.
     sims, background = (semantics.similarities(search.question, [s.text for s in sentences])
                         if semantics else (None, None))
-    scored = score_sentences(q.own(), sentences, sims)
-    return sentences, scored, evidence_features(q, hits, scored, background)
+    scored = score_sentences(q.own(), sentences, sims, tuning=tuning)
+    return sentences, scored, evidence_features(q, hits, scored, background, tuning)
 
 
 class ExtractiveAnswerer:
-    def __init__(self, cfg: Config, semantics: Semantics | None = None):
+    def __init__(self, cfg: Config, semantics: Semantics | None = None, tuning: Tuning = DEFAULTS):
         self.cfg = cfg
         self.semantics = semantics
+        self.tuning = tuning
 
     def stream(self, search, q, hits):
         a = self.cfg.answer
         chosen = []
         if hits:
-            sentences, scored, features = weigh_evidence(search, q, hits, self.semantics)
-            if answerable(features):
-                chosen = select_scored(q.own(), sentences, scored, a.max_sentences, a.list_max_sentences)
+            sentences, scored, features = weigh_evidence(search, q, hits, self.semantics, self.tuning)
+            if answerable(features, self.tuning):
+                chosen = select_scored(q.own(), sentences, scored, a.max_sentences, a.list_max_sentences,
+                                       tuning=self.tuning)
         if not chosen:
             yield from _stream_abstention(self.cfg, search, hits)
             return
@@ -96,7 +101,8 @@ class ExtractiveAnswerer:
         for piece in re.split(r"(?<=\])", text):
             if piece:
                 yield piece
-        yield Answer(text, citations, False, search.question, search.text, tuple(hits))
+        yield Answer(text=text, citations=citations, abstained=False, question=search.question,
+                     search_query=search.text, hits=tuple(hits))
 
 
 SYSTEM_PROMPT = """你是新闻资料问答助手。只能依据 <passages> 中编号的资料回答问题。
@@ -143,7 +149,8 @@ def _support(words: set[str], text: str) -> float:
     return sum(w in text for w in words) / len(words) if words else 0.0
 
 
-def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]) -> Answer:
+def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit],
+                     tuning: Tuning = DEFAULTS) -> Answer:
     """Turn raw model output into a checked Answer (see the module docstring). A sentence
     whose markers point at passages that do not support it is attributed to the passage
     that does, if one does; a sentence no passage supports is left out of the answer and
@@ -173,9 +180,10 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
         if _restates_question(sentence, words, asked, yes_no):
             unsupported.append(sentence)
             continue
-        if not valid or (words and _support(words, "".join(passages[n - 1] for n in valid)) < 0.5):
+        need = tuning.llm_support_share
+        if not valid or (words and _support(words, "".join(passages[n - 1] for n in valid)) < need):
             best = max(range(len(hits)), key=lambda i: _support(words, passages[i]))
-            valid = [best + 1] if _support(words, passages[best]) >= 0.5 else []
+            valid = [best + 1] if _support(words, passages[best]) >= need else []
         if not valid:
             unsupported.append(sentence)
             continue
@@ -189,8 +197,9 @@ def check_llm_answer(cfg: Config, search: SearchQuery, raw: str, hits: list[Hit]
     if not out:  # the sentences left out stay listed: why the model's text was not shown
         return dataclasses.replace(abstention(cfg, search, hits), unsupported=tuple(unsupported))
     joiner = "" if is_chinese(raw) else " "
-    return Answer(joiner.join(out), tuple(citations), False, search.question, search.text,
-                  tuple(hits), tuple(unsupported))
+    return Answer(text=joiner.join(out), citations=tuple(citations), abstained=False,
+                  question=search.question, search_query=search.text, hits=tuple(hits),
+                  unsupported=tuple(unsupported))
 
 
 _SPACE_BEFORE_STOP = re.compile(r"\s+([。！？；，、.!?;,])")
@@ -257,8 +266,9 @@ def make_chat_model(cfg: Config, provider: str | None = None):
 
 class LLMAnswerer:
     def __init__(self, cfg: Config, chat_model=None, semantics: Semantics | None = None,
-                 provider: str = "openai"):
+                 provider: str = "openai", tuning: Tuning = DEFAULTS):
         self.cfg = cfg
+        self.tuning = tuning
         self._model = chat_model
         self.semantics = semantics
         self.provider = provider  # the chat model's protocol, whatever name the answerer is registered under
@@ -272,8 +282,8 @@ class LLMAnswerer:
     def stream(self, search, q, hits):
         # The model is not asked when the evidence does not answer: small models cannot
         # abstain on their own.
-        evidence = weigh_evidence(search, q, hits, self.semantics) if hits else None
-        if evidence is None or not answerable(evidence[2]):
+        evidence = weigh_evidence(search, q, hits, self.semantics, self.tuning) if hits else None
+        if evidence is None or not answerable(evidence[2], self.tuning):
             yield from _stream_abstention(self.cfg, search, hits)
             return
         # the best sentences with their neighbours: what the model reads, cites and is checked against
@@ -292,25 +302,34 @@ class LLMAnswerer:
             raise
         except Exception as exc:  # network, auth, rate limits: all surface as one error type
             raise GenerationError(f"the language model failed: {exc}") from exc
-        answer = check_llm_answer(self.cfg, search, "".join(raw), passages)
+        answer = check_llm_answer(self.cfg, search, "".join(raw), passages, self.tuning)
         yield dataclasses.replace(answer, hits=tuple(hits))  # retrieval as it was, for eval and UI
 
 
-def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
-    return ExtractiveAnswerer(cfg, semantics)
+def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None,
+                        tuning: Tuning = DEFAULTS) -> Answerer:
+    return ExtractiveAnswerer(cfg, semantics, tuning)
 
 
-def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
+def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None,
+                    tuning: Tuning = DEFAULTS) -> Answerer:
     """Any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp): `llm.base_url`."""
-    return LLMAnswerer(cfg, chat_model, semantics, provider="openai")
+    return LLMAnswerer(cfg, chat_model, semantics, provider="openai", tuning=tuning)
 
 
-def anthropic_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None) -> Answerer:
-    return LLMAnswerer(cfg, chat_model, semantics, provider="anthropic")
+def anthropic_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None,
+                       tuning: Tuning = DEFAULTS) -> Answerer:
+    return LLMAnswerer(cfg, chat_model, semantics, provider="anthropic", tuning=tuning)
 
 
-def build_answerer(cfg: Config, chat_model=None, semantics: Semantics | None = None) -> Answerer:
-    """The answerer the config names (`answer.answerer`), from the registry (rag/registry.py)."""
+def build_answerer(cfg: Config, chat_model=None, semantics: Semantics | None = None,
+                   tuning: Tuning = DEFAULTS) -> Answerer:
+    """The answerer the config names (`answer.answerer`), from the registry (rag/registry.py).
+    A factory that takes a `tuning` keyword is given the pipeline's Tuning; factories written
+    for the registry's (cfg, *, semantics, chat_model) signature still work."""
     from rag.registry import ANSWERERS
 
+    if takes_tuning(ANSWERERS.get(cfg.answer.answerer)):
+        return ANSWERERS.create(cfg.answer.answerer, cfg, semantics=semantics, chat_model=chat_model,
+                                tuning=tuning)
     return ANSWERERS.create(cfg.answer.answerer, cfg, semantics=semantics, chat_model=chat_model)

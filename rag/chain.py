@@ -3,6 +3,9 @@ runnable chain condense -> retrieve -> answer. Typed Answer objects are what lea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -10,7 +13,10 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict
 
 from rag.retrieval import HybridRetriever
-from rag.types import Hit
+from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 
 class HybridLangChainRetriever(BaseRetriever):
@@ -36,7 +42,7 @@ def hit_to_document(hit: Hit) -> Document:
     )
 
 
-def build_chain(pipeline):
+def build_chain(pipeline: Pipeline):
     """condense (and recognise the question's kind) -> retrieve -> answer, each step a
     runnable; `.stream()` yields text pieces and finally the Answer."""
 
@@ -49,7 +55,7 @@ def build_chain(pipeline):
         flt = inp["kind"].merged_filter(inp.get("filters"))
         return {**inp, "hits": pipeline.retrieve_condensed(inp["search"], flt)}
 
-    def answer(inp: dict):
+    def answer(inp: dict) -> Iterator[str | Answer]:
         yield from pipeline.answer_hits(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
 
     return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)

@@ -177,6 +177,7 @@ class Config:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    tuning: tuple[tuple[str, float | int | str], ...] = ()  # experiments: {field: value} over rag/tuned.py's Tuning
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
@@ -384,12 +385,60 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
 
 
 def config_from_dict(data: dict | None, base_dir: Path | None = None) -> Config:
-    cfg = _build(Config, data)
+    overrides: tuple[tuple[str, float | int | str], ...] = ()
+    if isinstance(data, dict) and "tuning" in data:
+        data = dict(data)
+        overrides = _tuning_overrides(data.pop("tuning"))
+    cfg = _build(Config, data).replace(tuning=overrides)
     cfg = _resolve_paths(cfg, base_dir or Path.cwd())
     _import_plugins(cfg.plugins, base_dir or Path.cwd())
     _check_values(cfg)
     _check_ranges(cfg)
     return cfg
+
+
+# (Tuning field, low, high): a value outside breaks answers rather than changing a weighting
+# (a floor of 1 divides by zero; a share above 1 or below 0 means nothing).
+_TUNING_RANGES = (
+    ("sim_floor", 0, 0.99),
+    ("union_discount", 0, 1),
+    ("keep_ratio", 0, 1),
+    ("repeat_share", 0, 1),
+    ("gate_threshold", 0, 1),
+    ("max_unknown_share", 0, 1),
+    ("llm_support_share", 0, 1),
+    ("ambiguous_ratio", 0, 1),
+    ("short_chars", 0, 1000),
+)
+
+
+def _tuning_overrides(data) -> tuple[tuple[str, float | int | str], ...]:
+    """The `tuning:` section: each key a Tuning field (rag/tuned.py) that the pipeline passes
+    on, each value of that field's type and within _TUNING_RANGES."""
+    from rag.tuned import NOT_INJECTED, Tuning
+
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        raise ConfigError(f"config `tuning` must be a mapping of rag.tuned.Tuning fields to values, "
+                          f"got {type(data).__name__}")
+    hints = typing.get_type_hints(Tuning)
+    out = []
+    for name, value in data.items():
+        key = f"tuning.{name}"
+        if name not in hints:
+            raise ConfigError(f"unknown config key `{key}` (known: {', '.join(sorted(hints))})")
+        if name in NOT_INJECTED:
+            raise ConfigError(f"config key `{key}`: cannot be overridden yet: {NOT_INJECTED[name]} "
+                              "reads its default, not the pipeline's Tuning")
+        value = _convert(value, hints[name], key)
+        out.append((name, value))
+    ranges = {name: (low, high) for name, low, high in _TUNING_RANGES}
+    for name, value in out:
+        if name in ranges and not ranges[name][0] <= value <= ranges[name][1]:
+            low, high = ranges[name]
+            raise ConfigError(f"config key `tuning.{name}`: must be a number from {low} to {high}, got {value!r}")
+    return tuple(sorted(out))
 
 
 def _import_plugins(modules: tuple[str, ...], base_dir: Path) -> None:

@@ -17,6 +17,7 @@ from rag import config as config_module
 _SHOWN = {
     "corpus.path": ("corpus", "default: the shipped corpus (rag/shipped_corpus)"),
     "data_dir": ("data", "default: $RAG_DATA_DIR, else data/ in a checkout, else ~/.local/share/news-rag"),
+    "tuning": ("{}", None),  # a mapping in YAML, (field, value) pairs once loaded
 }
 _FIELD = re.compile(r"^\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$")
 _COMMENT = re.compile(r"^\s+#\s?(.*)$")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag import tuned
 from rag.query import QueryTerms
 from rag.text import clean_markdown, sentence_spans
+from rag.tuned import DEFAULTS, Tuning
 from rag.types import Citation, Hit
 
 _DIGITS = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+(个|年|项|家|大|万|亿|%)")
@@ -82,20 +82,20 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def _similar(a: str, b: str) -> bool:
+def _similar(a: str, b: str, share: float) -> bool:
     x, y = _bigrams(a), _bigrams(b)
-    return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.6
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) > share
 
 
 
 
-def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3) -> float:
+def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3, *, tuning: Tuning = DEFAULTS) -> float:
     """How much of the question the retrieved passages cover, with their titles and
     headings as context (a passage under "卢旺达..." is about Rwanda): the best single
     passage, or the top few together at a discount (questions spanning articles)."""
     single = max((q.coverage(h.chunk.search_text()) for h in hits), default=0.0)
     union = q.coverage("\n".join(h.chunk.search_text() for h in hits[:top]))
-    return max(single, tuned.UNION_DISCOUNT * union)
+    return max(single, tuning.union_discount * union)
 
 
 _ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")
@@ -115,15 +115,18 @@ def expected_type_missing(q: QueryTerms, scored: list[Scored], top: int = 1) -> 
     return False
 
 
-def semantic_score(similarity: float | None) -> float:
-    """e5 cosine similarities crowd into 0.7-0.95; rescale so the floor maps to 0."""
+def semantic_score(similarity: float | None, tuning: Tuning = DEFAULTS) -> float:
+    """e5 cosine similarities crowd into 0.7-0.95; rescale so the floor maps to 0 (higher:
+    closer in meaning)."""
     if similarity is None:
         return 0.0
-    return max(0.0, (similarity - tuned.SIM_FLOOR) / (1.0 - tuned.SIM_FLOOR))
+    return max(0.0, (similarity - tuning.sim_floor) / (1.0 - tuning.sim_floor))
 
 
 def score_sentences(q: QueryTerms, sentences: list[Sentence],
-                    similarities: list[float | None] | None = None) -> list[Scored]:
+                    similarities: list[float | None] | None = None, *, tuning: Tuning = DEFAULTS) -> list[Scored]:
+    """Best first; a higher `score` answers the question better."""
+    t = tuning
     scored = []
     context_coverage: dict[str, float] = {}  # per passage, shared by its sentences
     sims = similarities if similarities is not None else [None] * len(sentences)
@@ -132,25 +135,25 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence],
         if s.previous and _ANAPHOR.match(s.text):
             # "该组织由…创立" is about the organisation the sentence before names; borrowed
             # terms count less, so the sentence that names things itself wins a tie
-            own += 0.7 * (q.coverage(s.previous + s.text) - own)
+            own += t.anaphor_borrow * (q.coverage(s.previous + s.text) - own)
         chunk = s.hit.chunk
         if chunk.id not in context_coverage:
             context_coverage[chunk.id] = q.coverage(chunk.search_text())
         context = context_coverage[chunk.id]
-        score = (tuned.W_LEXICAL * own + tuned.W_SEMANTIC * semantic_score(sim)
-                 + 0.25 * context + 0.04 / (1 + s.hit_rank))
+        score = (t.w_lexical * own + t.w_semantic * semantic_score(sim, t)
+                 + t.w_context * context + t.w_hit_rank / (1 + s.hit_rank))
         if q.wants_number and _DIGITS.search(s.text):
-            score += 0.15
+            score += t.number_bonus
         if q.wants_date and _DATE.search(s.text):
-            score += 0.15
+            score += t.number_bonus
         if q.is_list and (s.text.count("、") >= 2 or _ENUMERATION.search(s.text)):
-            score += 0.1  # list answers enumerate
+            score += t.list_bonus  # list answers enumerate
         if s.is_heading:
-            score -= 0.1  # a heading alone rarely answers; it still may
+            score -= t.heading_penalty  # a heading alone rarely answers; it still may
         if s.is_quote_block or "[[" in s.text:
-            score -= 0.3  # editor's notes and wiki-link lists point elsewhere
-        if len(s.text) < 8:
-            score -= 0.1
+            score -= t.note_penalty  # editor's notes and wiki-link lists point elsewhere
+        if len(s.text) < t.short_chars:
+            score -= t.short_penalty
         scored.append(Scored(s, score, own, sim))
     scored.sort(key=lambda x: (-x.score, x.sentence.hit_rank, x.sentence.start))
     return scored
@@ -173,22 +176,23 @@ def _continuation(s: Sentence, sentences: list[Sentence]) -> Sentence | None:
     return None
 
 
-def _relevant(c: Scored) -> bool:
+def _relevant(c: Scored, tuning: Tuning) -> bool:
     """Says something about the question: shares its words or its meaning."""
-    return c.coverage > 0 or semantic_score(c.similarity) > 0
+    return c.coverage > 0 or semantic_score(c.similarity, tuning) > 0
 
 
 def select(q: QueryTerms, hits: list[Hit], max_sentences: int, list_max: int,
-           similarity=None) -> list[Sentence]:
+           similarity=None, *, tuning: Tuning = DEFAULTS) -> list[Sentence]:
     """`similarity(texts) -> list[float | None]`: the question's similarity to sentences."""
     sentences = candidate_sentences(hits)
-    scored = score_sentences(q, sentences, similarity([s.text for s in sentences]) if similarity else None)
-    return select_scored(q, sentences, scored, max_sentences, list_max)
+    scored = score_sentences(q, sentences, similarity([s.text for s in sentences]) if similarity else None,
+                             tuning=tuning)
+    return select_scored(q, sentences, scored, max_sentences, list_max, tuning=tuning)
 
 
 def select_scored(q: QueryTerms, sentences: list[Sentence], scored: list[Scored],
-                  max_sentences: int, list_max: int) -> list[Sentence]:
-    if not scored or not _relevant(scored[0]):
+                  max_sentences: int, list_max: int, *, tuning: Tuning = DEFAULTS) -> list[Sentence]:
+    if not scored or not _relevant(scored[0], tuning):
         return []
     best = scored[0]
     chosen = [best.sentence]
@@ -204,12 +208,12 @@ def select_scored(q: QueryTerms, sentences: list[Sentence], scored: list[Scored]
         if len(chosen) >= limit:
             break
         s = cand.sentence
-        if cand.score < tuned.KEEP_RATIO * best.score or not _relevant(cand) or s in chosen:
+        if cand.score < tuning.keep_ratio * best.score or not _relevant(cand, tuning) or s in chosen:
             continue
-        if any(_similar(s.text, c.text) for c in chosen):
+        if any(_similar(s.text, c.text, tuning.repeat_share) for c in chosen):
             continue
         new_terms = q.matched(s.text) - covered
-        if not new_terms and semantic_score(cand.similarity) < tuned.SEMANTIC_EXTRA:
+        if not new_terms and semantic_score(cand.similarity, tuning) < tuning.semantic_extra:
             continue  # adds neither a new question word nor a close match in meaning
         chosen.append(s)
         covered |= new_terms

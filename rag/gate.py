@@ -2,7 +2,8 @@
 whole: how close in meaning its best sentences are, how much of the question's key-term
 weight it covers, how strong retrieval was, and how much of what the question names it
 never mentions. A logistic model over these few features, fitted on the dev split
-(`rag tune`), so no single rule (every word must appear) decides.
+(`python -m evals.tune --only gate`; its weights are in rag/tuned.py), so no single rule
+(every word must appear) decides.
 
 The same gate guards every answerer: an LLM is not asked when the gate says no.
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rag import tuned
 from rag.extractive import Scored, evidence_coverage, expected_type_missing
 from rag.query import QueryTerms
+from rag.tuned import GATE_FEATURES, Tuning
 from rag.types import Hit
 
 
@@ -40,11 +41,11 @@ class EvidenceFeatures:
         return self.coverage * self.chinese
 
     def as_vector(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in tuned.GATE_WEIGHTS}
+        return {k: getattr(self, k) for k in GATE_FEATURES}
 
 
 def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
-                      background: float | None = None) -> EvidenceFeatures:
+                      background: float | None, tuning: Tuning) -> EvidenceFeatures:
     """`background`: the question's mean similarity to the corpus's sentences."""
     sims = [s.similarity for s in scored if s.similarity is not None]
     margin = max(sims) - background if sims and background is not None else 0.0
@@ -52,7 +53,7 @@ def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
     return EvidenceFeatures(
         similarity_margin=margin,
         chinese=1.0 if q.chinese else 0.0,
-        coverage=evidence_coverage(q, hits) if hits else 0.0,
+        coverage=evidence_coverage(q, hits, tuning=tuning) if hits else 0.0,
         absent_names=names,
         absent_nouns=q.share_of(q.absent) - names,
         type_missing=1.0 if expected_type_missing(q, scored) else 0.0,
@@ -62,18 +63,20 @@ def evidence_features(q: QueryTerms, hits: list[Hit], scored: list[Scored],
     )
 
 
-def answer_probability(f: EvidenceFeatures) -> float:
-    z = tuned.GATE_BIAS + sum(tuned.GATE_WEIGHTS[k] * v for k, v in f.as_vector().items())
+def answer_probability(f: EvidenceFeatures, tuning: Tuning) -> float:
+    """The gate model's probability that the evidence answers (higher: answer)."""
+    weights = tuning.gate_weights
+    z = tuning.gate_bias + sum(weights[k] * v for k, v in f.as_vector().items())
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def answerable(f: EvidenceFeatures) -> bool:
+def answerable(f: EvidenceFeatures, tuning: Tuning) -> bool:
     if not f.semantic:
         # No sentence vectors (answers chosen by words, or a model that cannot read the
         # corpus): the lexical rule of the word-only answerer.
-        return (f.coverage >= tuned.LEXICAL_MIN_COVERAGE and f.absent_names == f.absent_nouns == 0
-                and f.unknown_share <= 0.5)
-    if not f.chinese and f.similarity_margin < tuned.NON_CHINESE_MIN_MARGIN:
+        return (f.coverage >= tuning.lexical_min_coverage and f.absent_names == f.absent_nouns == 0
+                and f.unknown_share <= tuning.max_unknown_share)
+    if not f.chinese and f.similarity_margin < tuning.non_chinese_min_margin:
         return False  # cross-lingual similarity is noisier: a question in another language
         # must stand out further from the corpus background
-    return answer_probability(f) >= 0.5
+    return answer_probability(f, tuning) >= tuning.gate_threshold

@@ -12,10 +12,10 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from rag.config import Config
+from rag.config import AnswerConfig, Config
 from rag.embedding import build_embedder
 from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
@@ -23,13 +23,19 @@ from rag.index_layout import IndexMeta, IndexPaths
 from rag.query import points_at_nothing
 from rag.rerank import IdentityReranker, Reranker
 from rag.store import VectorStore
+from rag.tuned import DEFAULTS, Tuning
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 if TYPE_CHECKING:
     from rag.answerers import Answerer, Semantics
+    from rag.embedding import Embedder
     from rag.lexical import LexicalIndex
-    from rag.question_kinds import KindClassifier
+    from rag.query import SearchQuery
+    from rag.question_kinds import KindClassifier, QuestionKind
     from rag.retrieval import Retriever
+
+    # what build_pipeline remakes for another Tuning: the answerer and the reranker
+    TunedParts = Callable[[Tuning], tuple[Answerer, Reranker]]
 
 log = logging.getLogger("rag")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -54,7 +60,8 @@ def live_collection(cfg: Config) -> str:
 
 def ingest(
     cfg: Config, *, corpus_path: str | None = None, rebuild: bool = False,
-    embedder=None, progress: bool | None = None, allow_empty: bool = False, prune: bool = False,
+    embedder: Embedder | None = None, progress: bool | None = None, allow_empty: bool = False,
+    prune: bool = False,
 ) -> IngestReport:
     """Bring the index up to date with the corpus (see rag.ingest). The lock is taken before
     the store is even opened: a refused or concurrent run touches nothing."""
@@ -95,7 +102,7 @@ def _tell(message: str | None) -> None:
         log.warning(message)
 
 
-def clean_question(question, max_chars: int) -> str:
+def clean_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
     text = _FORMAT_CHARS.sub("", _CONTROL.sub(" ", question)).strip()
@@ -108,7 +115,8 @@ def clean_question(question, max_chars: int) -> str:
     return text
 
 
-def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilter | None:
+def make_filter(article_ids: Iterable[str] | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> RetrievalFilter | None:
     for name, value in (("date_from", date_from), ("date_to", date_to)):
         if value and not _ISO.match(str(value)):
             raise QuestionError(f"{name} must be a date like 2026-01-31, got {value!r}")
@@ -120,7 +128,8 @@ def make_filter(article_ids=None, date_from=None, date_to=None) -> RetrievalFilt
 class Pipeline:
     def __init__(self, cfg: Config, retriever: Retriever, answerer: Answerer, lexical: LexicalIndex,
                  retriever_factory: Callable[[LexicalIndex], Retriever] | None = None, *,
-                 semantics: Semantics | None = None, reranker: Reranker | None = None):
+                 semantics: Semantics | None = None, reranker: Reranker | None = None,
+                 tuning: Tuning = DEFAULTS, tuned_parts: TunedParts | None = None):
         from rag.chain import build_chain
 
         self.cfg = cfg
@@ -134,8 +143,26 @@ class Pipeline:
         self._retriever_factory = retriever_factory
         self.semantics = semantics  # sentence vectors and the query embedder, when in use
         self.reranker: Reranker = reranker or IdentityReranker()
+        # the measured constants every step reads (rag/tuned.py); collection answers too
+        self.tuning = tuning
+        self._tuned_parts = tuned_parts
         self._stamp = _index_stamp(cfg)
         self._reload_lock = threading.Lock()
+
+    def with_tuning(self, tuning: Tuning) -> Pipeline:
+        """The same indexes, retriever and sentence vectors answered with another Tuning
+        (evals/tune.py: one per grid point): the answerer and reranker are made anew for it,
+        this pipeline is left as it is. Only a pipeline from build_pipeline knows how."""
+        if self._tuned_parts is None:
+            raise TypeError("with_tuning needs a pipeline made by build_pipeline (it remakes the "
+                            "answerer and reranker the config names)")
+        answerer, reranker = self._tuned_parts(tuning)
+        other = Pipeline(self.cfg, self.retriever, answerer, self.lexical, self._retriever_factory,
+                         semantics=self.semantics, reranker=reranker, tuning=tuning,
+                         tuned_parts=self._tuned_parts)
+        if tuning.example_margin == self.tuning.example_margin:
+            other._kinds = self._kinds  # its example vectors are the costly part; same margin
+        return other
 
     def reload_if_changed(self) -> bool:
         from rag.errors import IndexCorruptError
@@ -166,13 +193,13 @@ class Pipeline:
             return True
 
     # steps of the chain ---------------------------------------------------------------
-    def condense(self, question: str, history: list[dict] | None):
+    def condense(self, question: str, history: list[dict] | None) -> SearchQuery:
         from rag.query import condense
 
         return condense(question, history, self.cfg.retrieval.history_turns,
                         (self.cfg.answer.abstain_message,))
 
-    def retrieve_condensed(self, search, flt: RetrievalFilter | None = None) -> list[Hit]:
+    def retrieve_condensed(self, search: SearchQuery, flt: RetrievalFilter | None = None) -> list[Hit]:
         r = self.cfg.retrieval
         hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
         hits = self.reranker.rerank(search.question, hits)
@@ -184,7 +211,6 @@ class Pipeline:
         """A follow-up that points back ("这个合作为期多久？") is about the article the
         conversation's latest answer came from: its passages get a bonus, small enough that
         a follow-up naming something new ("那美国呢？") still finds it."""
-        from rag import tuned
         from rag.text import terms
 
         found = self.lexical.search(terms(subject), 1)
@@ -192,19 +218,20 @@ class Pipeline:
             return hits
         article = found[0][0].article_id
         top = max(h.relevance for h in hits) or 1.0
-        boosted = [dataclasses.replace(h, relevance=h.relevance + tuned.W_SUBJECT * top)
+        boosted = [dataclasses.replace(h, relevance=h.relevance + self.tuning.w_subject * top)
                    if h.chunk.article_id == article else h for h in hits]
         return sorted(boosted, key=lambda h: (-h.relevance, h.chunk.id))
 
-    def classify(self, search):
+    def classify(self, search: SearchQuery) -> QuestionKind:
         if self._kinds is None:
             from rag.question_kinds import KindClassifier
 
-            self._kinds = KindClassifier(getattr(self.retriever, "embedder", None), cache_dir=self.cfg.data_dir)
+            self._kinds = KindClassifier(self.retriever.embedder, margin=self.tuning.example_margin,
+                                         cache_dir=self.cfg.data_dir)
         return self._kinds.classify(search.question)
 
-    def answer_hits(self, search, hits: list[Hit], kind=None, filters: RetrievalFilter | None = None
-                 ) -> Iterator[str | Answer]:
+    def answer_hits(self, search: SearchQuery, hits: list[Hit], kind: QuestionKind | None = None,
+                    filters: RetrievalFilter | None = None) -> Iterator[str | Answer]:
         from rag.query import key_terms
 
         if kind is not None and kind.special:  # a question about the collection (rag.question_kinds)
@@ -212,11 +239,11 @@ class Pipeline:
 
             yield from stream_kind(self, search, kind, filters, hits)
             return
-        if not search.in_conversation and points_at_nothing(search.question) and _spread(hits):
+        if not search.in_conversation and points_at_nothing(search.question) and _spread(hits, self.tuning):
             # "这个公司的创始人是谁？" with no conversation before it and passages from several
             # articles: any answer would be a guess about which one is meant
-            clarify = Answer(self.cfg.answer.clarify_message, (), True, search.question, search.text,
-                             tuple(hits))
+            clarify = Answer(text=self.cfg.answer.clarify_message, citations=(), abstained=True,
+                             question=search.question, search_query=search.text, hits=tuple(hits))
             yield clarify.text
             yield clarify
             return
@@ -232,13 +259,14 @@ class Pipeline:
             seen.setdefault(c.article_id, (c.article_id, c.title, c.date))
         return list(seen.values())
 
-    def retrieve(self, question: str, history=None, filters: RetrievalFilter | None = None) -> list[Hit]:
+    def retrieve(self, question: str, history: list[dict] | None = None,
+                 filters: RetrievalFilter | None = None) -> list[Hit]:
         question = clean_question(question, self.cfg.answer.max_question_chars)
         check_history(history, self.cfg.answer)
         return self.retrieve_condensed(self.condense(question, history), filters)
 
-    def stream(self, question: str, history=None, filters: RetrievalFilter | None = None
-               ) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict] | None = None,
+               filters: RetrievalFilter | None = None) -> Iterator[str | Answer]:
         """Pieces of answer text, then the final Answer (whose text is authoritative)."""
         question = clean_question(question, self.cfg.answer.max_question_chars)
         check_history(history, self.cfg.answer)
@@ -246,7 +274,8 @@ class Pipeline:
         inp = {"question": question, "history": history, "filters": filters}
         yield from self.chain.stream(inp)
 
-    def answer(self, question: str, history=None, filters: RetrievalFilter | None = None) -> Answer:
+    def answer(self, question: str, history: list[dict] | None = None,
+               filters: RetrievalFilter | None = None) -> Answer:
         final = None
         for part in self.stream(question, history, filters):
             if isinstance(part, Answer):
@@ -255,18 +284,16 @@ class Pipeline:
         return final
 
 
-def _spread(hits: list[Hit]) -> bool:
+def _spread(hits: list[Hit], tuning: Tuning) -> bool:
     """A second article is retrieved nearly as strongly as the best one."""
-    from rag import tuned
-
     best: dict[str, float] = {}
     for h in hits:
         best[h.chunk.article_id] = max(best.get(h.chunk.article_id, 0.0), h.relevance)
     top = sorted(best.values(), reverse=True)
-    return len(top) > 1 and top[1] >= tuned.AMBIGUOUS_RATIO * top[0]
+    return len(top) > 1 and top[1] >= tuning.ambiguous_ratio * top[0]
 
 
-def evidence_contains(hits: list[Hit]):
+def evidence_contains(hits: list[Hit]) -> Callable[[str], bool]:
     """Whether a term occurs in the retrieved passages (with their titles and headings).
     A name the question needs that no retrieved passage mentions means the evidence does not
     answer it, wherever else in the corpus the word may occur."""
@@ -276,7 +303,7 @@ def evidence_contains(hits: list[Hit]):
     return lambda term: term in text
 
 
-def check_history(history, limits) -> None:
+def check_history(history: object, limits: AnswerConfig) -> None:
     """Refuse history that is not a list of {'role': 'user'|'assistant', 'content': text}
     within the configured limits (answer.max_history_*): every request is bounded."""
     if history is None:
@@ -303,7 +330,7 @@ def check_history(history, limits) -> None:
         raise QuestionError(f"history is {total} characters long; the limit is {limits.max_history_chars}")
 
 
-def fit_history(history: list[dict], limits) -> list[dict]:
+def fit_history(history: list[dict], limits: AnswerConfig) -> list[dict]:
     """The most recent part of a conversation this process keeps itself (the UI, `rag chat`)
     that fits the limits: long answers are cut, the oldest turns dropped."""
     kept: list[dict] = []
@@ -320,8 +347,10 @@ def fit_history(history: list[dict], limits) -> list[dict]:
     return kept
 
 
-def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index: bool = False) -> Pipeline:
-    """Build the whole pipeline once. With ensure_index, a missing index is built first."""
+def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=None,
+                   ensure_index: bool = False) -> Pipeline:
+    """Build the whole pipeline once. With ensure_index, a missing index is built first.
+    Its Tuning is rag/tuned.py's defaults with the config's `tuning:` overrides."""
     from rag.answerers import Semantics, build_answerer
     from rag.embedding import QueryCache
     from rag.ingest import lexical_dir
@@ -332,6 +361,7 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     from rag.sentences import SentenceIndex, sentence_dir
 
     _tell(finish_interrupted_restore(cfg.data_dir))
+    tuning = DEFAULTS.replace(**dict(cfg.tuning))
     try:
         lexical = LexicalIndex.load(lexical_dir(cfg))
     except IndexMissingError:
@@ -357,13 +387,13 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
     stores: dict[str, VectorStore] = {}
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
-    semantic = dense and _semantic_selection(cfg, model_name)
+    semantic = dense and _semantic_selection(cfg, model_name, tuning)
     sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if semantic else None
     if sentences is not None and sentences.model != model_name:
         sentences = None
-    semantics = Semantics(sentences, embedder.embed_query if semantic else None)
+    semantics = Semantics(sentences, embedder.embed_query if semantic and embedder is not None else None)
 
-    def make_retriever(lex):
+    def make_retriever(lex: LexicalIndex) -> Retriever:
         # A rebuild swaps in a new collection with the lexical index that names it.
         store = None
         if dense:
@@ -374,18 +404,19 @@ def build_pipeline(cfg: Config, *, embedder=None, chat_model=None, ensure_index:
             store = stores[name]
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 
-    answerer = build_answerer(cfg, chat_model, semantics)
+    def tuned_parts(t: Tuning) -> tuple[Answerer, Reranker]:
+        return build_answerer(cfg, chat_model, semantics, t), build_reranker(cfg, semantics, t)
+
+    answerer, reranker = tuned_parts(tuning)
     return Pipeline(cfg, make_retriever(lexical), answerer, lexical, make_retriever,
-                    semantics=semantics, reranker=build_reranker(cfg, semantics))
+                    semantics=semantics, reranker=reranker, tuning=tuning, tuned_parts=tuned_parts)
 
 
-def _semantic_selection(cfg: Config, model_name: str) -> bool:
+def _semantic_selection(cfg: Config, model_name: str, tuning: Tuning) -> bool:
     """The answer gate's weights were fitted on one model's similarities; another model's
     similarities sit on another scale, so `auto` chooses by words for it."""
-    from rag import tuned
-
     mode = cfg.answer.selection
-    return mode == "semantic" or (mode == "auto" and model_name == tuned.GATE_MODEL)
+    return mode == "semantic" or (mode == "auto" and model_name == tuning.gate_model)
 
 
 def _index_stamp(cfg: Config) -> int | None:

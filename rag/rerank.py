@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
-from rag import tuned
+from rag.tuned import DEFAULTS, Tuning, takes_tuning
 from rag.types import Hit
 
 
@@ -27,8 +27,9 @@ class IdentityReranker:
 
 
 class SentenceReranker:
-    def __init__(self, semantics):
-        self.semantics = semantics  # generation.Semantics: sentence vectors + query embedder
+    def __init__(self, semantics, tuning: Tuning = DEFAULTS):
+        self.semantics = semantics  # answerers.Semantics: sentence vectors + query embedder
+        self.tuning = tuning
 
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         index = self.semantics.sentences
@@ -41,16 +42,16 @@ class SentenceReranker:
         for hit in hits:
             rows = index.chunk_rows(hit.chunk)
             best = float((index.vectors[rows] @ vector).max()) if len(rows) else background
-            score = hit.relevance / top + tuned.W_RERANK * max(0.0, best - background)
+            score = hit.relevance / top + self.tuning.w_rerank * max(0.0, best - background)
             out.append(dataclasses.replace(hit, relevance=score))
         out.sort(key=lambda h: (-h.relevance, h.chunk.id))
         return out
 
 
-def sentence_reranker(cfg, semantics) -> Reranker:
+def sentence_reranker(cfg, semantics, *, tuning: Tuning = DEFAULTS) -> Reranker:
     """Rescore by each passage's best sentence; without sentence vectors, keep the order."""
     if semantics is not None and semantics.sentences is not None:
-        return SentenceReranker(semantics)
+        return SentenceReranker(semantics, tuning)
     return IdentityReranker()
 
 
@@ -58,8 +59,12 @@ def identity_reranker(cfg, semantics) -> Reranker:
     return IdentityReranker()
 
 
-def build_reranker(cfg, semantics) -> Reranker:
-    """The reranker the config names (`retrieval.rerank`), from the registry (rag/registry.py)."""
+def build_reranker(cfg, semantics, tuning: Tuning = DEFAULTS) -> Reranker:
+    """The reranker the config names (`retrieval.rerank`), from the registry (rag/registry.py).
+    A factory that takes a `tuning` keyword is given the pipeline's Tuning; (cfg, semantics)
+    factories, the registry's original signature, still work."""
     from rag.registry import RERANKERS
 
+    if takes_tuning(RERANKERS.get(cfg.retrieval.rerank)):
+        return RERANKERS.create(cfg.retrieval.rerank, cfg, semantics, tuning=tuning)
     return RERANKERS.create(cfg.retrieval.rerank, cfg, semantics)

@@ -29,6 +29,12 @@ def dense_weight_for(unk_share: float, cfg: RetrievalConfig) -> float:
 
 
 class Retriever(Protocol):
+    @property
+    def embedder(self) -> Embedder | None:
+        """The query embedder when dense retrieval is on, else None (the kind classifier and
+        collection answers embed with it)."""
+        ...
+
     def retrieve(
         self, query: str, flt: RetrievalFilter | None = None, k: int | None = None,
         *, weighted_terms: list[str] | None = None,

@@ -1,10 +1,11 @@
 """The CI gate: the default offline config must stay above these floors on the `test`
 split of the shipped set, the items nothing is tuned on.
 
-The floors are not read off `test`: they sit under what the 85 `dev` items written in
-readers' own words (the part of dev that resembles test) measured with the tuned system:
-hit@1 0.920, accuracy 0.435 (all kinds, collection questions included), abstention recall
-0.700, citation precision 0.915."""
+Each floor is what the default config measures on `test` now (`rag eval`, eval.json
+summary of this round's baseline; dev measured accuracy 0.873, hit@1 0.976, abstention
+recall 0.900, citation precision 0.962) less MARGIN: a change that costs five points of
+any of them fails, where the old floors (accuracy 0.40 against 0.699) let a 40% drop pass.
+Nothing was tuned on these figures: they only judge."""
 
 import json
 import subprocess
@@ -17,7 +18,10 @@ from evals.suite import run_eval
 
 pytestmark = pytest.mark.slow
 
-FLOORS = {"hit1": 0.85, "accuracy": 0.40, "abstention_recall": 0.55, "citation_precision": 0.88}
+# `test` split, default offline config (hybrid + extractive, multilingual-e5-small): 83 items
+MEASURED = {"hit1": 0.904, "accuracy": 0.699, "abstention_recall": 0.800, "citation_precision": 0.922}
+MARGIN = 0.05  # run-to-run the figures are exact (offline, deterministic); this is room for real changes
+FLOORS = {key: round(value - MARGIN, 3) for key, value in MEASURED.items()}
 
 
 def test_default_config_meets_the_floors_on_test(shipped_index, shipped_pipeline, tmp_path):
