@@ -21,7 +21,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from rag.config import Config
@@ -331,8 +330,7 @@ class ChatApp:
         chars = self.cfg.ui.feedback_context_chars
         if not chars:
             return []
-        limits = SimpleNamespace(max_message_chars=chars, max_history_chars=chars,
-                                 max_history_messages=self.cfg.answer.max_history_messages)
+        limits = dataclasses.replace(self.cfg.answer, max_message_chars=chars, max_history_chars=chars)
         return fit_history(Session(turns=turns).history(), limits)
 
     def reset(self, tab: str = ""):
