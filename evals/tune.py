@@ -30,17 +30,15 @@ from evals.dataset import load_eval_set
 from evals.metrics import answer_chars, answer_correct, citation_precision, percentile
 from rag import tuned
 from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
+from rag.question_kinds import COLLECTION_KINDS
 
 Measured = TypeVar("Measured")
 FEATURES = ["similarity_margin", "chinese", "coverage_zh", "absent_names", "absent_nouns", "type_missing", "asked_absent"]
 
 
-# Questions about the collection are answered from the article catalog, not through the
-# single-fact gate and sentence scoring tuned here.
-COLLECTION_KINDS = ("overview", "count", "date", "which", "across", "compare")
-
-
 def dev_items(set_path=None):
+    # Questions about the collection (a kind of rag.question_kinds.RULES) are answered from the
+    # article catalog, not through the single-fact gate and sentence scoring tuned here.
     return [i for i in load_eval_set(set_path) if i.split == "dev" and i.type not in COLLECTION_KINDS]
 
 

@@ -18,14 +18,14 @@ a line there that names another article is not evidence for that article's facts
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rag import tuned
 from rag.collection import by_date, profile_text
 from rag.extractive import candidate_sentences, render, select
 from rag.query import QueryTerms, SearchQuery, is_chinese, key_terms
-from rag.question_kinds import QuestionKind, merge_filters
+from rag.question_kinds import Kind, QuestionKind, merge_filters, rule_for
 from rag.sentences import embed_text
 from rag.text import clean_markdown, normalize
 from rag.types import Answer, ArticleRecord, Citation, Hit, RetrievalFilter, SourceSpan
@@ -412,7 +412,7 @@ class _Writer:
     def answer(self, ctx: _Context) -> Answer:
         text = "".join(self.parts).strip()
         return Answer(text, tuple(self.citations), False, ctx.search.question, ctx.search.text,
-                      tuple(ctx.used_hits), (), ctx.kind.kind)
+                      tuple(ctx.used_hits), (), ctx.kind.kind.value)
 
 
 def _article_line(w: _Writer, ctx: _Context, r: ArticleRecord, evidence: list[Evidence], number: int | None = None):
@@ -858,8 +858,10 @@ def _side_article(ctx: _Context, side: str, shared: str, used: set[str]) -> Cand
     return Candidate(best.record, best.coverage, tuple(hits) or best.hits)
 
 
-_HANDLERS = {"overview": _overview, "count": _count, "date": _date, "which": _which,
-             "across": _across, "compare": _compare}
+def handler_for(kind: Kind | str) -> Callable[[_Context], Answer | None]:
+    """The function of this module that answers `kind`: the one its rule names
+    (rag.question_kinds.RULES)."""
+    return globals()[rule_for(kind).handler]
 
 
 def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: RetrievalFilter | None,
@@ -871,10 +873,10 @@ def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: Ret
 
     ctx = _Context(pipeline, search, kind, user_flt)
     ctx.used_hits.extend(hits)
-    answer = _HANDLERS[kind.kind](ctx)
+    answer = handler_for(kind.kind)(ctx)
     if answer is None:
         a = abstention(pipeline.cfg, search, hits)
-        answer = Answer(a.text, (), True, a.question, a.search_query, a.hits, (), kind.kind)
+        answer = Answer(a.text, (), True, a.question, a.search_query, a.hits, (), kind.kind.value)
     for piece in re.split(r"(?<=\])|(?<=\n)", answer.text):
         if piece:
             yield piece
