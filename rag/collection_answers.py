@@ -2,7 +2,7 @@
 (titles, dates, summaries; rag.collection) and the retrieved text, every sentence cited.
 
 - overview: the collection (one line per article), one article ("summarize the article
-  about X"), or a named thing ("What is the Genesis Mission?").
+  about X"), or a named thing ("What is the Horizon Programme?").
 - count / date: from the catalog, narrowed by the question's date range and topic. An
   undated article is named as undated, never placed in an order or a range.
 - which: the articles that mention something, each with the sentence that does.
@@ -23,19 +23,23 @@ from dataclasses import dataclass
 
 from rag import tuned
 from rag.collection import by_date, profile_text
-from rag.extractive import candidate_sentences, render, select
-from rag.query import QueryTerms, SearchQuery, is_chinese, key_terms
+from rag.extractive import (
+    candidate_sentences,
+    display,
+    is_related_heading,
+    points_back,
+    render,
+    select,
+    similar,
+)
+from rag.query import PROPER_NAME_TAGS, QueryTerms, SearchQuery, is_chinese, key_terms
 from rag.question_kinds import Kind, QuestionKind, merge_filters, rule_for
 from rag.sentences import embed_text
-from rag.text import clean_markdown, normalize
+from rag.text import normalize
 from rag.types import Answer, ArticleRecord, Citation, Hit, RetrievalFilter, SourceSpan
 
-_RELATED = re.compile(
-    r"^(相关内容|相关文档|相关阅读|相关文章|相关链接|相关新闻|延伸阅读|推荐阅读|关联主题|关联文章"
-    r"|related( articles| content| posts| reading)?|see also|read more)\b", re.I)
-_TRAILING = re.compile(r"[；;，,、：:\s]+$")
-_MAX_LINES = 10
-_ANAPHOR = re.compile(r"^(该|它|其|此|这|They\b|It\b|This\b)")  # a collection overview or list names at most this many articles
+_MAX_LINES = 10  # a collection overview or list names at most this many articles
+_SAME_AS_SUMMARY = 0.5  # bigram share (rag.extractive.similar) at which a sentence repeats a chosen one
 
 
 @dataclass(frozen=True)
@@ -59,15 +63,8 @@ class Candidate:
 
 # --- shared pieces -------------------------------------------------------------------------
 
-def _display(text: str) -> str:
-    text = _TRAILING.sub("", clean_markdown(text))
-    if text and text[-1] not in "。！？!?.…”\"」":
-        text += "。"
-    return text
-
-
 def _is_related(hit: Hit) -> bool:
-    return any(_RELATED.match(h.strip()) for h in hit.chunk.heading_path)
+    return any(is_related_heading(h.strip(), topic_links=True) for h in hit.chunk.heading_path)
 
 
 def _profile(r: ArticleRecord) -> str:
@@ -95,11 +92,23 @@ class _Context:
         self.by_id = {r.id: r for r in lexical.articles}
         self.used_hits: list[Hit] = []
         self._profiles: str | None = None
+        self._shared: frozenset[str] | None = None
 
     def corpus_lacks(self, term: str) -> bool:
         if self._profiles is None:
             self._profiles = normalize("\n".join(_profile(r) for r in self.lexical.articles)).lower()
         return self.lexical.doc_freq.get(term, 0) == 0 and term not in self._profiles
+
+    def shared_terms(self) -> frozenset[str]:
+        """The terms every article's catalog entry (_profile) uses, in a collection of two or
+        more articles: the words a whole collection shares, which narrow nothing."""
+        if self._shared is None:
+            from rag.text import terms
+
+            articles = self.lexical.articles
+            sets = [set(terms(_profile(r))) for r in articles]
+            self._shared = frozenset(set.intersection(*sets)) if len(sets) >= 2 else frozenset()
+        return self._shared
 
     def admitted_by_user(self, r: ArticleRecord) -> bool:
         """Whether the asker's own filter (CLI/UI) admits the article, whatever the question's dates."""
@@ -119,7 +128,7 @@ class _Context:
 
     def evidence(self, r: ArticleRecord, span: SourceSpan) -> Evidence:
         chunk_id = self.chunk_for(r.id, span.start, span.end) if span.field == "body" else ""
-        return Evidence(r, span, chunk_id, _display(span.text))
+        return Evidence(r, span, chunk_id, display(span.text))
 
     def title_evidence(self, r: ArticleRecord) -> Evidence | None:
         if r.title_span is not None:
@@ -155,7 +164,7 @@ def _covers(ctx: _Context, q: QueryTerms, whole: bool = False) -> bool:
 
 
 def best_article(ctx: _Context, topic: str) -> Candidate | None:
-    """The one article a phrase points at ("卢旺达那篇", "the DOE piece"): the best cover of
+    """The one article a phrase points at ("肯尼亚那篇", "the ministry piece"): the best cover of
     the phrase's terms in its title, catalog entry or passages, names it lacks tolerated (the
     phrase is a pointer, not a claim), at least half of the phrase's weight covered."""
     found = about(ctx, topic, skip_related=True)
@@ -168,9 +177,9 @@ def best_article(ctx: _Context, topic: str) -> Candidate | None:
 
 
 def _profile_pointer(ctx: _Context, phrase: str) -> Candidate | None:
-    """A phrase in another language or other words than any title ("the donation", "Genesis
-    Mission"): the article whose profile (title, original title, summary; rag.collection.
-    profile_text) the embedding model puts nearest, ahead of the next by
+    """A phrase in another language or other words than any title ("the donation", a
+    programme's English name): the article whose profile (title, original title, summary;
+    rag.collection.profile_text) the embedding model puts nearest, ahead of the next by
     tuned.PROFILE_POINTER_MARGIN. None without a model or with fewer than two articles."""
     if _names_no_article_has(ctx, phrase):
         return None  # "the Tesla deal": nearest is not near (English names led by up to 0.022)
@@ -185,16 +194,13 @@ def _profile_pointer(ctx: _Context, phrase: str) -> Candidate | None:
     return Candidate(r, 0.0, tuple(hits))
 
 
-_PROPER_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})  # jieba: people, places, organisations
-
-
 def _names_no_article_has(ctx: _Context, phrase: str) -> list[str]:
     """Names in a phrase ("Tesla", "Japan", 日本: capitalised, or tagged as a name) that no
     article, title, original title or URL uses."""
     from rag.query import tagged_tokens
 
     names = [w.lower() for w in re.findall(r"\b[A-Z][\w.\-]*", phrase)]
-    names += [w.lower() for w, tag in tagged_tokens(phrase) if tag in _PROPER_NAME_TAGS]
+    names += [w.lower() for w, tag in tagged_tokens(phrase) if tag in PROPER_NAME_TAGS]
     return [n for n in names if ctx.corpus_lacks(n)]
 
 
@@ -246,7 +252,7 @@ _CLASS_WORDS = frozenset(
 
 
 # An English class or relation word is found in Chinese articles by its Chinese words:
-# "which countries has Anthropic partnered with" over Chinese news lists the articles that
+# "which countries has the company partnered with" over Chinese news lists the articles that
 # name a 国家 or 政府 and a 合作. A small closed vocabulary: the words lists are asked with.
 _ZH_EQUIV = {
     "partnered": "合作 伙伴", "partnering": "合作 伙伴", "partnership": "合作 伙伴", "partnerships": "合作 伙伴",
@@ -261,7 +267,7 @@ _CLASS_ZH = {
     "organisations": "组织 机构", "agency": "部门 机构", "agencies": "部门 机构", "institution": "机构",
     "institutions": "机构", "body": "部门 机构 政府", "bodies": "部门 机构 政府",
 }
-# a ministry (能源部, 卫生部, 科学、创新与技术部) is an agency too; 全部/部分/部署 are not
+# a ministry (交通部, 卫生部, 科学与技术部) is an agency too; 全部/部分/部署 are not
 _MINISTRY = re.compile(r"(?<![全局分内外细干])部(?![分署件位])")
 _MINISTRY_TERMS = frozenset({"agency", "agencies", "body", "bodies", "government", "governments"})
 
@@ -357,7 +363,7 @@ def best_sentences(ctx: _Context, question: str, cand: Candidate, n: int = 1,
     for s in body:
         if len(picked) >= n:
             break
-        if any(_overlap(s.text, p.span.text) for p in picked):
+        if any(similar(s.text, p.span.text, _SAME_AS_SUMMARY) for p in picked):
             continue
         text, _ = render([s])
         picked.append(Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
@@ -371,17 +377,6 @@ def _usable(s, avoid: tuple[str, ...]) -> bool:
     if s.is_quote_block or s.is_heading or _mentions(s.text, avoid):
         return False
     return s.text.count("“") == s.text.count("”") and s.text.count('"') % 2 == 0
-
-
-def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"\W+", "", text)
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
-
-def _overlap(a: str, b: str) -> bool:
-    """Two sentences that say much the same (a summary and the lead it was written from)."""
-    x, y = _bigrams(a), _bigrams(b)
-    return bool(x and y) and len(x & y) / min(len(x), len(y)) > 0.5
 
 
 def _mentions(text: str, names: tuple[str, ...]) -> bool:
@@ -490,15 +485,15 @@ def _weak(ctx: _Context, e: Evidence, topic: str) -> bool:
 
 def _semantic(ctx: _Context, cand: Candidate, query: str | None = None, n: int = 1,
               avoid: tuple[str, ...] = (), summary_only: bool = False) -> list[Evidence]:
-    """For a name asked in another language than the article's ("Genesis Mission" for
-    「创世纪使命」): the summary or passage sentences closest in meaning to `query` (default:
+    """For a name asked in another language than the article's ("Horizon Programme" for
+    「地平线计划」): the summary or passage sentences closest in meaning to `query` (default:
     the question), by the embedding model, up to `n`; the summary's first sentences when
     there is no model. Sentences naming something in `avoid` are passed over; with
     `summary_only`, only the summary's sentences compete when it has any."""
     options = [ctx.evidence(cand.record, s) for s in cand.record.summary_spans if not _mentions(s.text, avoid)]
     if not (summary_only and options):
         options += [Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
-                             _display(s.text))
+                             display(s.text))
                     for s in candidate_sentences(list(cand.hits))
                     if not s.is_quote_block and not s.is_heading and len(s.text) >= 12 and _usable(s, avoid)]
     embedder = getattr(ctx.pipeline.retriever, "embedder", None)
@@ -514,7 +509,7 @@ def _semantic(ctx: _Context, cand: Candidate, query: str | None = None, n: int =
     best = order[0]
     chosen = options[best]
     before = options[best - 1] if best > 0 else None
-    if (_ANAPHOR.match(chosen.span.text) and before is not None and before.chunk_id == chosen.chunk_id
+    if (points_back(chosen.span.text, to_people=False) and before is not None and before.chunk_id == chosen.chunk_id
             and before.span.field == "body" and before.span.end <= chosen.span.start):
         return [before, chosen]  # "该计划旨在…" needs the sentence that names the plan
     picked = [chosen]
@@ -522,7 +517,8 @@ def _semantic(ctx: _Context, cand: Candidate, query: str | None = None, n: int =
         if len(picked) >= n:
             break
         o = options[i]
-        if not _ANAPHOR.match(o.span.text) and not any(_overlap(o.span.text, p.span.text) for p in picked):
+        if not points_back(o.span.text, to_people=False) and not any(
+                similar(o.span.text, p.span.text, _SAME_AS_SUMMARY) for p in picked):
             picked.append(o)
     return sorted(picked, key=lambda e: (e.span.field != "summary", e.span.start))  # as the article reads
 
@@ -697,7 +693,7 @@ def _chronology(ctx: _Context, w: _Writer, records: list[ArticleRecord]) -> Answ
 
 
 def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
-    """"英国那篇和捐款那篇，哪个先发的？": both articles with their dates, earlier first; an
+    """"法国那篇和融资那篇，哪个先发的？": both articles with their dates, earlier first; an
     undated one is said to be undated, not placed."""
     picked: list[ArticleRecord] = []
     for side in ctx.kind.sides:
@@ -721,15 +717,14 @@ def _which_first(ctx: _Context, w: _Writer) -> Answer | None:
     return w.answer(ctx)
 
 
-_GENERIC = re.compile(r"^(anthropic|claude|ai|人工智能)?$", re.I)
-
-
 def _specific(ctx: _Context, topic: str) -> bool:
-    """A topic that narrows the collection (not just the name every article shares)."""
+    """A topic that narrows the collection: not just words every article shares (the name
+    of the company or subject a collection is about, asked with "…最新发布的是哪篇")."""
     from rag.text import terms
 
     words = [t for t in terms(topic) if len(t) > 1 or t.isascii()]
-    return bool(words) and not all(_GENERIC.match(w) for w in words) and len(ctx.records) > 0
+    shared = ctx.shared_terms()
+    return bool(words) and not all(w in shared for w in words) and len(ctx.records) > 0
 
 
 def _phrasing_only(ctx: _Context, topic: str) -> bool:
@@ -741,7 +736,7 @@ def _phrasing_only(ctx: _Context, topic: str) -> bool:
     tokens = [(w.lower(), tag) for w, tag in tagged_tokens(topic) if len(w) > 1 or w.isascii()]
     if any(not ctx.corpus_lacks(w) for w, _ in tokens):
         return False
-    if any(tag in _PROPER_NAME_TAGS for _, tag in tokens):
+    if any(tag in PROPER_NAME_TAGS for _, tag in tokens):
         return False
     return not _lacked_names(ctx)
 
@@ -826,7 +821,7 @@ def _compare(ctx: _Context) -> Answer | None:
 
 
 def _shared_context(question: str, sides: tuple[str, ...]) -> str:
-    """What the comparison is about besides the two sides ("Anthropic ... 合作")."""
+    """What the comparison is about besides the two sides ("the company ... 合作")."""
     text = normalize(question)
     for s in sides:
         text = text.replace(s, " ")
