@@ -199,8 +199,8 @@ def quote_matches(article: Article, citation: Citation) -> bool:
 def profile_text(r: ArticleRecord) -> str:
     """What an article is about, as one text for the embedding model: its title, original
     title and summary. Its vector (stored with the sentence vectors at ingest) resolves a
-    phrase in other words or another language ("the donation", "Genesis Mission") to the
-    article it points at."""
+    phrase in other words or another language ("the donation", a programme's English name)
+    to the article it points at."""
     return "\n".join(p for p in (r.title, r.title_original or "", r.summary) if p)
 
 

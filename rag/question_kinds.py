@@ -242,7 +242,7 @@ _CHRONO_DESC = re.compile(
     r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|由近及远|倒序|逆序|降序|最(新|近|晚)的?(排)?在(前|上)"
     r"|\breverse\b|\bdescending\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
     r"|\b(newest|latest|most recent)\s+(first|at the top|on top)\b)", re.I)
-# one article pointed at ("能源部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
+# one article pointed at ("交通部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
 _ONE_ARTICLE = re.compile(r"(那篇|这篇|该文|文中|\bthe\s+[\w.\-]+\s+(article|piece|story|post)\b|\baccording to the article\b)", re.I)
 _CHRONO_WORDS = re.compile(r"(把|帮我|给我|排序|排个序|个序|排个队|一遍|前面|在前|在上|降序|升序|\b(put|arrange|give|show|me|with|at|ones?|descending|ascending|at the top|on top)\b|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
 _PICK_ONE = re.compile(r"(哪一?篇|第一篇|最后一篇|\bwhich (one|article|story|piece)\b)", re.I)
@@ -299,8 +299,8 @@ _TITLE_WORD = re.compile(r"^([A-Z0-9][\w.\-()&]*|of|the|and|for|to|in|on|&)$")
 
 
 def _is_name(phrase: str) -> bool:
-    """A proper name ("Genesis Mission", "GOV.UK", "Claude Code Security", 「创世纪使命」),
-    not a description ("the capital of Rwanda")."""
+    """A proper name ("Horizon Programme", "example.org", "Atlas Cloud Platform", 「地平线计划」),
+    not a description ("the capital of France")."""
     phrase = phrase.strip().strip("\"“”'‘’「」《》")
     if CJK_CHAR.search(phrase):
         return "的" not in phrase and len(phrase) <= 16
@@ -309,7 +309,7 @@ def _is_name(phrase: str) -> bool:
         return False
     if all(_TITLE_WORD.match(w) for w in words) and (words[-1][0].isupper() or words[-1][0].isdigit()):
         return True
-    # a name with one common noun after it: "GOV.UK AI assistant", not "Anthropic's mission"
+    # a name with one common noun after it: "Northwind AI assistant", not "Acme's mission"
     return len(words) <= 4 and all(_TITLE_WORD.match(w) and w[0].isupper() for w in words[:-1]) \
         and words[-1].isalpha() and words[-1].islower() and len(words) > 1
 
@@ -363,7 +363,7 @@ def compare_sides(question: str) -> tuple[str, ...]:
         body = _SIDE_HEAD.sub("", text) if re.search(r"(比较|对比|compare)", text, re.I) else text
         parts = [p for p in _CONJ.split(body) if p.strip()]
         if len(parts) < 2:
-            # "卢旺达那份备忘录签了几年？英国那份又是什么时候签的？对比一下": one side a clause
+            # "肯尼亚那份备忘录签了几年？法国那份又是什么时候签的？对比一下": one side a clause
             heads = [m.group(1) for m in re.finditer(r"(?:^|[？?。；;，,])\s*([^？?。；;，,]{1,12}?)(?:那|这)[份个篇项次]", text)]
             if len(heads) != 2:
                 return ()
@@ -373,12 +373,12 @@ def compare_sides(question: str) -> tuple[str, ...]:
     for i, p in enumerate(parts):
         p = p.strip()
         if i == 0 and len(parts) == 2:
-            # "Anthropic在卢旺达" -> "卢旺达": what follows the last place/partner marker
+            # "Acme在肯尼亚" -> "肯尼亚": what follows the last place/partner marker
             p = re.split(r"(?:在|与|跟|同|对)", p)[-1] if CJK_CHAR.search(p) else p
         p = _SIDE_TAIL.sub("", p).strip()
         p = re.sub(r"^(?:在|与|和|跟|同|对|the\s+)", "", p, flags=re.I).strip(" 的")
         if CJK_CHAR.search(p) and "的" in p and len(p.split("的")[0]) >= 2:
-            p = p.split("的")[0]  # "卢旺达的公务员" -> 卢旺达; the rest is shared context
+            p = p.split("的")[0]  # "肯尼亚的公务员" -> 肯尼亚; the rest is shared context
         if p:
             sides.append(p)
     return tuple(sides) if len(sides) == 2 and sides[0] != sides[1] else ()
@@ -443,7 +443,7 @@ class KindRule:
 
 
 def _first_of_two(r: Reading) -> QuestionKind | None:
-    """"英国那篇和捐款那篇，哪个先发的？": the two articles' dates, earlier first."""
+    """"法国那篇和融资那篇，哪个先发的？": the two articles' dates, earlier first."""
     sides = compare_sides(_FIRST_OF_TWO.sub("", r.text))
     return QuestionKind(Kind.DATE, r.topic, sides=sides, order="oldest") if sides else None
 
@@ -477,7 +477,7 @@ def _in_range(r: Reading) -> QuestionKind | None:
 
 
 def _defined(r: Reading) -> QuestionKind | None:
-    """"What is the Genesis Mission?": a proper name, not a description ("the capital of X")."""
+    """"What is the Horizon Programme?": a proper name, not a description ("the capital of X")."""
     m = _DEFINE.match(r.text)
     name = m and (m.group("zh1") or m.group("zh2") or m.group("en"))
     if not name or not _is_name(name):
@@ -530,7 +530,7 @@ RULES: tuple[KindRule, ...] = (
     ), lambda r: QuestionKind(Kind.ACROSS, r.topic), "_across"),
     KindRule(Kind.COMPARE, (
         Wording("a comparison", 20, (_COMPARE,), _compared),
-        # "英国和卢旺达分别…": two things side by side, unless it is every article ("每篇…分别")
+        # "法国和肯尼亚分别…": two things side by side, unless it is every article ("每篇…分别")
         Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE,)),
     ), _compared, "_compare"),
 )
