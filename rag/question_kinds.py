@@ -1,11 +1,15 @@
 """What kind of question this is: a single fact (the default path), or a question about the
 collection itself: overview, count, date, which article, a list across articles, a comparison.
 
-Recognition is by rules over the question's wording, in Chinese and English. A question the
-rules do not claim is a "fact" question and goes down the existing path unchanged, so the
+Recognition is by rules over the question's wording, in Chinese and English: one KindRule
+per kind in RULES (its wordings, each the patterns it needs and those that exclude it and how
+it builds the QuestionKind; the handler that answers it; its example phrasings in
+rag/kind_examples.yaml). Adding a kind is adding a rule, its examples and its handler. A
+question no rule claims is a "fact" question and goes down the existing path unchanged, so the
 rules lean towards "fact" when unsure: a wrongly claimed fact question costs more (its answer
 is replaced) than a missed collection question (it still gets the single-fact answer).
-tests/test_question_kinds.py measures the rules on held-out phrasings (tests/kind_heldout.yaml).
+tests/test_kind_rules.py tests each rule on its examples; tests/test_question_kinds.py
+measures the rules on held-out phrasings (tests/kind_heldout*.yaml).
 
 Dates in a question ("2026年1月", "去年12月", "since February") become a RetrievalFilter, the
 same object the CLI's --date-from/--date-to and the UI's filters make. Relative dates
@@ -439,7 +443,7 @@ class KindRule:
     kind: Kind
     wordings: tuple[Wording, ...]
     from_vote: Build
-    handler: str
+    handler: str  # a function of rag.collection_answers: (its _Context) -> Answer | None
 
 
 def _first_of_two(r: Reading) -> QuestionKind | None:
