@@ -437,13 +437,13 @@ class Wording:
 class KindRule:
     """Everything about one collection kind: the wordings that recognise it, how a question
     the nearest-example vote gives it is read (`from_vote`), and the function of
-    rag.collection_answers that answers it (named, so reading a question imports no answer code).
+    module that answers it (named, so reading a question imports no answer code).
     Its example phrasings are its entry in rag/kind_examples.yaml."""
 
     kind: Kind
     wordings: tuple[Wording, ...]
     from_vote: Build
-    handler: str  # a function of rag.collection_answers: (its _Context) -> Answer | None
+    handler: str  # the module whose answer(Context) -> Answer | None answers it (rag.collection_answers)
 
 
 def _first_of_two(r: Reading) -> QuestionKind | None:
@@ -506,10 +506,10 @@ RULES: tuple[KindRule, ...] = (
         Wording("one article", 90, (_OVERVIEW_ARTICLE,),
                 lambda r: QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")),
         Wording("a name defined", 91, (_DEFINE,), _defined),
-    ), _overview_from_vote, "_overview"),
+    ), _overview_from_vote, "rag.collection.overview"),
     KindRule(Kind.COUNT, (
         Wording("how many", 40, (_COUNT,), _counted),
-    ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "_count"),
+    ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "rag.collection.count"),
     KindRule(Kind.DATE, (
         Wording("which of two came first", 10, (_FIRST_OF_TWO,), _first_of_two),
         Wording("every article in date order", 30,
@@ -523,20 +523,20 @@ RULES: tuple[KindRule, ...] = (
         Wording("an article's date", 53, (_ASKS_DATE, _NAMES_AN_ARTICLE),
                 lambda r: QuestionKind(Kind.DATE, r.topic, asks_date=True)),
         Wording("a date range", 54, (_PUBLISHED,), _in_range),
-    ), _date_from_vote, "_date"),
+    ), _date_from_vote, "rag.collection.date"),
     KindRule(Kind.WHICH, (
         Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic)),
-    ), lambda r: QuestionKind(Kind.WHICH, r.topic), "_which"),
+    ), lambda r: QuestionKind(Kind.WHICH, r.topic), "rag.collection.which"),
     KindRule(Kind.ACROSS, (
         Wording("one item per article", 70, (_ACROSS,),
                 lambda r: QuestionKind(Kind.ACROSS, r.topic, each=bool(_EACH_ARTICLE_STRICT.search(r.text)),
                                        mentions=bool(_MENTIONS.search(r.text)))),
-    ), lambda r: QuestionKind(Kind.ACROSS, r.topic), "_across"),
+    ), lambda r: QuestionKind(Kind.ACROSS, r.topic), "rag.collection.across"),
     KindRule(Kind.COMPARE, (
         Wording("a comparison", 20, (_COMPARE,), _compared),
         # "法国和肯尼亚分别…": two things side by side, unless it is every article ("每篇…分别")
         Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE,)),
-    ), _compared, "_compare"),
+    ), _compared, "rag.collection.compare"),
 )
 _BY_KIND = {r.kind: r for r in RULES}
 # every wording of every kind, in the order they are tried

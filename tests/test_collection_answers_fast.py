@@ -1,4 +1,4 @@
-"""Every kind's handler (rag.collection_answers) in the default run: the shipped corpus
+"""Every kind's handler (rag.collection.<kind>) in the default run: the shipped corpus
 ingested with the hashing fake embedder, the questions the rules claim, and what a user sees:
 the answer's shape, and citations that quote the files exactly and point at the articles the
 answer names. tests/test_collection_answers.py does the same with the real model (slow)."""
@@ -67,7 +67,7 @@ def line_sources(result: Answer, line: str) -> set[str]:
 
 def test_every_kind_is_answered_by_the_handler_its_rule_names():
     for kind in (Kind.OVERVIEW, Kind.COUNT, Kind.DATE, Kind.WHICH, Kind.ACROSS, Kind.COMPARE):
-        assert handler_for(kind).__name__ == f"_{kind.value}"
+        assert (handler_for(kind).__module__, handler_for(kind).__name__) == (f"rag.collection.{kind.value}", "answer")
 
 
 def test_overview_of_the_collection_one_line_per_article_newest_first(ask):

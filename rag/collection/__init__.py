@@ -6,6 +6,9 @@ Every piece of a record that an answer may quote is a SourceSpan: front-matter v
 index the file's text (`Article.head`), body text indexes `Article.body`. A value that
 cannot be found verbatim in the file (a folded YAML line, an escaped quote) is left out
 rather than quoted inexactly.
+
+The package's modules answer those questions, one per kind (overview, count, date, which,
+across, compare; rag.collection_answers streams them); the catalog here imports none of them.
 """
 
 from __future__ import annotations
