@@ -32,6 +32,7 @@ import numpy as np
 from evals.dataset import load_eval_set
 from evals.metrics import answer_chars, answer_correct, citation_precision, percentile
 from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
+from rag.question_kinds import COLLECTION_KINDS
 from rag.tuned import GATE_FEATURES
 
 if TYPE_CHECKING:
@@ -41,12 +42,9 @@ Measured = TypeVar("Measured")
 FEATURES = list(GATE_FEATURES)
 
 
-# Questions about the collection are answered from the article catalog, not through the
-# single-fact gate and sentence scoring tuned here.
-COLLECTION_KINDS = ("overview", "count", "date", "which", "across", "compare")
-
-
 def dev_items(set_path=None):
+    # Questions about the collection (a kind of rag.question_kinds.RULES) are answered from the
+    # article catalog, not through the single-fact gate and sentence scoring tuned here.
     return [i for i in load_eval_set(set_path) if i.split == "dev" and i.type not in COLLECTION_KINDS]
 
 

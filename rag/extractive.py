@@ -45,15 +45,25 @@ class Scored:
     similarity: float | None = None  # cosine similarity to the question (None: no vector)
 
 
-_RELATED = re.compile(r"^(相关(内容|文档|文章|阅读|链接|新闻|报道)|延伸阅读|Related\b)", re.I)
+# The heading of a list of other articles (「相关内容」, "See also"): its lines name them.
+_RELATED_LIST = r"相关(?:内容|文档|文章|阅读|链接|新闻|报道)|延伸阅读|推荐阅读|related\b|see also\b|read more\b"
+_RELATED = re.compile(rf"^(?:{_RELATED_LIST})", re.I)
+_RELATED_OR_TOPICS = re.compile(rf"^(?:{_RELATED_LIST}|关联(?:主题|文章))", re.I)
+
+
+def is_related_heading(text: str, *, topic_links: bool = False) -> bool:
+    """A heading of a list of other articles. With `topic_links`, a list of linked topics
+    or articles (「关联主题」, 「关联文章」) too: the collection answers skip those passages,
+    while the sentence picker, tuned with them in, keeps them."""
+    return bool((_RELATED_OR_TOPICS if topic_links else _RELATED).match(text))
 
 
 def _names_another_article(chunk, line: str, text: str) -> bool:
     """A heading in a 「相关内容」 list is another article's title: it says nothing about
     that article's facts, and the article it sits in is not their source."""
-    if _RELATED.match(text):
+    if is_related_heading(text):
         return True
-    return line.lstrip().startswith("#") and any(_RELATED.match(h) for h in chunk.heading_path)
+    return line.lstrip().startswith("#") and any(is_related_heading(h) for h in chunk.heading_path)
 
 
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
@@ -82,7 +92,10 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def _similar(a: str, b: str, share: float) -> bool:
+def similar(a: str, b: str, share: float) -> bool:
+    """Two sentences that say much the same: more than `share` of the shorter one's character
+    bigrams are in the other. The answer's sentences are kept this far apart; the collection
+    answers use 0.5, for a summary beside the lead it was written from."""
     x, y = _bigrams(a), _bigrams(b)
     return bool(x and y) and len(x & y) / min(len(x), len(y)) > share
 
@@ -91,14 +104,23 @@ def _similar(a: str, b: str, share: float) -> bool:
 
 def evidence_coverage(q: QueryTerms, hits: list[Hit], top: int = 3, *, tuning: Tuning = DEFAULTS) -> float:
     """How much of the question the retrieved passages cover, with their titles and
-    headings as context (a passage under "卢旺达..." is about Rwanda): the best single
+    headings as context (a passage under "肯尼亚..." is about Kenya): the best single
     passage, or the top few together at a discount (questions spanning articles)."""
     single = max((q.coverage(h.chunk.search_text()) for h in hits), default=0.0)
     union = q.coverage("\n".join(h.chunk.search_text() for h in hits[:top]))
     return max(single, tuning.union_discount * union)
 
 
-_ANAPHOR = re.compile(r"^(该|它|其|此|这|他|她|They\b|It\b|This\b|The organi[sz]ation\b)")
+_ANAPHOR_THING = r"该|它|其|此|这|They\b|It\b|This\b"
+_ANAPHOR = re.compile(rf"^({_ANAPHOR_THING}|他|她|The organi[sz]ation\b)")
+_ANAPHOR_NOT_PERSON = re.compile(rf"^({_ANAPHOR_THING})")
+
+
+def points_back(text: str, *, to_people: bool = True) -> bool:
+    """The sentence starts by pointing back at the one before ("该组织…", "It…"), so it needs
+    that one. Without `to_people`, 他/她 and "The organization" do not count (the collection
+    answers' rule: there a sentence about a person stands on its own)."""
+    return bool((_ANAPHOR if to_people else _ANAPHOR_NOT_PERSON).match(text))
 
 
 def expected_type_missing(q: QueryTerms, scored: list[Scored], top: int = 1) -> bool:
@@ -132,7 +154,7 @@ def score_sentences(q: QueryTerms, sentences: list[Sentence],
     sims = similarities if similarities is not None else [None] * len(sentences)
     for s, sim in zip(sentences, sims):
         own = q.coverage(s.text)
-        if s.previous and _ANAPHOR.match(s.text):
+        if s.previous and points_back(s.text):
             # "该组织由…创立" is about the organisation the sentence before names; borrowed
             # terms count less, so the sentence that names things itself wins a tie
             own += t.anaphor_borrow * (q.coverage(s.previous + s.text) - own)
@@ -171,7 +193,7 @@ def _list_items_after(best: Sentence, sentences: list[Sentence]) -> list[Sentenc
 def _continuation(s: Sentence, sentences: list[Sentence]) -> Sentence | None:
     """The sentence right after `s` in its passage, if it starts by pointing back at it."""
     for other in sentences:
-        if other.hit.chunk.id == s.hit.chunk.id and other.previous == s.text and _ANAPHOR.match(other.text):
+        if other.hit.chunk.id == s.hit.chunk.id and other.previous == s.text and points_back(other.text):
             return other
     return None
 
@@ -210,7 +232,7 @@ def select_scored(q: QueryTerms, sentences: list[Sentence], scored: list[Scored]
         s = cand.sentence
         if cand.score < tuning.keep_ratio * best.score or not _relevant(cand, tuning) or s in chosen:
             continue
-        if any(_similar(s.text, c.text, tuning.repeat_share) for c in chosen):
+        if any(similar(s.text, c.text, tuning.repeat_share) for c in chosen):
             continue
         new_terms = q.matched(s.text) - covered
         if not new_terms and semantic_score(cand.similarity, tuning) < tuning.semantic_extra:
@@ -227,8 +249,14 @@ def render(chosen: list[Sentence]) -> tuple[str, tuple[Citation, ...]]:
         citations.append(
             Citation(n, c.article_id, c.title, c.url, c.date, s.text, c.id, s.start, s.end)
         )
-        text = _TRAILING.sub("", clean_markdown(s.text))
-        if text and text[-1] not in "。！？!?.…”\"」":
-            text += "。"
-        parts.append(f"{text}[{n}]")
+        parts.append(f"{display(s.text)}[{n}]")
     return "".join(parts), tuple(citations)
+
+
+def display(text: str) -> str:
+    """A sentence as an answer shows it: Markdown removed, a trailing comma or colon trimmed,
+    and a full stop when it ends without one."""
+    text = _TRAILING.sub("", clean_markdown(text))
+    if text and text[-1] not in "。！？!?.…”\"」":
+        text += "。"
+    return text

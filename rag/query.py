@@ -89,7 +89,8 @@ class QueryTerms:
 
 # jieba part-of-speech tags: names and nouns carry the question; verbs and adjectives less;
 # pronouns, adverbs, particles, prepositions, measure words and localisers not at all.
-_NAME_TAGS = {"nr", "ns", "nt", "nz", "nrt", "nrfg", "eng", "m"}
+PROPER_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})  # jieba: people, places, organisations, other names
+_NAME_TAGS = PROPER_NAME_TAGS | {"eng", "m"}  # and Latin words and numbers: what a question names
 _NOUN_TAGS = {"n", "vn", "an", "ng", "nl", "l", "i", "j", "s", "t"}
 _DROP_TAGS = {"r", "d", "c", "p", "u", "uj", "ul", "uz", "ud", "ug", "uv", "y", "e", "o", "q",
               "x", "mq", "f", "zg", "df", "dg", "rr", "rz", "k", "h"}
@@ -105,7 +106,7 @@ _LATIN_WORD = re.compile(r"[a-z0-9]")
 
 
 def tagged_tokens(question: str) -> list[tuple[str, str]]:
-    """(token, tag) with Latin names kept whole ("gov.uk", "501(c)(4)")."""
+    """(token, tag) with Latin names kept whole ("example.org", "501(c)(4)")."""
     from rag.text import _jieba, latin_terms, script_runs
 
     _jieba()
@@ -239,7 +240,7 @@ def _answer_type_positions(tokens: list[tuple[str, str]]) -> set[int]:
         for j in range(i + 1, len(tokens)):
             tag = tokens[j][1]
             if last is None:
-                if tag in _NAME_TAGS and tag not in ("m", "eng"):
+                if tag in PROPER_NAME_TAGS:
                     last_name = j
                     continue
                 if tag in ("q", "m", "mq", "uj", "x", "a", "eng") or (

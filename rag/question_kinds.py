@@ -1,11 +1,15 @@
 """What kind of question this is: a single fact (the default path), or a question about the
 collection itself: overview, count, date, which article, a list across articles, a comparison.
 
-Recognition is by rules over the question's wording, in Chinese and English. A question the
-rules do not claim is a "fact" question and goes down the existing path unchanged, so the
+Recognition is by rules over the question's wording, in Chinese and English: one KindRule
+per kind in RULES (its wordings, each the patterns it needs and those that exclude it and how
+it builds the QuestionKind; the handler that answers it; its example phrasings in
+rag/kind_examples.yaml). Adding a kind is adding a rule, its examples and its handler. A
+question no rule claims is a "fact" question and goes down the existing path unchanged, so the
 rules lean towards "fact" when unsure: a wrongly claimed fact question costs more (its answer
 is replaced) than a missed collection question (it still gets the single-fact answer).
-tests/test_question_kinds.py measures the rules on held-out phrasings (tests/kind_heldout.yaml).
+tests/test_kind_rules.py tests each rule on its examples; tests/test_question_kinds.py
+measures the rules on held-out phrasings (tests/kind_heldout*.yaml).
 
 Dates in a question ("2026年1月", "去年12月", "since February") become a RetrievalFilter, the
 same object the CLI's --date-from/--date-to and the UI's filters make. Relative dates
@@ -20,12 +24,31 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
 
 from rag.text import CJK_CHAR, normalize
 from rag.types import RetrievalFilter
 
-KINDS = ("fact", "overview", "count", "date", "which", "across", "compare")
+
+class Kind(StrEnum):
+    """What a question asks about: one fact, or the collection (each has a KindRule in RULES).
+    A str, so answers and reports carry the plain name."""
+
+    FACT = "fact"
+    OVERVIEW = "overview"
+    COUNT = "count"
+    DATE = "date"
+    WHICH = "which"
+    ACROSS = "across"
+    COMPARE = "compare"
+
+
+Scope = Literal["", "collection", "article", "define"]  # overview: the collection, one article, a name
+Order = Literal["", "newest", "oldest"]  # date: which end of the date order ("" = none asked)
 
 
 @dataclass(frozen=True)
@@ -37,21 +60,24 @@ class DateRange:
 
 @dataclass(frozen=True)
 class QuestionKind:
-    kind: str = "fact"
+    kind: Kind = Kind.FACT
     topic: str = ""  # what it is about, kind words removed ("" = the whole collection)
-    scope: str = ""  # overview: "collection" | "article" | "define"
+    scope: Scope = ""  # overview
     sides: tuple[str, ...] = ()  # compare: the two things compared
     dates: DateRange | None = None  # a publication-date range the question names
-    order: str = ""  # date: "newest" | "oldest"
+    order: Order = ""  # date
     listing: bool = False  # date: every article in that order ("按时间顺序排一下"), not just the first
     asks_date: bool = False  # date: "when was the article about X published"
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
     mentions: bool = False  # count/across: articles that mention the topic ("提到"), not ones about it
 
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))  # QuestionKind("date") is Kind.DATE
+
     @property
     def special(self) -> bool:
-        return self.kind != "fact"
+        return self.kind != Kind.FACT
 
     def merged_filter(self, flt: RetrievalFilter | None) -> RetrievalFilter | None:
         """The user's filter (CLI/UI) narrowed by the question's own date range."""
@@ -220,7 +246,7 @@ _CHRONO_DESC = re.compile(
     r"(从(新|晚|近)到(旧|早|远)|由(新|晚|近)到(旧|早|远)|由近及远|倒序|逆序|降序|最(新|近|晚)的?(排)?在(前|上)"
     r"|\breverse\b|\bdescending\b|\bfrom\s+(the\s+)?(newest|latest|most recent)\s+to\b"
     r"|\b(newest|latest|most recent)\s+(first|at the top|on top)\b)", re.I)
-# one article pointed at ("能源部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
+# one article pointed at ("交通部那篇文章按时间顺序列了哪些里程碑？"): the order is inside it
 _ONE_ARTICLE = re.compile(r"(那篇|这篇|该文|文中|\bthe\s+[\w.\-]+\s+(article|piece|story|post)\b|\baccording to the article\b)", re.I)
 _CHRONO_WORDS = re.compile(r"(把|帮我|给我|排序|排个序|个序|排个队|一遍|前面|在前|在上|降序|升序|\b(put|arrange|give|show|me|with|at|ones?|descending|ascending|at the top|on top)\b|排一下|排列|排|列出|列一下|列|顺序|\b(sort|order|rank|list|by|date|time)\w*\b)", re.I)
 _PICK_ONE = re.compile(r"(哪一?篇|第一篇|最后一篇|\bwhich (one|article|story|piece)\b)", re.I)
@@ -277,8 +303,8 @@ _TITLE_WORD = re.compile(r"^([A-Z0-9][\w.\-()&]*|of|the|and|for|to|in|on|&)$")
 
 
 def _is_name(phrase: str) -> bool:
-    """A proper name ("Genesis Mission", "GOV.UK", "Claude Code Security", 「创世纪使命」),
-    not a description ("the capital of Rwanda")."""
+    """A proper name ("Horizon Programme", "example.org", "Atlas Cloud Platform", 「地平线计划」),
+    not a description ("the capital of France")."""
     phrase = phrase.strip().strip("\"“”'‘’「」《》")
     if CJK_CHAR.search(phrase):
         return "的" not in phrase and len(phrase) <= 16
@@ -287,7 +313,7 @@ def _is_name(phrase: str) -> bool:
         return False
     if all(_TITLE_WORD.match(w) for w in words) and (words[-1][0].isupper() or words[-1][0].isdigit()):
         return True
-    # a name with one common noun after it: "GOV.UK AI assistant", not "Anthropic's mission"
+    # a name with one common noun after it: "Northwind AI assistant", not "Acme's mission"
     return len(words) <= 4 and all(_TITLE_WORD.match(w) and w[0].isupper() for w in words[:-1]) \
         and words[-1].isalpha() and words[-1].islower() and len(words) > 1
 
@@ -341,7 +367,7 @@ def compare_sides(question: str) -> tuple[str, ...]:
         body = _SIDE_HEAD.sub("", text) if re.search(r"(比较|对比|compare)", text, re.I) else text
         parts = [p for p in _CONJ.split(body) if p.strip()]
         if len(parts) < 2:
-            # "卢旺达那份备忘录签了几年？英国那份又是什么时候签的？对比一下": one side a clause
+            # "肯尼亚那份备忘录签了几年？法国那份又是什么时候签的？对比一下": one side a clause
             heads = [m.group(1) for m in re.finditer(r"(?:^|[？?。；;，,])\s*([^？?。；;，,]{1,12}?)(?:那|这)[份个篇项次]", text)]
             if len(heads) != 2:
                 return ()
@@ -351,81 +377,189 @@ def compare_sides(question: str) -> tuple[str, ...]:
     for i, p in enumerate(parts):
         p = p.strip()
         if i == 0 and len(parts) == 2:
-            # "Anthropic在卢旺达" -> "卢旺达": what follows the last place/partner marker
+            # "Acme在肯尼亚" -> "肯尼亚": what follows the last place/partner marker
             p = re.split(r"(?:在|与|跟|同|对)", p)[-1] if CJK_CHAR.search(p) else p
         p = _SIDE_TAIL.sub("", p).strip()
         p = re.sub(r"^(?:在|与|和|跟|同|对|the\s+)", "", p, flags=re.I).strip(" 的")
         if CJK_CHAR.search(p) and "的" in p and len(p.split("的")[0]) >= 2:
-            p = p.split("的")[0]  # "卢旺达的公务员" -> 卢旺达; the rest is shared context
+            p = p.split("的")[0]  # "肯尼亚的公务员" -> 肯尼亚; the rest is shared context
         if p:
             sides.append(p)
     return tuple(sides) if len(sides) == 2 and sides[0] != sides[1] else ()
 
 
 _CONTRACTION = re.compile(r"\b(what|who|where|how|that|it)['’]s\b", re.I)
+_NAMES_AN_ARTICLE = re.compile(rf"({_DOC_ZH}|那篇|这篇|\b{_DOC_EN}\b)", re.I)
+
+
+# --- the kinds as one table ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as the rules read it: its normalised text, the publication-date range it
+    names (only when it also names publishing or articles), and its topic."""
+
+    text: str
+    dates: DateRange | None
+    topic: str
+
+
+def _read(text: str, today: dt.date | None) -> Reading:
+    return Reading(text, parse_dates(text, today) if _PUBLISHED.search(text) else None, topic_of(text))
+
+
+Need = re.Pattern | tuple[re.Pattern, ...]  # a pattern, or patterns of which any one will do
+Build = Callable[[Reading], "QuestionKind | None"]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One way a kind is worded. It claims a question when every `needs` entry matches and no
+    `excludes` pattern does, and `build` then makes its QuestionKind; `build` may still
+    decline (None: a comparison that names fewer than two sides), and the next wording is tried."""
+
+    name: str
+    precedence: int  # the place in the ladder: lower is tried first, so the more specific wording wins
+    needs: tuple[Need, ...]
+    build: Build
+    excludes: tuple[re.Pattern, ...] = ()
+
+    def claim(self, reading: Reading) -> QuestionKind | None:
+        text = reading.text
+        if not all(any(p.search(text) for p in (n if isinstance(n, tuple) else (n,))) for n in self.needs):
+            return None
+        if any(p.search(text) for p in self.excludes):
+            return None
+        return self.build(reading)
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """Everything about one collection kind: the wordings that recognise it, how a question
+    the nearest-example vote gives it is read (`from_vote`), and the function of
+    module that answers it (named, so reading a question imports no answer code).
+    Its example phrasings are its entry in rag/kind_examples.yaml."""
+
+    kind: Kind
+    wordings: tuple[Wording, ...]
+    from_vote: Build
+    handler: str  # the module whose answer(Context) -> Answer | None answers it (rag.collection_answers)
+
+
+def _first_of_two(r: Reading) -> QuestionKind | None:
+    """"法国那篇和融资那篇，哪个先发的？": the two articles' dates, earlier first."""
+    sides = compare_sides(_FIRST_OF_TWO.sub("", r.text))
+    return QuestionKind(Kind.DATE, r.topic, sides=sides, order="oldest") if sides else None
+
+
+def _compared(r: Reading) -> QuestionKind | None:
+    sides = compare_sides(r.text)
+    return QuestionKind(Kind.COMPARE, r.topic, sides=sides, dates=r.dates) if sides else None
+
+
+def _listing(r: Reading) -> QuestionKind | None:
+    """"把这几篇按发布时间从早到晚排一下": the articles themselves sorted by date. Not when
+    one article is picked by the order ("按时间顺序，最新的是哪篇"): "from newest to oldest"
+    is the order, not a pick."""
+    rest = _FROM_TO.sub(" ", r.text)
+    if _ORDER_NEW.search(rest) or _ORDER_OLD.search(rest):
+        return None
+    words = topic_of(_CHRONO_WORDS.sub(" ", _CHRONO.sub(" ", r.text)))
+    words = " ".join(w for w in words.split() if not (len(w) == 1 and CJK_CHAR.match(w)))  # "出" of 列出
+    return QuestionKind(Kind.DATE, _count_topic(words, r.dates), dates=r.dates, listing=True,
+                        order="newest" if _CHRONO_DESC.search(r.text) else "oldest")
+
+
+def _counted(r: Reading) -> QuestionKind:
+    return QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates,
+                        undated=bool(_UNDATED.search(r.text)), mentions=bool(_MENTIONS.search(r.text)))
+
+
+def _in_range(r: Reading) -> QuestionKind | None:
+    """"2026年2月发布了哪些文章？": the articles of a date range."""
+    return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates) if r.dates else None
+
+
+def _defined(r: Reading) -> QuestionKind | None:
+    """"What is the Horizon Programme?": a proper name, not a description ("the capital of X")."""
+    m = _DEFINE.match(r.text)
+    name = m and (m.group("zh1") or m.group("zh2") or m.group("en"))
+    if not name or not _is_name(name):
+        return None
+    return QuestionKind(Kind.OVERVIEW, name.strip().strip("\"“”'‘’「」《》"), scope="define")
+
+
+def _overview_from_vote(r: Reading) -> QuestionKind:
+    return QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")
+
+
+def _date_from_vote(r: Reading) -> QuestionKind:
+    if r.dates is not None:
+        return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates)
+    order: Order = "oldest" if _ORDER_OLD.search(r.text) else ("newest" if _ORDER_NEW.search(r.text) else "")
+    return QuestionKind(Kind.DATE, r.topic, order=order, asks_date=not order and bool(r.topic))
+
+
+RULES: tuple[KindRule, ...] = (
+    KindRule(Kind.OVERVIEW, (
+        Wording("the collection", 60, (_OVERVIEW_COLLECTION,), lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection")),
+        Wording("one article", 90, (_OVERVIEW_ARTICLE,),
+                lambda r: QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")),
+        Wording("a name defined", 91, (_DEFINE,), _defined),
+    ), _overview_from_vote, "rag.collection.overview"),
+    KindRule(Kind.COUNT, (
+        Wording("how many", 40, (_COUNT,), _counted),
+    ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "rag.collection.count"),
+    KindRule(Kind.DATE, (
+        Wording("which of two came first", 10, (_FIRST_OF_TWO,), _first_of_two),
+        Wording("every article in date order", 30,
+                (_CHRONO, (_PUBLISHED, _EACH_ARTICLE), (_SORT_VERB, _FROM_TO)), _listing,
+                excludes=(_PICK_ONE, _ONE_ARTICLE, _COUNT)),
+        Wording("the newest", 50, (_ORDER_NEW, (_PUBLISHED, _WHICH)),
+                lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="newest")),
+        Wording("the oldest", 51, (_ORDER_OLD, (_PUBLISHED, _WHICH)),
+                lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="oldest")),
+        Wording("the undated", 52, (_UNDATED,), lambda r: QuestionKind(Kind.DATE, r.topic, undated=True)),
+        Wording("an article's date", 53, (_ASKS_DATE, _NAMES_AN_ARTICLE),
+                lambda r: QuestionKind(Kind.DATE, r.topic, asks_date=True)),
+        Wording("a date range", 54, (_PUBLISHED,), _in_range),
+    ), _date_from_vote, "rag.collection.date"),
+    KindRule(Kind.WHICH, (
+        Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic)),
+    ), lambda r: QuestionKind(Kind.WHICH, r.topic), "rag.collection.which"),
+    KindRule(Kind.ACROSS, (
+        Wording("one item per article", 70, (_ACROSS,),
+                lambda r: QuestionKind(Kind.ACROSS, r.topic, each=bool(_EACH_ARTICLE_STRICT.search(r.text)),
+                                       mentions=bool(_MENTIONS.search(r.text)))),
+    ), lambda r: QuestionKind(Kind.ACROSS, r.topic), "rag.collection.across"),
+    KindRule(Kind.COMPARE, (
+        Wording("a comparison", 20, (_COMPARE,), _compared),
+        # "法国和肯尼亚分别…": two things side by side, unless it is every article ("每篇…分别")
+        Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE,)),
+    ), _compared, "rag.collection.compare"),
+)
+_BY_KIND = {r.kind: r for r in RULES}
+# every wording of every kind, in the order they are tried
+LADDER: tuple[tuple[KindRule, Wording], ...] = tuple(
+    sorted(((r, w) for r in RULES for w in r.wordings), key=lambda rw: rw[1].precedence))
+COLLECTION_KINDS: tuple[Kind, ...] = tuple(r.kind for r in RULES)
+
+
+def rule_for(kind: Kind | str) -> KindRule:
+    """The table's rule for a collection kind (KeyError for "fact", which has none)."""
+    return _BY_KIND[Kind(kind)]
 
 
 def classify(question: str, today: dt.date | None = None) -> QuestionKind:
-    """The kind of `question` (see the module docstring). Order matters: the more specific
-    wording wins ("哪篇文章是最新的" is a date question before it is a which question)."""
+    """The kind of `question` (see the module docstring): the first wording of the LADDER that
+    claims it ("哪篇文章是最新的" is a date question before it is a which question), else a fact."""
     text = _CONTRACTION.sub(lambda m: m.group(1) + " is", normalize(question).strip())
-    dates = parse_dates(text, today) if _PUBLISHED.search(text) else None
-    topic = topic_of(text)
-    if _FIRST_OF_TWO.search(text):
-        sides = compare_sides(re.sub(_FIRST_OF_TWO, "", text))
-        if sides:
-            return QuestionKind("date", topic, sides=sides, order="oldest")
-    if _COMPARE.search(text) or (_EACH_OF_TWO.search(text) and not _EACH_ARTICLE.search(text)):
-        sides = compare_sides(text)
-        if sides:
-            return QuestionKind("compare", topic, sides=sides, dates=dates)
-    mentions = bool(_MENTIONS.search(text))
-    if _is_listing(text):
-        rest = topic_of(_CHRONO_WORDS.sub(" ", _CHRONO.sub(" ", text)))
-        rest = " ".join(w for w in rest.split() if not (len(w) == 1 and CJK_CHAR.match(w)))  # "出" of 列出
-        return QuestionKind("date", _count_topic(rest, dates), dates=dates, listing=True,
-                            order="newest" if _CHRONO_DESC.search(text) else "oldest")
-    if _COUNT.search(text):
-        return QuestionKind("count", _count_topic(topic, dates), dates=dates, undated=bool(_UNDATED.search(text)),
-                            mentions=mentions)
-    if _ORDER_NEW.search(text) and (_PUBLISHED.search(text) or _WHICH.search(text)):
-        return QuestionKind("date", topic, dates=dates, order="newest")
-    if _ORDER_OLD.search(text) and (_PUBLISHED.search(text) or _WHICH.search(text)):
-        return QuestionKind("date", topic, dates=dates, order="oldest")
-    if _UNDATED.search(text):
-        return QuestionKind("date", topic, undated=True)
-    if _ASKS_DATE.search(text) and re.search(rf"({_DOC_ZH}|那篇|这篇|\b{_DOC_EN}\b)", text, re.I):
-        return QuestionKind("date", topic, asks_date=True)
-    if dates is not None:
-        return QuestionKind("date", _count_topic(topic, dates), dates=dates)
-    if _OVERVIEW_COLLECTION.search(text):
-        return QuestionKind("overview", "", scope="collection")
-    if _ACROSS.search(text):
-        return QuestionKind("across", topic, each=bool(_EACH_ARTICLE_STRICT.search(text)), mentions=mentions)
-    if _WHICH.search(text):
-        return QuestionKind("which", topic)
-    if _OVERVIEW_ARTICLE.search(text):
-        return QuestionKind("overview", topic, scope="article" if topic else "collection")
-    m = _DEFINE.match(text)
-    if m:
-        name = m.group("zh1") or m.group("zh2") or m.group("en")
-        if name and _is_name(name):
-            return QuestionKind("overview", name.strip().strip("\"“”'‘’「」《》"), scope="define")
-    return QuestionKind("fact")
-
-
-def _is_listing(text: str) -> bool:
-    """"把这几篇按发布时间从早到晚排一下": the articles themselves are to be sorted by date.
-    Not when one article is asked for ("按时间顺序，最新的是哪篇"), counted, or pointed at
-    (its own timeline is a fact question), nor without an instruction to sort."""
-    if not _CHRONO.search(text) or not (_PUBLISHED.search(text) or _EACH_ARTICLE.search(text)):
-        return False
-    if _PICK_ONE.search(text) or _ONE_ARTICLE.search(text) or _COUNT.search(text):
-        return False
-    if not (_SORT_VERB.search(text) or _FROM_TO.search(text)):
-        return False
-    rest = _FROM_TO.sub(" ", text)  # "from newest to oldest" is the order, not a pick
-    return not (_ORDER_NEW.search(rest) or _ORDER_OLD.search(rest))
+    reading = _read(text, today)
+    for _, wording in LADDER:
+        found = wording.claim(reading)
+        if found is not None:
+            return found
+    return QuestionKind()
 
 
 def _count_topic(topic: str, dates: DateRange | None) -> str:
@@ -447,9 +581,20 @@ _CUE = re.compile(
 EXAMPLE_MARGIN = 0.04  # cosine by which the nearest kind example must beat the nearest fact one
 
 
+KIND_EXAMPLES = Path(__file__).with_name("kind_examples.yaml")
+
+
+def kind_examples(path: Path = KIND_EXAMPLES) -> tuple[tuple[str, str], ...]:
+    """(phrasing, kind) for every example phrasing of rag/kind_examples.yaml, kinds in file order."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple((q, Kind(kind).value) for kind, phrasings in data.items() for q in phrasings)
+
+
 class KindClassifier:
     """The rules (`classify`), then, for a question they leave as a single fact but that
-    has a collection cue, the kind of its nearest example phrasing (rag.kind_examples) by
+    has a collection cue, the kind of its nearest example phrasing (kind_examples()) by
     the embedding model, when that is nearer than any fact example by EXAMPLE_MARGIN.
     Without an embedder (dense retrieval off) it is the rules alone."""
 
@@ -457,10 +602,8 @@ class KindClassifier:
                  margin: float = EXAMPLE_MARGIN, cache_dir: str | None = None):
         import threading
 
-        from rag.kind_examples import EXAMPLES
-
         self.embedder = embedder
-        self.examples = examples if examples is not None else EXAMPLES
+        self.examples = examples if examples is not None else kind_examples()
         self.margin = margin
         self.cache_dir = cache_dir  # where the examples' vectors are kept between runs
         self._vectors = None
@@ -478,7 +621,6 @@ class KindClassifier:
         examples, else embedded in one batch (a few seconds) and cached."""
         import hashlib
         import os
-        from pathlib import Path
 
         import numpy as np
 
@@ -531,25 +673,6 @@ class KindClassifier:
         found = self.nearest(question)
         if found is None or found[1] <= found[2] + self.margin:
             return kind
-        return _with_kind(question, found[0], today) or kind
-
-
-def _with_kind(question: str, kind: str, today: dt.date | None) -> QuestionKind | None:
-    """A QuestionKind of `kind` for a question the rules did not claim: its topic, dates
-    and sides read from the question as the rules would."""
-    text = normalize(question).strip()
-    dates = parse_dates(text, today) if _PUBLISHED.search(text) else None
-    topic = topic_of(text)
-    if kind == "compare":
-        sides = compare_sides(text)
-        return QuestionKind("compare", topic, sides=sides, dates=dates) if sides else None
-    if kind == "overview":
-        return QuestionKind("overview", topic, scope="article" if topic else "collection")
-    if kind == "count":
-        return QuestionKind("count", _count_topic(topic, dates), dates=dates)
-    if kind == "date":
-        if dates is not None:
-            return QuestionKind("date", _count_topic(topic, dates), dates=dates)
-        order = "oldest" if _ORDER_OLD.search(text) else ("newest" if _ORDER_NEW.search(text) else "")
-        return QuestionKind("date", topic, order=order, asks_date=not order and bool(topic))
-    return QuestionKind(kind, topic)
+        # read as the rules read a question, but without expanding "what's"
+        reading = _read(normalize(question).strip(), today)
+        return rule_for(found[0]).from_vote(reading) or kind

@@ -6,6 +6,9 @@ Every piece of a record that an answer may quote is a SourceSpan: front-matter v
 index the file's text (`Article.head`), body text indexes `Article.body`. A value that
 cannot be found verbatim in the file (a folded YAML line, an escaped quote) is left out
 rather than quoted inexactly.
+
+The package's modules answer those questions, one per kind (overview, count, date, which,
+across, compare; rag.collection_answers streams them); the catalog here imports none of them.
 """
 
 from __future__ import annotations
@@ -206,8 +209,8 @@ _PROFILE_SUMMARY_CHARS = 1000
 def profile_text(r: ArticleRecord) -> str:
     """What an article is about, as one text for the embedding model: its title, original
     title and summary. Its vector (stored with the sentence vectors at ingest) resolves a
-    phrase in other words or another language ("the donation", "Genesis Mission") to the
-    article it points at."""
+    phrase in other words or another language ("the donation", a programme's English name)
+    to the article it points at."""
     return "\n".join(p for p in (r.title, r.title_original or "", r.summary[:_PROFILE_SUMMARY_CHARS]) if p)
 
 

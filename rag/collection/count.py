@@ -1,0 +1,57 @@
+"""count: how many articles, from the catalog, narrowed by the question's date range and
+topic; the articles counted are named. An undated article is named as undated, never
+counted in a date range."""
+
+from __future__ import annotations
+
+from rag.collection import by_date
+from rag.collection.context import (
+    MAX_LINES,
+    Context,
+    Writer,
+    about,
+    article_line,
+    best_sentences,
+    range_words,
+    titles,
+    undated_note,
+    undated_outside_range,
+)
+from rag.types import Answer
+
+
+def answer(ctx: Context) -> Answer | None:
+    kind = ctx.kind
+    w = Writer()
+    if kind.undated:
+        records = [r for r in by_date(ctx.pipeline.lexical.articles) if not r.date and ctx.admitted_by_user(r)]
+        w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
+        if records:
+            w.text("：" if ctx.zh else ": ")
+            titles(w, ctx, records)
+        else:
+            w.text("。" if ctx.zh else ".")
+        return w.answer(ctx) if records else None
+    if kind.topic:
+        found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
+        if not found:
+            return None
+        w.text(ctx.say(f"{len(found)}篇文章涉及{kind.topic}{range_words(ctx)}：",
+                       f"{len(found)} articles bear on {kind.topic}{range_words(ctx)}:"))
+        for i, c in enumerate(found[:MAX_LINES], 1):
+            w.text("\n")
+            article_line(w, ctx, c.record, best_sentences(ctx, kind.topic, c, 1), i)
+        return w.answer(ctx)
+    records = by_date(ctx.records)
+    if kind.dates:
+        w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇", f"{len(records)} articles were published {kind.dates.label}"))
+    else:
+        w.text(ctx.say(f"资料中共有{len(records)}篇文章", f"The collection has {len(records)} articles"))
+    if records:
+        w.text("：" if ctx.zh else ": ")
+        titles(w, ctx, records)
+    else:
+        w.text("。" if ctx.zh else ".")
+    if kind.dates:
+        undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未计入", "not counted in any date range")
+    return w.answer(ctx) if records or kind.dates else None
