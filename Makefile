@@ -51,7 +51,7 @@ llm: install
 		&& echo "llama-cpp-python 0.3.36 present: build skipped" \
 		|| CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install '$(LLAMA_CPP)'
 	$(BIN)/python -m pip install --quiet 'langchain-openai>=1.0'
-	$(BIN)/python -m rag.llm_local fetch $(LLM_MODELS)
+	$(BIN)/python -m rag.answering.llm_local fetch $(LLM_MODELS)
 
 test-llm: install
 	$(BIN)/python -m pytest -q -m llm tests/test_llm_local.py

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import DEFAULT_CORPUS, Config, config_from_dict
-from rag.embedding import set_offline_env
 from rag.errors import IndexMismatchError
-from rag.index_layout import IndexMeta, IndexPaths
+from rag.index.embedding import set_offline_env
+from rag.index.index_layout import IndexMeta, IndexPaths
 
 
 class HashingEmbedder:
@@ -81,10 +81,10 @@ def _percentiles(ms: list[float]) -> dict:
 
 
 def _time_answers(pipeline, questions, rounds: int) -> list[float]:
-    from rag.query import is_chinese
+    from rag.retrieve.query import is_chinese
 
     # warm: the first question, and the first in another language (that one loads the
-    # English-Chinese dictionary once per process, rag/bridge.py)
+    # English-Chinese dictionary once per process, rag/retrieve/bridge.py)
     for q in [questions[0], *[q for q in questions if not is_chinese(q)][:1]]:
         pipeline.answer(q)
     out = []
@@ -144,9 +144,10 @@ def point(size: str, data_root: Path, unk_share: float, rounds: int, quick: bool
 
 def ingest_throughput(n_articles: int, work: Path) -> dict:
     from evals.synth import write_corpus
-    from rag.embedding import build_embedder
-    from rag.pipeline import ingest, open_store
-    from rag.sentences import chunk_sentences, embed_text
+    from rag.index.embedding import build_embedder
+    from rag.index.sentences import chunk_sentences, embed_text
+    from rag.index.store import open_store
+    from rag.pipeline import ingest
 
     corpus = write_corpus(work / f"ingest-{n_articles}", n_articles, seed=11)
     cfg = _cfg(str(corpus), str(work / f"ingest-{n_articles}-index"))
@@ -186,8 +187,8 @@ def langchain_baseline(work: Path, quick: bool = False) -> dict:
     from langchain_core.embeddings import Embeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.corpus import load_corpus
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.index.corpus import load_corpus
+    from rag.index.embedding import SentenceTransformerEmbedder
     from rag.pipeline import build_pipeline
 
     model = SentenceTransformerEmbedder("default")

@@ -66,7 +66,7 @@ def _flush(pipeline, model: RecordingModel) -> None:
     """One token for a request that shares only the system prompt: the server's prefix cache
     then holds what it holds in use (the system prompt), not the previous budget's passages,
     which would make a budget that sends the same passages look free."""
-    from rag.answerers import build_messages
+    from rag.answering.answerers import build_messages
 
     system = build_messages(pipeline.cfg, "", [])[0]
     model.model.invoke([system, ("human", "你好")], max_tokens=1)
@@ -95,7 +95,7 @@ def _answer(pipeline, model: RecordingModel, item, base_url: str) -> dict | None
 def measure(cfg, items, budgets) -> list[dict]:
     """Every budget on each question in turn, so a change in the machine's load over the
     run falls on all budgets alike."""
-    from rag.answerers import make_chat_model
+    from rag.answering.answerers import make_chat_model
     from rag.pipeline import build_pipeline
 
     runs: list[tuple] = []

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from rag.config import DEFAULT_CORPUS
-from rag.corpus import load_corpus
+from rag.index.corpus import load_corpus
 from rag.text import sentence_spans
 
 ORGS = ["Anthropic", "星海科技", "Nova AI", "青云智能", "DeepField", "北辰实验室", "Aurora Labs",

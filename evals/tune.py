@@ -31,8 +31,8 @@ import numpy as np
 
 from evals.dataset import load_eval_set
 from evals.metrics import answer_chars, answer_correct, citation_precision, percentile
-from rag.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
-from rag.question_kinds import COLLECTION_KINDS
+from rag.answering.gate import EvidenceFeatures  # noqa: F401  (the features fitted)
+from rag.collection.question_kinds import COLLECTION_KINDS
 from rag.tuned import GATE_FEATURES
 
 if TYPE_CHECKING:
@@ -43,15 +43,15 @@ FEATURES = list(GATE_FEATURES)
 
 
 def dev_items(set_path=None):
-    # Questions about the collection (a kind of rag.question_kinds.RULES) are answered from the
+    # Questions about the collection (a kind of rag.collection.question_kinds.RULES) are answered from the
     # article catalog, not through the single-fact gate and sentence scoring tuned here.
     return [i for i in load_eval_set(set_path) if i.split == "dev" and i.type not in COLLECTION_KINDS]
 
 
 def item_features(pipeline, item) -> EvidenceFeatures:
-    from rag.answerers import weigh_evidence
+    from rag.answering.answerers import weigh_evidence
     from rag.pipeline import evidence_contains
-    from rag.query import key_terms
+    from rag.retrieve.query import key_terms
 
     history = list(item.history) or None
     search = pipeline.condense(item.question, history)

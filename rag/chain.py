@@ -12,7 +12,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict
 
-from rag.retrieval import HybridRetriever
+from rag.retrieve.retrieval import HybridRetriever
 from rag.types import Answer, Hit
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ def cmd_ingest(args) -> int:
     cfg = _config(args)
     report = ingest(cfg, corpus_path=args.path, rebuild=args.rebuild, progress=args.progress,
                     allow_empty=args.allow_empty, prune=args.prune)
-    from rag.ingest_report import format_ingest_report
+    from rag.index.ingest_report import format_ingest_report
 
     print(format_ingest_report(report))
     return 0
@@ -36,7 +36,7 @@ def _filters(args):
 
 
 def _print_answer(answer, text: bool = True) -> None:
-    from rag.collection import field_label
+    from rag.index.catalog import field_label
 
     if text:
         print(answer.text)
@@ -134,7 +134,7 @@ def cmd_eval(args) -> int:
     judge = None
     if args.judge:
         from evals.judge import LLMJudge
-        from rag.answerers import make_chat_model
+        from rag.answering.answerers import make_chat_model
         from rag.errors import ConfigError
         from rag.registry import needs_llm
 
@@ -153,7 +153,8 @@ def cmd_eval(args) -> int:
 
 def cmd_serve(args) -> int:
     from rag.pipeline import build_pipeline
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     cfg = _config(args)
     if args.port is not None and not 1 <= args.port <= 65535:
@@ -170,7 +171,7 @@ def cmd_serve(args) -> int:
 def cmd_llm_server(args) -> int:
     from pathlib import Path
 
-    from rag.llm_local import ServerSettings, default_model_path, free_port, run_server
+    from rag.answering.llm_local import ServerSettings, default_model_path, free_port, run_server
 
     port = args.port if args.port is not None else free_port(args.host)
     if not 0 < port <= 65535:
@@ -210,7 +211,7 @@ def cmd_config(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from rag.backup import backup
+    from rag.index.backup import backup
 
     dest = backup(_config(args), args.dir)
     print(f"index backed up to {dest}")
@@ -218,7 +219,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from rag.backup import restore
+    from rag.index.backup import restore
 
     manifest = restore(_config(args), args.dir)
     print(f"index restored from {args.dir} (made {manifest.get('created')}, {manifest.get('chunks')} chunks)")
@@ -332,7 +333,7 @@ def _notes_to_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.embedding import set_offline_env
+    from rag.index.embedding import set_offline_env
 
     set_offline_env()
     _notes_to_stderr()

@@ -126,7 +126,7 @@ class LLMConfig:
     api_key_env: str = ""  # name of the environment variable holding the key
     timeout_seconds: float = 60.0
     max_tokens: int = 300  # a cap on the answer: small local models can ramble
-    # what the model reads (rag.context_budget): the best sentences with their neighbours
+    # what the model reads (rag.answering.context_budget): the best sentences with their neighbours
     # (prefill dominates on a CPU), or the whole top chunks
     context: str = "sentences"  # sentences | chunks
     context_sentences: int = 4
@@ -232,7 +232,7 @@ def _check_values(cfg: Config) -> None:
         raise bad("ui.feedback_log", problem)
 
 
-# The index's own names in the data dir (rag/index_layout.py): a log written there would
+# The index's own names in the data dir (rag/index/index_layout.py): a log written there would
 # overwrite or corrupt the index (a vote into chroma/chroma.sqlite3 once read it as text).
 _INDEX_NAMES = ("ingest.lock", "lexical", "sentences", "chroma")
 

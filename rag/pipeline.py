@@ -16,23 +16,23 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from rag.config import AnswerConfig, Config
-from rag.embedding import build_embedder
-from rag.embedding import model_name as configured_model_name
 from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, QuestionError
-from rag.index_layout import IndexMeta, IndexPaths
-from rag.query import points_at_nothing
-from rag.rerank import IdentityReranker, Reranker
-from rag.store import VectorStore
+from rag.index.embedding import build_embedder
+from rag.index.embedding import model_name as configured_model_name
+from rag.index.index_layout import IndexPaths
+from rag.index.store import VectorStore, open_store
+from rag.retrieve.query import points_at_nothing
+from rag.retrieve.rerank import IdentityReranker, Reranker
 from rag.tuned import DEFAULTS, Tuning
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 if TYPE_CHECKING:
-    from rag.answerers import Answerer, Semantics
-    from rag.embedding import Embedder
-    from rag.lexical import LexicalIndex
-    from rag.query import SearchQuery
-    from rag.question_kinds import KindClassifier, QuestionKind
-    from rag.retrieval import Retriever
+    from rag.answering.answerers import Answerer, Semantics
+    from rag.collection.question_kinds import KindClassifier, QuestionKind
+    from rag.index.embedding import Embedder
+    from rag.index.lexical import LexicalIndex
+    from rag.retrieve.query import SearchQuery
+    from rag.retrieve.retrieval import Retriever
 
     # what build_pipeline remakes for another Tuning: the answerer and the reranker
     TunedParts = Callable[[Tuning], tuple[Answerer, Reranker]]
@@ -45,29 +45,16 @@ _FORMAT_CHARS = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufef
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def open_store(cfg: Config, model_name: str, collection: str | None = None) -> VectorStore:
-    """The configured vector store (`vectorstore.backend`, from the registry) on `collection`,
-    by default the one the lexical index names as live; not yet opened."""
-    from rag.registry import STORES
-
-    return STORES.create(cfg.vectorstore.backend, cfg, model_name, collection or live_collection(cfg))
-
-
-def live_collection(cfg: Config) -> str:
-    meta = IndexMeta.read(IndexPaths.of(cfg.data_dir).lexical)
-    return (meta.collection if meta is not None else None) or cfg.vectorstore.collection
-
-
 def ingest(
     cfg: Config, *, corpus_path: str | None = None, rebuild: bool = False,
     embedder: Embedder | None = None, progress: bool | None = None, allow_empty: bool = False,
     prune: bool = False,
 ) -> IngestReport:
-    """Bring the index up to date with the corpus (see rag.ingest). The lock is taken before
+    """Bring the index up to date with the corpus (see rag.index.ingest). The lock is taken before
     the store is even opened: a refused or concurrent run touches nothing."""
     from rag.errors import IndexCorruptError
-    from rag.ingest import ingest_lock, run_ingest_locked
-    from rag.recovery import finish_interrupted_restore_locked
+    from rag.index.ingest import ingest_lock, run_ingest_locked
+    from rag.index.recovery import finish_interrupted_restore_locked
 
     embedder = embedder or build_embedder(cfg)
     with ingest_lock(cfg.data_dir):
@@ -166,8 +153,8 @@ class Pipeline:
 
     def reload_if_changed(self) -> bool:
         from rag.errors import IndexCorruptError
-        from rag.ingest import lexical_dir
-        from rag.lexical import LexicalIndex
+        from rag.index.ingest import lexical_dir
+        from rag.index.lexical import LexicalIndex
 
         if self._retriever_factory is None:
             return False
@@ -183,7 +170,7 @@ class Pipeline:
                 return False  # mid-swap: keep serving the old index, try again next question
             self.lexical, self.retriever = lexical, self._retriever_factory(lexical)
             if self.semantics is not None and self.semantics.sentences is not None:
-                from rag.sentences import SentenceIndex, sentence_dir
+                from rag.index.sentences import SentenceIndex, sentence_dir
 
                 try:
                     self.semantics.sentences = SentenceIndex.load(sentence_dir(self.cfg.data_dir))
@@ -194,7 +181,7 @@ class Pipeline:
 
     # steps of the chain ---------------------------------------------------------------
     def condense(self, question: str, history: list[dict] | None) -> SearchQuery:
-        from rag.query import condense
+        from rag.retrieve.query import condense
 
         return condense(question, history, self.cfg.retrieval.history_turns,
                         (self.cfg.answer.abstain_message,))
@@ -224,7 +211,7 @@ class Pipeline:
 
     def classify(self, search: SearchQuery) -> QuestionKind:
         if self._kinds is None:
-            from rag.question_kinds import KindClassifier
+            from rag.collection.question_kinds import KindClassifier
 
             self._kinds = KindClassifier(self.retriever.embedder, margin=self.tuning.example_margin,
                                          cache_dir=self.cfg.data_dir)
@@ -232,10 +219,10 @@ class Pipeline:
 
     def answer_hits(self, search: SearchQuery, hits: list[Hit], kind: QuestionKind | None = None,
                     filters: RetrievalFilter | None = None) -> Iterator[str | Answer]:
-        from rag.query import key_terms
+        from rag.retrieve.query import key_terms
 
-        if kind is not None and kind.special:  # a question about the collection (rag.question_kinds)
-            from rag.collection_answers import stream_kind
+        if kind is not None and kind.special:  # a question about the collection (rag.collection.question_kinds)
+            from rag.collection.dispatch import stream_kind
 
             yield from stream_kind(self, search, kind, filters, hits)
             return
@@ -351,14 +338,14 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
                    ensure_index: bool = False) -> Pipeline:
     """Build the whole pipeline once. With ensure_index, a missing index is built first.
     Its Tuning is rag/tuned.py's defaults with the config's `tuning:` overrides."""
-    from rag.answerers import Semantics, build_answerer
-    from rag.embedding import QueryCache
-    from rag.ingest import lexical_dir
-    from rag.lexical import LexicalIndex
-    from rag.recovery import finish_interrupted_restore
-    from rag.rerank import build_reranker
-    from rag.retrieval import HybridRetriever, dense_weight_for
-    from rag.sentences import SentenceIndex, sentence_dir
+    from rag.answering.answerers import Semantics, build_answerer
+    from rag.index.embedding import QueryCache, dense_weight_for
+    from rag.index.ingest import lexical_dir
+    from rag.index.lexical import LexicalIndex
+    from rag.index.recovery import finish_interrupted_restore
+    from rag.index.sentences import SentenceIndex, sentence_dir
+    from rag.retrieve.rerank import build_reranker
+    from rag.retrieve.retrieval import HybridRetriever
 
     _tell(finish_interrupted_restore(cfg.data_dir))
     tuning = DEFAULTS.replace(**dict(cfg.tuning))

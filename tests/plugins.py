@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ArticleError, IndexMismatchError, IndexMissingError
+from rag.index.store import ArticleState
 from rag.registry import ANSWERERS, EMBEDDERS, LOADERS, STORES
-from rag.store import ArticleState
 from rag.types import Answer, Article, Chunk, Citation, RetrievalFilter
 from tests.fakes import HashEmbedder
 

@@ -12,7 +12,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from rag.config import load_config
 from rag.pipeline import build_pipeline
 from tests.fakes import HashEmbedder
-from ui.app import build_app, launch
+from ui.app import build_app
+from ui.server import launch
 
 REPLY = "卢旺达信息通信技术（ICT）与创新部长Paula Ingabire表示，与Anthropic的合作是卢旺达AI发展历程中的一个重要里程碑[1]。"
 

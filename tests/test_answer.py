@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from rag import Answer, Citation, answer
-from rag.corpus import load_corpus
 from rag.errors import QuestionError
+from rag.index.corpus import load_corpus
 from rag.pipeline import make_filter
 from tests.conftest import SHIPPED_CORPUS
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from evals.synth import write_corpus
-from rag.corpus import load_corpus
+from rag.index.corpus import load_corpus
 
 
 def test_synthetic_corpus_is_deterministic_and_loads(tmp_path):

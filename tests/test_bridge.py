@@ -1,7 +1,7 @@
 """English words of a question to the Chinese words the passages use (CC-CEDICT, offline)."""
 
-from rag.bridge import chinese_for
-from rag.query import key_terms
+from rag.retrieve.bridge import chinese_for
+from rag.retrieve.query import key_terms
 
 
 def flat_idf(term: str) -> float:

@@ -394,7 +394,8 @@ def small_site(tmp_path_factory):
     from tests.fakes import HashEmbedder
     from tests.slow_server import REPLY
     from tests.test_security import INJECTED
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(SHIPPED_CORPUS, root / "corpus")

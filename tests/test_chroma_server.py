@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.pipeline import ingest, open_store
+from rag.index.store import open_store
+from rag.pipeline import ingest
 from rag.types import RetrievalFilter
 from tests.conftest import free_port
 from tests.fakes import HashEmbedder

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.chunking import chunk_article
-from rag.corpus import load_corpus, parse_article
+from rag.index.chunking import chunk_article
+from rag.index.corpus import load_corpus, parse_article
 from rag.text import sentence_spans, terms
 
 

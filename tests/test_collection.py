@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.collection import by_date, catalog_for, quote_matches, record_for, source_text
-from rag.corpus import load_corpus, parse_article
-from rag.lexical import CATALOG_FILE, LexicalIndex, read_catalog
+from rag.index.catalog import by_date, catalog_for, quote_matches, record_for, source_text
+from rag.index.corpus import load_corpus, parse_article
+from rag.index.lexical import CATALOG_FILE, LexicalIndex, read_catalog
 from rag.types import Citation
 from tests.conftest import SHIPPED_CORPUS
 
@@ -103,7 +103,7 @@ def test_catalog_keeps_the_last_good_record_of_a_file_that_stopped_loading(shipp
 
 
 def test_catalog_is_saved_and_loaded_with_the_lexical_index(tmp_path, shipped):
-    from rag.chunking import chunk_article
+    from rag.index.chunking import chunk_article
 
     chunks = [c for a in shipped.values() for c in chunk_article(a, 400, 80)]
     records = [record_for(a) for a in shipped.values()]
@@ -114,7 +114,7 @@ def test_catalog_is_saved_and_loaded_with_the_lexical_index(tmp_path, shipped):
 
 
 def test_ingest_writes_the_catalog_and_adds_it_to_an_older_index(make_cfg, fake_embedder):
-    from rag.ingest import lexical_dir
+    from rag.index.ingest import lexical_dir
     from rag.pipeline import ingest
 
     cfg = make_cfg()
@@ -137,10 +137,10 @@ def test_article_profiles_are_embedded_at_ingest_and_reused(make_cfg, fake_embed
     vector: made at ingest with the sentence vectors, and reused for unchanged articles."""
     import numpy as np
 
-    from rag.collection import profile_text
-    from rag.ingest import lexical_dir
+    from rag.index.catalog import profile_text
+    from rag.index.ingest import lexical_dir
+    from rag.index.sentences import SentenceIndex, embed_text, sentence_dir
     from rag.pipeline import ingest
-    from rag.sentences import SentenceIndex, embed_text, sentence_dir
 
     cfg = make_cfg()
     ingest(cfg, embedder=fake_embedder, progress=False)

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from rag import Answer, answer
-from rag.collection import quote_matches
-from rag.corpus import load_corpus
+from rag.index.catalog import quote_matches
+from rag.index.corpus import load_corpus
 from rag.pipeline import make_filter
 from tests.conftest import SHIPPED_CORPUS
 

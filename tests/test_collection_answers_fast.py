@@ -8,11 +8,11 @@ import re
 import pytest
 
 from rag import Answer, answer
-from rag.collection import quote_matches
-from rag.collection_answers import handler_for
+from rag.collection.dispatch import handler_for
+from rag.collection.question_kinds import Kind, classify
 from rag.config import config_from_dict
-from rag.corpus import load_corpus
-from rag.question_kinds import Kind, classify
+from rag.index.catalog import quote_matches
+from rag.index.corpus import load_corpus
 from tests.conftest import SHIPPED_CORPUS
 from tests.fakes import HashEmbedder
 

@@ -3,11 +3,11 @@ streamed output. Fast: no model, no index."""
 
 import pytest
 
+from rag.answering.context_budget import ContextBudget, budget_of, conversation_note, select_context
+from rag.answering.extractive import candidate_sentences, score_sentences
 from rag.config import config_from_dict
-from rag.context_budget import ContextBudget, budget_of, conversation_note, select_context
 from rag.errors import ConfigError
-from rag.extractive import candidate_sentences, score_sentences
-from rag.query import QueryTerms, SearchQuery
+from rag.retrieve.query import QueryTerms, SearchQuery
 from rag.text import sentence_spans
 from rag.types import Answer, Chunk, Citation, Hit
 

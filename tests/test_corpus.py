@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from rag.corpus import load_corpus, parse_article
 from rag.errors import ArticleError, CorpusError
+from rag.index.corpus import load_corpus, parse_article
 
 EXT = (".md", ".markdown", ".txt")
 

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from evals.synth import write_corpus
-from rag.backup import backup, restore
 from rag.config import config_from_dict
 from rag.errors import ConfigError, IndexCorruptError
-from rag.ingest import IngestBusyError, ingest_lock
-from rag.pipeline import build_pipeline, ingest, open_store
+from rag.index.backup import backup, restore
+from rag.index.ingest import IngestBusyError, ingest_lock
+from rag.index.store import open_store
+from rag.pipeline import build_pipeline, ingest
 from tests.fakes import HashEmbedder
 
 RAG = [sys.executable, "-m", "rag.cli"]

@@ -1,4 +1,4 @@
-"""rag.gate: the logistic answer gate and the rules around it, on evidence features given
+"""rag.answering.gate: the logistic answer gate and the rules around it, on evidence features given
 directly (no index, no model)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rag.gate import EvidenceFeatures, answer_probability, answerable
+from rag.answering.gate import EvidenceFeatures, answer_probability, answerable
 from rag.tuned import DEFAULTS, GATE_FEATURES
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answering.extractive import candidate_sentences, score_sentences
 from rag.config import RetrievalConfig
-from rag.extractive import candidate_sentences, score_sentences
-from rag.lexical import LexicalIndex
-from rag.query import condense, is_chinese, key_terms, points_at_nothing
-from rag.retrieval import HybridRetriever, dense_weight_for
+from rag.index.embedding import dense_weight_for
+from rag.index.lexical import LexicalIndex
+from rag.retrieve.query import condense, is_chinese, key_terms, points_at_nothing
+from rag.retrieve.retrieval import HybridRetriever
 from rag.types import Chunk, Hit
 
 
@@ -169,7 +170,7 @@ def test_questions_that_ask_for_a_sum_of_money(question, money):
 
 
 def test_a_sum_asked_needs_an_amount_in_a_currency():
-    from rag.extractive import Scored, expected_type_missing
+    from rag.answering.extractive import Scored, expected_type_missing
 
     q = key_terms("能源部为这项合作付给Anthropic多少钱？", flat_idf)
     sentence = lambda text: [Scored(candidate_sentences([Hit(_chunk(0, text), 1.0)])[0], 1.0, 1.0)]  # noqa: E731

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from rag.chunking import chunk_article
 from rag.config import config_from_dict
-from rag.corpus import parse_article
 from rag.errors import ArticleError
+from rag.index.chunking import chunk_article
+from rag.index.corpus import parse_article
 from rag.pipeline import ingest
 from rag.text import MAX_LABEL_CHARS, MAX_SENTENCE_CHARS, sentence_spans
 from tests.fakes import HashEmbedder
@@ -149,7 +149,7 @@ def test_ordinary_nesting_still_loads():
 def test_recursion_in_the_yaml_parser_is_a_reason_not_a_crash(monkeypatch):
     """Below the depth limit the parser can still run out of stack when called deep in a
     caller's stack; that is the file's problem, reported as such."""
-    import rag.corpus as corpus
+    import rag.index.corpus as corpus
 
     monkeypatch.setattr(corpus, "_MAX_FRONT_MATTER_DEPTH", 10_000)
     raw = ("---\nx: " + "[" * 1200 + "]" * 1200 + "\n---\n正文。\n").encode()

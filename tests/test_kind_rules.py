@@ -1,13 +1,13 @@
-"""The kinds table (rag.question_kinds.RULES), rule by rule: each kind's example phrasings
-(rag/kind_examples.yaml) are claimed by its rule and by no other, the `fact` phrasings by
+"""The kinds table (rag.collection.question_kinds.RULES), rule by rule: each kind's example phrasings
+(rag/collection/kind_examples.yaml) are claimed by its rule and by no other, the `fact` phrasings by
 none; every rule names a handler that exists; the ladder is one order."""
 
 import datetime as dt
 
 import pytest
 
-from rag import collection_answers
-from rag.question_kinds import (
+from rag.collection import dispatch as collection_answers
+from rag.collection.question_kinds import (
     COLLECTION_KINDS,
     LADDER,
     RULES,
@@ -83,7 +83,7 @@ def test_a_wording_needs_all_its_patterns_and_none_it_excludes():
     (Kind.COMPARE, "法国和肯尼亚的报道", QuestionKind(Kind.COMPARE, "法国和肯尼亚", sides=("法国", "肯尼亚"))),
 ])
 def test_a_kind_given_by_the_vote_is_read_as_its_rule_reads_it(kind, question, expected):
-    from rag.question_kinds import _read
+    from rag.collection.question_kinds import _read
 
     assert rule_for(kind).from_vote(_read(question, TODAY)) == expected
 

@@ -203,7 +203,8 @@ def test_sigterm_drains_answers_in_flight(tmp_path):
 @pytest.fixture(scope="module")
 def guarded_server(tmp_path_factory):
     """The real app and launch() with RAG_UI_AUTH set, on a free loopback port."""
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     site = Site(tmp_path_factory.mktemp("guarded"))
     site.ingest_here()
@@ -263,7 +264,8 @@ def test_chroma_server_dying_under_serve_is_one_line(tmp_path, capfd):
 
     from rag.pipeline import ingest
     from tests.test_chroma_server import start_chroma_server
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     chroma, chroma_url = start_chroma_server(tmp_path)
     try:
@@ -296,7 +298,8 @@ def test_sessions_kept_by_the_server_are_capped(tmp_path):
     """Every API call is a new Gradio session holding a copy of the UI's state (about 35 KB);
     the server keeps at most ui.max_sessions of them (the soak in `rag bench --soak` measures
     the RSS plateau this gives; tests/test_soak.py runs it)."""
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
     from ui.soak import _Api
 
     site = Site(tmp_path, ui={"max_sessions": 20})

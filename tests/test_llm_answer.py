@@ -3,7 +3,7 @@
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.answerers import build_messages, check_llm_answer
+from rag.answering.answerers import build_messages, check_llm_answer
 from rag.pipeline import build_pipeline
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,7 @@ def test_prompt_delimits_passages_as_untrusted_data(llm_cfg, shipped_pipeline):
 
 
 def test_check_never_cites_unretrieved_text(llm_cfg, shipped_pipeline):
-    from rag.query import SearchQuery
+    from rag.retrieve.query import SearchQuery
 
     hits = shipped_pipeline.retrieve("卢旺达 Claude Pro 许可证")[:2]
     search = SearchQuery("q", "q", (), False)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.answerers import check_llm_answer
+from rag.answering.answerers import check_llm_answer
 from rag.pipeline import build_pipeline
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def test_an_answer_followed_by_the_abstention_phrase_keeps_its_supported_sentenc
 
 
 def _search(question):
-    from rag.query import SearchQuery
+    from rag.retrieve.query import SearchQuery
 
     return SearchQuery(question, question, (), False)
 

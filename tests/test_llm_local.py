@@ -11,8 +11,14 @@ import re
 
 import pytest
 
-from rag.llm_local import LocalServer, ServerSettings, default_model_path, free_port, llama_cpp_missing
-from rag.query import is_chinese
+from rag.answering.llm_local import (
+    LocalServer,
+    ServerSettings,
+    default_model_path,
+    free_port,
+    llama_cpp_missing,
+)
+from rag.retrieve.query import is_chinese
 from rag.types import Answer
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
@@ -56,7 +62,7 @@ class CountingModel:
 
 @pytest.fixture(scope="module")
 def counted(llm_cfg):
-    from rag.answerers import make_chat_model
+    from rag.answering.answerers import make_chat_model
     from rag.pipeline import build_pipeline
 
     model = CountingModel(make_chat_model(llm_cfg))

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
+from rag.answering.llm_local import ModelSpec, assemble, read_gguf_header, verify
 from rag.errors import GenerationError
-from rag.llm_local import ModelSpec, assemble, read_gguf_header, verify
 
 
 def _string(s: str) -> bytes:
@@ -148,7 +148,7 @@ def test_llm_server_refuses_a_public_bind_without_the_flag_and_a_key(tmp_path, f
 def test_llm_server_on_a_public_host_with_flag_and_key_gets_past_the_check(tmp_path):
     """With both, the bind is allowed: what stops it here is only llama.cpp not being installed
     (or, where `make llm` ran, the server starts and is stopped at once)."""
-    from rag.llm_local import llama_cpp_missing
+    from rag.answering.llm_local import llama_cpp_missing
 
     if llama_cpp_missing() is None:
         pytest.skip("llama.cpp is installed: the server would really start (make test-llm covers it)")

@@ -7,8 +7,8 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.corpus import load_corpus, parse_article
 from rag.errors import ArticleError
+from rag.index.corpus import load_corpus, parse_article
 from rag.pipeline import ingest
 from tests.fakes import HashEmbedder
 

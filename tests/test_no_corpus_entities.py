@@ -33,11 +33,11 @@ OTHER_OWNERS = {
     "rag/__init__.py": "the package docstring's example question",
     "rag/text.py": "tokenizer comments (GOV.UK as a dotted name)",
     "rag/tuned.py": "measurement notes of the tuned numbers (the Tuning object, this round)",
-    "rag/answerers.py": "a comment on the LLM answerer",
+    "rag/answering/answerers.py": "a comment on the LLM answerer",
 }
 PINNED_LINES = {
     "ui/app.py": 4, "ui/soak.py": 12, "rag/__init__.py": 1, "rag/text.py": 2, "rag/tuned.py": 3,
-    "rag/answerers.py": 1,
+    "rag/answering/answerers.py": 1,
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rag.question_kinds import (
+from rag.collection.question_kinds import (
     KindClassifier,
     QuestionKind,
     classify,

@@ -177,7 +177,7 @@ def test_vector_store_contract(tmp_path, backend):
     for name in EMBEDDERS.names()
 ])
 def test_embedding_backend_contract(tmp_path, backend):
-    from rag.embedding import build_embedder, model_name
+    from rag.index.embedding import build_embedder, model_name
 
     cfg = config_from_dict({"data_dir": str(tmp_path), "embedding": {"backend": backend}})
     embedder = build_embedder(cfg)

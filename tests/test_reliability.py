@@ -27,8 +27,9 @@ import pytest
 
 from evals.synth import write_corpus
 from rag.config import DEFAULT_CORPUS, PROJECT_ROOT, config_from_dict
-from rag.lexical import LexicalIndex
-from rag.pipeline import ingest, open_store
+from rag.index.lexical import LexicalIndex
+from rag.index.store import open_store
+from rag.pipeline import ingest
 from tests.fakes import HashEmbedder
 
 CLI = [sys.executable, "-m", "rag.cli"]

@@ -1,4 +1,4 @@
-"""rag.rerank: the sentence reranker adds each passage's best-sentence similarity margin,
+"""rag.retrieve.rerank: the sentence reranker adds each passage's best-sentence similarity margin,
 weighted by the Tuning's w_rerank, to its fused score. On sentence vectors made with the
 hashing fake embedder (tests/fakes.py): no model is loaded."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answerers import Semantics
-from rag.rerank import IdentityReranker, SentenceReranker, build_reranker, sentence_reranker
-from rag.sentences import SentenceIndex
+from rag.answering.answerers import Semantics
+from rag.index.sentences import SentenceIndex
+from rag.retrieve.rerank import IdentityReranker, SentenceReranker, build_reranker, sentence_reranker
 from rag.tuned import DEFAULTS
 from rag.types import Chunk, Hit
 from tests.fakes import HashEmbedder

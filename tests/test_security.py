@@ -58,7 +58,7 @@ def test_obedient_llm_output_is_checked_and_rendered_inert(injected_pipeline):
 
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from rag.answerers import build_answerer
+    from rag.answering.answerers import build_answerer
 
     # a model that followed the injected instructions
     evil = "系统提示是：你是新闻资料问答助手[1]。![x](http://evil.example/a.png)[9]"
@@ -187,7 +187,7 @@ def test_fifty_concurrent_questions_while_an_ingest_runs(tmp_path, shipped_index
 
 def test_non_loopback_host_requires_auth(make_cfg, monkeypatch):
     from rag.errors import ConfigError
-    from ui.app import launch
+    from ui.server import launch
 
     cfg = make_cfg()
     monkeypatch.delenv(cfg.ui.auth_env, raising=False)

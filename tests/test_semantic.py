@@ -17,7 +17,7 @@ DOE = "001_8dbdee58fc56f9ec.txt"
 
 
 def body_of(article_id: str) -> str:
-    from rag.corpus import load_corpus
+    from rag.index.corpus import load_corpus
 
     articles, _ = load_corpus(str(PROJECT_ROOT / "corpus"), (".txt",), 5_000_000)
     return {a.id: a.body for a in articles}[article_id]
@@ -107,7 +107,7 @@ def test_question_pointing_at_nothing_asks_which_one(shipped_pipeline):
 
 
 def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped_index, shipped_pipeline):
-    from rag.sentences import SentenceIndex, sentence_dir
+    from rag.index.sentences import SentenceIndex, sentence_dir
 
     stored = SentenceIndex.load(sentence_dir(shipped_index.data_dir))
     assert stored is not None and len(stored) > 100 and stored.vectors.shape[1] == 384

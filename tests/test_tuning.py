@@ -81,7 +81,7 @@ def test_a_config_override_reaches_the_answer(hash_index):
     ({"short_chars": 7.5}, "config key `tuning.short_chars`: expected an integer"),
     ({"sim_floor": 1.0}, "config key `tuning.sim_floor`: must be a number from 0 to 0.99"),
     ({"keep_ratio": -0.1}, "config key `tuning.keep_ratio`: must be a number from 0 to 1"),
-    ({"article_weight": 1.0}, "config key `tuning.article_weight`: cannot be overridden yet: rag.lexical"),
+    ({"article_weight": 1.0}, "config key `tuning.article_weight`: cannot be overridden yet: rag.index.lexical"),
     ([["w_semantic", 2.0]], "config `tuning` must be a mapping"),
 ])
 def test_a_bad_override_names_its_key(tmp_path, tuning, message):

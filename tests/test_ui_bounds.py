@@ -26,7 +26,8 @@ QUESTION, ANSWER = "卢旺达ICT与创新部长是谁？", "Paula Ingabire"
 
 def serve(root: Path, **ui):
     """The real app and launch() over the shipped corpus (fake embedder) on a free port."""
-    from ui.app import build_app, launch
+    from ui.app import build_app
+    from ui.server import launch
 
     site = Site(root, ui=ui)
     site.ingest_here()

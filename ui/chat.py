@@ -345,7 +345,7 @@ class FeedbackLog:
 
     def append(self, record: dict) -> None:
         """Add one vote; StorageError when the disk refuses it."""
-        from rag.storage import storage_error
+        from rag.index.storage import storage_error
 
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from markdown_it import MarkdownIt
 
-from rag.collection import field_label
+from rag.index.catalog import field_label
 from rag.types import Answer, Citation
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")

@@ -1,4 +1,4 @@
-"""Chroma-backed implementation of rag.store.VectorStore."""
+"""Chroma-backed implementation of rag.index.store.VectorStore."""
 
 from vectorstore.chroma_store import ChromaStore, open_chroma_store
 

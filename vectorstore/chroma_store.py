@@ -30,9 +30,9 @@ from rag.errors import (
     StorageError,
     StoreUnavailableError,
 )
-from rag.index_layout import IndexPaths
-from rag.storage import storage_error
-from rag.store import ArticleState
+from rag.index.index_layout import IndexPaths
+from rag.index.storage import storage_error
+from rag.index.store import ArticleState
 from rag.types import Chunk, RetrievalFilter
 
 

@@ -3,7 +3,6 @@ or, for "每篇文章…", from every article the filters admit."""
 
 from __future__ import annotations
 
-from rag.collection import by_date
 from rag.collection.context import (
     MAX_LINES,
     Candidate,
@@ -15,6 +14,7 @@ from rag.collection.context import (
     is_related,
     mention,
 )
+from rag.index.catalog import by_date
 from rag.types import Answer
 
 

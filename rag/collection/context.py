@@ -3,7 +3,7 @@ retrieval and filters, looked up once), the articles that bear on a topic (`abou
 `best_article`, the pointers by meaning), an article's best sentences, and the Writer that
 numbers the citations.
 
-Sentences inside one article's passages are picked with rag.extractive (select, render);
+Sentences inside one article's passages are picked with rag.answering.extractive (select, render);
 an article's summary competes with them and wins ties, since it is about the article's own
 subject. For lists and comparisons, passages under a 「相关内容」-style heading are left out:
 a line there that names another article is not evidence for that article's facts.
@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag import tuned
-from rag.collection import by_date, profile_text
-from rag.extractive import (
+from rag.answering.extractive import (
     candidate_sentences,
     display,
     is_related_heading,
@@ -25,14 +23,15 @@ from rag.extractive import (
     select,
     similar,
 )
-from rag.query import PROPER_NAME_TAGS, QueryTerms, SearchQuery, is_chinese, key_terms
-from rag.question_kinds import QuestionKind, merge_filters
-from rag.sentences import embed_text
+from rag.collection.question_kinds import QuestionKind, merge_filters
+from rag.index.catalog import by_date, profile_text
+from rag.index.sentences import embed_text
+from rag.retrieve.query import PROPER_NAME_TAGS, QueryTerms, SearchQuery, is_chinese, key_terms
 from rag.text import normalize
+from rag.tuned import Tuning
 from rag.types import Answer, ArticleRecord, Citation, Hit, RetrievalFilter, SourceSpan
 
 MAX_LINES = 10  # a collection overview or list names at most this many articles
-_SAME_AS_SUMMARY = 0.5  # bigram share (rag.extractive.similar) at which a sentence repeats a chosen one
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Evidence:
     record: ArticleRecord
     span: SourceSpan
     chunk_id: str  # "" for front-matter text
-    display: str = ""  # the sentence as the answer shows it (rag.extractive.render's form)
+    display: str = ""  # the sentence as the answer shows it (rag.answering.extractive.render's form)
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,7 @@ class Context:
         self.pipeline = pipeline
         self.user_flt = user_flt
         self.cfg = pipeline.cfg
+        self.tuning: Tuning = pipeline.tuning
         self.search = search
         self.kind = kind
         self.flt = flt
@@ -170,15 +170,15 @@ def best_article(ctx: Context, topic: str) -> Candidate | None:
 def _profile_pointer(ctx: Context, phrase: str) -> Candidate | None:
     """A phrase in another language or other words than any title ("the donation", a
     programme's English name): the article whose profile (title, original title, summary;
-    rag.collection.profile_text) the embedding model puts nearest, ahead of the next by
-    tuned.PROFILE_POINTER_MARGIN. None without a model or with fewer than two articles."""
+    rag.index.catalog.profile_text) the embedding model puts nearest, ahead of the next by
+    Tuning.profile_pointer_margin. None without a model or with fewer than two articles."""
     if _names_no_article_has(ctx, phrase):
         return None  # "the Tesla deal": nearest is not near (English names led by up to 0.022)
     sims = _profile_similarities(ctx, phrase)
     if len(sims) < 2:
         return None
     ranked = sorted(sims, key=lambda rs: -rs[1])
-    if ranked[0][1] - ranked[1][1] < tuned.PROFILE_POINTER_MARGIN:
+    if ranked[0][1] - ranked[1][1] < ctx.tuning.profile_pointer_margin:
         return None
     r = ranked[0][0]
     hits = [h for h in ctx.retrieve(phrase, RetrievalFilter(frozenset({r.id}))) if not is_related(h)]
@@ -188,7 +188,7 @@ def _profile_pointer(ctx: Context, phrase: str) -> Candidate | None:
 def _names_no_article_has(ctx: Context, phrase: str) -> list[str]:
     """Names in a phrase ("Tesla", "Japan", 日本: capitalised, or tagged as a name) that no
     article, title, original title or URL uses."""
-    from rag.query import tagged_tokens
+    from rag.retrieve.query import tagged_tokens
 
     names = [w.lower() for w in re.findall(r"\b[A-Z][\w.\-]*", phrase)]
     names += [w.lower() for w, tag in tagged_tokens(phrase) if tag in PROPER_NAME_TAGS]
@@ -216,7 +216,6 @@ def _profile_similarities(ctx: Context, phrase: str) -> list[tuple[ArticleRecord
     return list(zip(ctx.records, sims.tolist()))
 
 
-DENSE_POINTER_MARGIN = 0.025  # "捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead (0.01)
 
 
 def _dense_pointer(ctx: Context, topic: str) -> Candidate | None:
@@ -227,7 +226,7 @@ def _dense_pointer(ctx: Context, topic: str) -> Candidate | None:
     for h in hits:
         best[h.chunk.article_id] = max(best.get(h.chunk.article_id, -1.0), h.dense_relevance or 0.0)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < DENSE_POINTER_MARGIN or ranked[0][0] not in ctx.by_id:
+    if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < ctx.tuning.dense_pointer_margin or ranked[0][0] not in ctx.by_id:
         return None
     aid = ranked[0][0]
     return Candidate(ctx.by_id[aid], 0.0, tuple(h for h in hits if h.chunk.article_id == aid))
@@ -331,7 +330,7 @@ def about(ctx: Context, topic: str, *, skip_related: bool, by_profile: bool = Fa
         coverage = cover(_profile(r))
         if not by_profile:
             coverage = max([coverage] + [cover(h.chunk.search_text()) for h in article_hits])
-        if coverage >= (tuned.LEXICAL_MIN_COVERAGE if strict else 0.0) and coverage > 0:
+        if coverage >= (ctx.tuning.lexical_min_coverage if strict else 0.0) and coverage > 0:
             out.append(Candidate(r, coverage - 0.01 * rank, tuple(article_hits)))
     return sorted(out, key=lambda c: -c.coverage)
 
@@ -339,7 +338,7 @@ def about(ctx: Context, topic: str, *, skip_related: bool, by_profile: bool = Fa
 def best_sentences(ctx: Context, question: str, cand: Candidate, n: int = 1,
                    avoid: tuple[str, ...] = (), prefer_summary: bool = False) -> list[Evidence]:
     """Up to `n` sentences of one article for `question`: its passages' best sentences
-    (rag.extractive.select) against its summary's best; the summary wins ties, or always
+    (rag.answering.extractive.select) against its summary's best; the summary wins ties, or always
     with `prefer_summary` (an item per article should be about the article's own subject).
     A second sentence is the summary's next one when there is one. Sentences naming
     something in `avoid` (the other side of a comparison) are passed over, as are
@@ -360,7 +359,7 @@ def best_sentences(ctx: Context, question: str, cand: Candidate, n: int = 1,
     for s in body:
         if len(picked) >= n:
             break
-        if any(similar(s.text, p.span.text, _SAME_AS_SUMMARY) for p in picked):
+        if any(similar(s.text, p.span.text, ctx.tuning.overlap_share) for p in picked):
             continue
         text, _ = render([s])
         picked.append(Evidence(cand.record, SourceSpan("body", s.text, s.start, s.end), s.hit.chunk.id,
@@ -483,7 +482,7 @@ def semantic_sentences(ctx: Context, cand: Candidate, query: str | None = None, 
             break
         o = options[i]
         if not points_back(o.span.text, to_people=False) and not any(
-                similar(o.span.text, p.span.text, _SAME_AS_SUMMARY) for p in picked):
+                similar(o.span.text, p.span.text, ctx.tuning.overlap_share) for p in picked):
             picked.append(o)
     return sorted(picked, key=lambda e: (e.span.field != "summary", e.span.start))  # as the article reads
 

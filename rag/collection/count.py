@@ -4,7 +4,6 @@ counted in a date range."""
 
 from __future__ import annotations
 
-from rag.collection import by_date
 from rag.collection.context import (
     MAX_LINES,
     Context,
@@ -17,6 +16,7 @@ from rag.collection.context import (
     undated_note,
     undated_outside_range,
 )
+from rag.index.catalog import by_date
 from rag.types import Answer
 
 

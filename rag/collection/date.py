@@ -4,7 +4,6 @@ article is named as undated, never placed in an order or a range."""
 
 from __future__ import annotations
 
-from rag.collection import by_date
 from rag.collection.context import (
     MAX_LINES,
     Context,
@@ -20,7 +19,8 @@ from rag.collection.context import (
     undated_note,
     undated_outside_range,
 )
-from rag.query import PROPER_NAME_TAGS
+from rag.index.catalog import by_date
+from rag.retrieve.query import PROPER_NAME_TAGS
 from rag.types import Answer, ArticleRecord
 
 
@@ -172,7 +172,7 @@ def _phrasing_only(ctx: Context, topic: str) -> bool:
     """What is left of a listing question after its kind words ("帮我排个队" -> 个队,
     "Put …" -> put) is phrasing, not a subject, when no article uses any of its words and
     none of them is a name (日本, "Germany"): the list is then of every article."""
-    from rag.query import tagged_tokens
+    from rag.retrieve.query import tagged_tokens
 
     tokens = [(w.lower(), tag) for w, tag in tagged_tokens(topic) if len(w) > 1 or w.isascii()]
     if any(not ctx.corpus_lacks(w) for w, _ in tokens):

@@ -4,7 +4,6 @@ sentences of the covering article that say what it is)."""
 
 from __future__ import annotations
 
-from rag.collection import by_date
 from rag.collection.context import (
     Context,
     Writer,
@@ -15,6 +14,7 @@ from rag.collection.context import (
     summary_lines,
     weak,
 )
+from rag.index.catalog import by_date
 from rag.types import Answer
 
 

@@ -11,21 +11,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from rag.config import RetrievalConfig
-from rag.embedding import Embedder
-from rag.lexical import LexicalIndex
-from rag.store import VectorStore
+from rag.index.embedding import Embedder, dense_weight_for
+from rag.index.lexical import LexicalIndex
+from rag.index.store import VectorStore
 from rag.text import terms
 from rag.types import Chunk, Hit, RetrievalFilter
-
-
-def dense_weight_for(unk_share: float, cfg: RetrievalConfig) -> float:
-    """The configured dense weight, scaled down linearly between the two [UNK] thresholds."""
-    if unk_share <= cfg.unk_share_full:
-        return cfg.dense_weight
-    if unk_share >= cfg.unk_share_skip:
-        return 0.0
-    span = cfg.unk_share_skip - cfg.unk_share_full
-    return cfg.dense_weight * (cfg.unk_share_skip - unk_share) / span
 
 
 class Retriever(Protocol):
@@ -65,7 +55,7 @@ class HybridRetriever:
 
     @property
     def embedder(self) -> Embedder | None:
-        """The query embedder when dense retrieval is on (rag.collection_answers reuses it)."""
+        """The query embedder when dense retrieval is on (rag.collection.dispatch reuses it)."""
         return self._embedder if self.dense_weight > 0 else None
 
     def retrieve(self, query, flt=None, k=None, *, weighted_terms=None):

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import IndexBusyError, IndexCorruptError
-from rag.index_layout import IndexPaths
-from rag.lexical import switch_to
-from rag.storage import fsync_dir, write_atomic
+from rag.index.index_layout import IndexPaths
+from rag.index.lexical import switch_to
+from rag.index.storage import fsync_dir, write_atomic
 
 STAGED_PREFIX = ".restore-"
 ASIDE_PREFIX = ".before-restore-"
@@ -91,7 +91,7 @@ def finish_interrupted_restore(data_dir: str | os.PathLike) -> str | None:
 
     Takes the writer's lock; when another writer holds it (a restore may be running right
     now), leaves everything to that writer."""
-    from rag.ingest import ingest_lock
+    from rag.index.ingest import ingest_lock
 
     if not needs_recovery(data_dir):
         return None

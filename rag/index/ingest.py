@@ -27,17 +27,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.chunking import chunk_article
 from rag.config import Config
-from rag.corpus import FRONT_MATTER_LOADER, load_corpus
-from rag.embedding import Embedder
 from rag.errors import IndexBusyError, IngestRefusedError, RagError
-from rag.index_layout import IndexMeta, IndexPaths
-from rag.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
-from rag.retrieval import dense_weight_for
-from rag.sentences import SentenceIndex, sentence_dir
-from rag.storage import storage_error
-from rag.store import ArticleState, VectorStore
+from rag.index.chunking import chunk_article
+from rag.index.corpus import FRONT_MATTER_LOADER, load_corpus
+from rag.index.embedding import Embedder, dense_weight_for
+from rag.index.index_layout import IndexMeta, IndexPaths
+from rag.index.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
+from rag.index.sentences import SentenceIndex, sentence_dir
+from rag.index.storage import storage_error
+from rag.index.store import ArticleState, VectorStore
 from rag.types import Article, Chunk, IngestReport, SkippedFile
 
 _CHUNKER_VERSION = "1"
@@ -242,7 +241,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     # Sentence vectors first, the lexical index last: its meta is the ingest record and what
     # readers take as a complete index. Vectors are keyed by sentence text, so a run killed
     # between the two leaves only reusable vectors behind.
-    from rag.collection import profile_text
+    from rag.index.catalog import profile_text
 
     catalog = _catalog(articles or [], all_chunks, lex_dir)
     try:
@@ -361,8 +360,8 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
 
 
 def _catalog(articles, chunks, lex_dir: Path):
-    from rag.collection import catalog_for
-    from rag.lexical import read_catalog
+    from rag.index.catalog import catalog_for
+    from rag.index.lexical import read_catalog
 
     try:
         previous = read_catalog(lex_dir)

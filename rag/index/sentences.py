@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexCorruptError
-from rag.index_layout import META_FILE, IndexPaths
+from rag.index.index_layout import META_FILE, IndexPaths
 from rag.text import clean_markdown, sentence_spans
 from rag.types import Chunk
 

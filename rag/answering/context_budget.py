@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from rag.extractive import Scored, semantic_score
+from rag.answering.extractive import Scored, semantic_score
 from rag.text import sentence_spans
 from rag.types import Hit
 

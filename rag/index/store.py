@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from rag.config import Config
+from rag.index.index_layout import IndexMeta, IndexPaths
 from rag.types import Chunk, RetrievalFilter
 
 
@@ -83,3 +85,16 @@ class StoreBackend(Protocol):
     the folder it went to, deleted once the rebuild is done; None when nothing is local)."""
 
     def __call__(self, cfg, model_name: str, collection: str) -> VectorStore: ...
+
+
+def open_store(cfg: Config, model_name: str, collection: str | None = None) -> VectorStore:
+    """The configured vector store (`vectorstore.backend`, from the registry) on `collection`,
+    by default the one the lexical index names as live; not yet opened."""
+    from rag.registry import STORES
+
+    return STORES.create(cfg.vectorstore.backend, cfg, model_name, collection or live_collection(cfg))
+
+
+def live_collection(cfg: Config) -> str:
+    meta = IndexMeta.read(IndexPaths.of(cfg.data_dir).lexical)
+    return (meta.collection if meta is not None else None) or cfg.vectorstore.collection

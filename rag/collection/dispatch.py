@@ -1,9 +1,9 @@
-"""Answers to questions about the collection (rag.question_kinds): drawn from the catalog
-(titles, dates, summaries; rag.collection) and the retrieved text, every sentence cited.
+"""Answers to questions about the collection (rag.collection.question_kinds): drawn from the catalog
+(titles, dates, summaries; rag.index.catalog) and the retrieved text, every sentence cited.
 
 One module per kind in rag.collection (overview, count, date, which, across, compare), each
 with an `answer(ctx)`, over what they share (rag.collection.context). The kind's rule in
-rag.question_kinds.RULES names its module; this streams that answer, or the standard
+rag.collection.question_kinds.RULES names its module; this streams that answer, or the standard
 abstention when the catalog and passages hold nothing for it.
 """
 
@@ -13,13 +13,13 @@ import re
 from collections.abc import Callable, Iterator
 
 from rag.collection.context import Context
-from rag.query import SearchQuery
-from rag.question_kinds import Kind, QuestionKind, rule_for
+from rag.collection.question_kinds import Kind, QuestionKind, rule_for
+from rag.retrieve.query import SearchQuery
 from rag.types import Answer, Hit, RetrievalFilter
 
 
 def handler_for(kind: Kind | str) -> Callable[[Context], Answer | None]:
-    """What answers `kind`: `answer` of the module its rule names (rag.question_kinds.RULES),
+    """What answers `kind`: `answer` of the module its rule names (rag.collection.question_kinds.RULES),
     imported when first asked for."""
     from importlib import import_module
 
@@ -31,7 +31,7 @@ def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: Ret
     """Pieces of the answer, then the Answer; the standard abstention when the catalog and
     passages hold nothing for it. `user_flt` is the asker's own filter (CLI/UI); the
     question's date range narrows it here."""
-    from rag.answerers import abstention
+    from rag.answering.answerers import abstention
 
     ctx = Context(pipeline, search, kind, user_flt)
     ctx.used_hits.extend(hits)

@@ -3,7 +3,7 @@ the one place these names are spelled out.
 
     data_dir/
       ingest.lock       the writer's lock (ingest, backup, restore)
-      restore.journal   only while a restore swaps the index in (rag/recovery.py)
+      restore.journal   only while a restore swaps the index in (rag/index/recovery.py)
       lexical -> lexical.<generation>/   BM25 index; its meta.json is the ingest record
       sentences/        sentence vectors (content-addressed)
       chroma/           the on-disk Chroma store (vectorstore.backend: chroma)

@@ -22,13 +22,13 @@ import numpy as np
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
-from rag.index_layout import META_FILE, IndexMeta
-from rag.storage import fsync_dir, fsync_tree
+from rag.index.index_layout import META_FILE, IndexMeta
+from rag.index.storage import fsync_dir, fsync_tree
 from rag.text import terms
 from rag.types import ArticleRecord, Chunk, RetrievalFilter
 
 LEXICAL_FORMAT = 2
-CATALOG_FILE = "articles.jsonl"  # one ArticleRecord per line (rag.collection)
+CATALOG_FILE = "articles.jsonl"  # one ArticleRecord per line (rag.index.catalog)
 
 
 

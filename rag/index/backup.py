@@ -21,16 +21,16 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.errors import BackupError, ConfigError, IndexMissingError, RagError
-from rag.index_layout import IndexMeta, IndexPaths
-from rag.ingest import checkpoint, ingest_lock
-from rag.lexical import LexicalIndex, remove_stale_generations, stage_generation, switch_to
-from rag.recovery import (
+from rag.index.index_layout import IndexMeta, IndexPaths
+from rag.index.ingest import checkpoint, ingest_lock
+from rag.index.lexical import LexicalIndex, remove_stale_generations, stage_generation, switch_to
+from rag.index.recovery import (
     ASIDE_PREFIX,
     STAGED_PREFIX,
     RestoreJournal,
     finish_interrupted_restore_locked,
 )
-from rag.storage import fsync_dir, storage_error, write_atomic
+from rag.index.storage import fsync_dir, storage_error, write_atomic
 
 _PARTS = (IndexPaths(Path()).chroma.name, IndexPaths(Path()).lexical.name)  # what a backup holds
 MANIFEST_FORMAT = 2
@@ -197,7 +197,7 @@ def read_manifest(src: Path) -> dict:
 
 def _check_staged(cfg: Config, staged: Path, manifest: dict) -> None:
     """Open the staged copy the way `rag ask` will and count: Chroma, lexical, manifest agree."""
-    from rag.pipeline import open_store
+    from rag.index.store import open_store
 
     try:
         lexical = LexicalIndex.load(IndexPaths.of(staged).lexical)
@@ -222,7 +222,7 @@ def restore(cfg: Config, src: str | Path) -> dict:
     """Replace the index with a verified backup; the live index is untouched until the
     staged copy has been checked, and kept aside until the swap is done. The swap is
     journalled first, so a restore killed at any point is finished by the next start
-    (rag/recovery.py)."""
+    (rag/index/recovery.py)."""
     _check_local(cfg)
     src, data = Path(src), Path(cfg.data_dir)
     manifest = read_manifest(src)

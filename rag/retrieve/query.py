@@ -136,7 +136,7 @@ def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
     公务员, "malaria" -> 疟疾): of a word's dictionary glosses, the most specific (highest
     IDF) one the retrieved passages contain. Two-word phrases are looked up first. Returns
     those words with their weights, and the unknown words left without one."""
-    from rag.bridge import chinese_for
+    from rag.retrieve.bridge import chinese_for
 
     words = [w.lower() for w, tag in tokens if tag == "eng"]
     todo = set(unknown)
