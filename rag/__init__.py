@@ -1,7 +1,7 @@
 """Retrieval-augmented Q&A over news articles with checked citations.
 
     from rag import answer
-    result = answer("Anthropic向哪个组织捐赠了2000万美元？")
+    result = answer("台风卡努是今年第几号台风？")  # about your own articles
     result.text, result.citations, result.abstained
 """
 

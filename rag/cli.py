@@ -189,7 +189,7 @@ def cmd_bench(args) -> int:
 
     cfg = _config(args)
     if args.soak:
-        from ui.soak import print_soak, run_soak
+        from evals.soak import print_soak, run_soak
 
         out = Path(args.out or default_report_dir(cfg) / "soak.json")
         result = run_soak(args.soak, out, threads=args.soak_threads)

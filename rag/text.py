@@ -12,7 +12,7 @@ import unicodedata
 
 _SENTENCE_END = re.compile(
     r"""(?:[。！？；!?;]+[”’"'」』）)】]*)   # CJK/ASCII sentence ends, with closing quotes
-      |(?:(?<=[^\d\sA-Z.])\.(?=\s|$))     # an ASCII period before a space (not 4.6, GOV.UK)
+      |(?:(?<=[^\d\sA-Z.])\.(?=\s|$))     # an ASCII period before a space (not 4.6, U.S.A.)
       |\n""",
     re.VERBOSE,
 )
@@ -193,7 +193,7 @@ def script_runs(text: str):
 
 def terms(text: str) -> list[str]:
     """Search terms: jieba words for Chinese, whole tokens for Latin names and numbers
-    (GOV.UK, 501(c)(4), 4.6, 69%), lowercased, without stopwords or punctuation."""
+    (Node.js, 501(c)(4), 4.6, 69%), lowercased, without stopwords or punctuation."""
     out: list[str] = []
     for chinese, run in script_runs(normalize(text)):
         out.extend(_cjk_terms(run) if chinese else latin_terms(run))

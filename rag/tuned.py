@@ -109,27 +109,28 @@ class Tuning:
     # the nearest-example vote alone moved too many fact questions)
     example_margin: float = 0.04
 
-    # --- collection answers (collection_answers) -------------------------------------------
-    # _profile_pointer: a phrase no title or passage matches in words ("the donation",
-    # "Genesis Mission") points at the article whose profile vector is nearest, when it leads
+    # --- collection answers (rag.collection.context) ----------------------------------------
+    # _profile_pointer: a phrase no title or passage matches in words ("the donation", an
+    # English programme name over a Chinese article) points at the article whose profile vector is nearest, when it leads
     # the next article by this cosine. Chosen on dev phrasings: Chinese pointers to a real
     # article led by 0.016-0.045, Chinese names no article has (日本, 德国, 气候变化, 足球比赛) by
-    # 0.001-0.010. In English the two overlap (real: "the donation" 0.020, "Genesis Mission"
-    # 0.021, "the UK deal" 0.013; absent: "Tesla" 0.022, "Stargate" 0.018), so a phrase with a
+    # 0.001-0.010. In English the two overlap (real pointers 0.013-0.021: "the donation" 0.020,
+    # "the UK deal" 0.013; absent names: "Tesla" 0.022, "Stargate" 0.018), so a phrase with a
     # name no article, title or URL uses is never resolved this way (_names_no_article_has).
     profile_pointer_margin: float = 0.015
-    # rag.collection.context._dense_pointer: the article whose passages are nearest leads the next by this cosine
+    # _dense_pointer: the article whose passages are nearest leads the next by this cosine
     # ("捐款那篇" -> the donation article by 0.029; "日本那篇" has no such lead, 0.01; git c897308)
     dense_pointer_margin: float = 0.025
-    # rag.collection.context (a sentence repeating one already picked): two sentences sharing more than this share of their character bigrams say
-    # much the same (a summary and the lead it was written from); set by hand, no grid
+    # a sentence repeating one already picked: two sentences sharing more than this share of
+    # their character bigrams say much the same (a summary and the lead it was written from);
+    # set by hand, no grid
     overlap_share: float = 0.5
 
     # --- follow-ups (pipeline.Pipeline._prefer_subject, rag.retrieve.query) -------------------------
     w_subject: float = 0.3  # bonus, as a share of the best hit's score, for the conversation's article
     context_term_weight: float = 0.25  # a follow-up's key terms borrowed from earlier turns, vs its own
     borrowed_in_sentence: float = 0.2  # ... and their weight when scoring answer sentences
-    # (0.5 / 0.25 / 0.1 scored the same on dev; the Rwanda 3-turn example chose 0.2-0.25)
+    # (0.5 / 0.25 / 0.1 scored the same on dev; the dev set's 3-turn follow-up chose 0.2-0.25)
 
     # --- questions that point at nothing (pipeline.Pipeline.answer_hits, _spread) ----------
     # "该组织…" with no conversation: ask which one when the second-best article scores at least

@@ -298,9 +298,9 @@ def test_sessions_kept_by_the_server_are_capped(tmp_path):
     """Every API call is a new Gradio session holding a copy of the UI's state (about 35 KB);
     the server keeps at most ui.max_sessions of them (the soak in `rag bench --soak` measures
     the RSS plateau this gives; tests/test_soak.py runs it)."""
+    from evals.soak import _Api
     from ui.app import build_app
     from ui.server import launch
-    from ui.soak import _Api
 
     site = Site(tmp_path, ui={"max_sessions": 20})
     site.ingest_here()

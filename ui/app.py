@@ -52,12 +52,6 @@ from ui.render import (
 )
 
 STATIC = Path(__file__).parent / "static"
-EXAMPLES = [
-    "Anthropic向哪个组织捐赠了2000万美元？",
-    "Anthropic与美国能源部的合作聚焦哪三大领域？",
-    "卢旺达的教育工作者将获得多少个Claude Pro许可证？",
-    "GOV.UK的AI助手首个应用场景聚焦哪个领域？",
-]
 CLEAR_AND_ASK = "::clear-filters::"  # the option value that clears the filters and asks again
 FONT_STACK = ("Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB",
               "Microsoft YaHei", "WenQuanYi Micro Hei", "system-ui", "sans-serif")
@@ -403,7 +397,7 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                 [], show_label=False, elem_id="chatbot", height="62vh", min_height=320, autoscroll=False,
                 sanitize_html=True, allow_tags=False, render_markdown=True, latex_delimiters=[],
                 buttons=[], feedback_options=("Like", "Dislike"), layout="panel",
-                placeholder=welcome_html(app.catalog), examples=[{"text": q} for q in EXAMPLES])
+                placeholder=welcome_html(app.catalog), examples=[{"text": q} for q in app.suggester.examples()])
             with gr.Column(elem_id="composer"):
                 with gr.Row(elem_id="chips"):
                     chips = (gr.Button("", visible=False, size="sm", elem_classes=["chip"], elem_id="chip-articles"),

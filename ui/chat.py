@@ -239,6 +239,9 @@ def welcome_html(catalog: list[ArticleRecord]) -> str:
 
 # -- suggested questions ----------------------------------------------------------------------
 
+OVERVIEW_QUESTION = "这些文章主要讲了什么？"  # answered from the catalog for any collection
+
+
 def _topic(title: str) -> str:
     return re.split(r"[：:，,；;—|｜]", title, maxsplit=1)[0].strip() or title
 
@@ -280,6 +283,26 @@ class Suggester:
         ranked = [by_id[a] for a in order if a in by_id]
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
         return ranked + [r for r in newest if r not in ranked]
+
+    def examples(self, n: int = 4) -> list[str]:
+        """Example questions for the empty chat, from the indexed articles themselves: what
+        the collection covers, then one per article, newest first; each is kept only if
+        answering it now gives a cited answer (so a user's first click never abstains)."""
+        out: list[str] = []
+        try:
+            overview = self.pipeline.answer(OVERVIEW_QUESTION)
+            if not overview.abstained and overview.citations:
+                out.append(OVERVIEW_QUESTION)
+        except RagError:
+            pass  # no answerable overview: the article questions below stand alone
+        newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
+        for record in newest[: 3 * n]:  # bounded: a large archive is not answered through
+            if len(out) == n:
+                break
+            question = self.candidate(record)
+            if question not in out and self._answerable(record):
+                out.append(question)
+        return out
 
     def suggest(self, question: str) -> list[str]:
         out: list[str] = []

@@ -219,7 +219,7 @@ _YES_NO = re.compile(r"是否|吗[？?]?\s*$|是不是|有没有|能不能|会�
 def _restates_question(sentence: str, words: set[str], asked: set[str], yes_no: bool) -> bool:
     """The sentence asks a question, or only repeats the question's own words (which the
     passages contain, so word support alone would let it through). A yes/no question may
-    be answered in its own words ("Anthropic反对…"), so there only asking counts."""
+    be answered in its own words ("该公司反对…"), so there only asking counts."""
     if _ASKS.search(sentence.strip()):
         return True
     return bool(words) and words <= asked and not yes_no
