@@ -23,6 +23,7 @@ from rag.index.index_layout import IndexPaths
 from rag.index.store import VectorStore, open_store
 from rag.retrieve.query import points_at_nothing
 from rag.retrieve.rerank import IdentityReranker, Reranker
+from rag.text import ISO_DATE
 from rag.tuned import DEFAULTS, Tuning
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
@@ -42,7 +43,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # zero-width and other format characters (U+200B, U+2060, U+FEFF...) hide inside words pasted
 # from web pages; the question means the same without them, so it is answered the same
 _FORMAT_CHARS = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def ingest(
@@ -105,7 +105,7 @@ def clean_question(question: object, max_chars: int) -> str:
 def make_filter(article_ids: Iterable[str] | None = None, date_from: str | None = None,
                 date_to: str | None = None) -> RetrievalFilter | None:
     for name, value in (("date_from", date_from), ("date_to", date_to)):
-        if value and not _ISO.match(str(value)):
+        if value and not ISO_DATE.match(str(value)):
             raise QuestionError(f"{name} must be a date like 2026-01-31, got {value!r}")
     ids = frozenset(article_ids) if article_ids else None
     flt = RetrievalFilter(ids, date_from or None, date_to or None)

@@ -21,6 +21,7 @@ _LEADING_MARKUP = re.compile(r"^(?:#{1,6}\s+|>\s?|[*+\-]\s+|\d{1,3}[.)]\s+|\s+)+
 CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a date as filters, front matter and the API write it
 # A Markdown ATX heading line: group 1 the #s, group 2 the text
 HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t\u3000]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _LATIN_TERM = re.compile(

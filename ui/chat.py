@@ -31,11 +31,9 @@ from rag.errors import (
     StoreUnavailableError,
 )
 from rag.pipeline import make_filter
+from rag.text import CJK_CHAR, ISO_DATE
 from rag.types import Answer, ArticleRecord, RetrievalFilter
 from ui.render import UNDATED, without_hits
-
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def date_problem(value: str, which: str) -> str:
     names = {"from": ("起始日期", "From date"), "to": ("截止日期", "To date")}[which]
     if not value:
         return ""
-    if _ISO.match(value):
+    if ISO_DATE.match(value):
         try:
             dt.date.fromisoformat(value)
             return ""
@@ -172,7 +170,7 @@ _QUESTION_MESSAGES = [
 def user_message(exc: RagError) -> str:
     """One line for the reader, Chinese first, then the English the core gave."""
     text = " ".join(str(exc).split())
-    if _CJK.search(text):
+    if CJK_CHAR.search(text):
         return text  # already bilingual (the UI's own checks)
     if isinstance(exc, QuestionError):
         for pattern, chinese in _QUESTION_MESSAGES:
