@@ -198,7 +198,7 @@ def _names_no_article_has(ctx: Context, phrase: str) -> list[str]:
 def _profile_similarities(ctx: Context, phrase: str) -> list[tuple[ArticleRecord, float]]:
     """Cosine of `phrase` (as a query) to each admitted article's profile. Profiles are
     embedded at ingest with the sentences; an index made before that embeds them here once."""
-    embedder = getattr(ctx.pipeline.retriever, "embedder", None)
+    embedder = ctx.pipeline.retriever.embedder
     if embedder is None or not ctx.records:
         return []
     import numpy as np
@@ -402,8 +402,9 @@ class Writer:
 
     def answer(self, ctx: Context) -> Answer:
         text = "".join(self.parts).strip()
-        return Answer(text, tuple(self.citations), False, ctx.search.question, ctx.search.text,
-                      tuple(ctx.used_hits), (), ctx.kind.kind.value)
+        return Answer(text=text, citations=tuple(self.citations), abstained=False,
+                      question=ctx.search.question, search_query=ctx.search.text,
+                      hits=tuple(ctx.used_hits), kind=ctx.kind.kind.value)
 
 
 def article_line(w: Writer, ctx: Context, r: ArticleRecord, evidence: list[Evidence], number: int | None = None):
@@ -460,7 +461,7 @@ def semantic_sentences(ctx: Context, cand: Candidate, query: str | None = None, 
                              display(s.text))
                     for s in candidate_sentences(list(cand.hits))
                     if not s.is_quote_block and not s.is_heading and len(s.text) >= 12 and _usable(s, avoid)]
-    embedder = getattr(ctx.pipeline.retriever, "embedder", None)
+    embedder = ctx.pipeline.retriever.embedder
     if not options:
         return []
     if embedder is None:

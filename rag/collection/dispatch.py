@@ -38,7 +38,8 @@ def stream_kind(pipeline, search: SearchQuery, kind: QuestionKind, user_flt: Ret
     answer = handler_for(kind.kind)(ctx)
     if answer is None:
         a = abstention(pipeline.cfg, search, hits)
-        answer = Answer(a.text, (), True, a.question, a.search_query, a.hits, (), kind.kind.value)
+        answer = Answer(text=a.text, citations=(), abstained=True, question=a.question,
+                        search_query=a.search_query, hits=a.hits, kind=kind.kind.value)
     for piece in re.split(r"(?<=\])|(?<=\n)", answer.text):
         if piece:
             yield piece
