@@ -268,7 +268,7 @@ def run_bench(quick: bool, data_root: Path, out: Path) -> dict:
             unk = meta.unk_share  # synthetic points mimic the default model's [UNK] share
         results["points"].append(data)
     with tempfile.TemporaryDirectory() as tmp:
-        results["ingest"] = ingest_throughput(4 if quick else 100, Path(tmp))  # quick: a smoke run
+        results["ingest"] = ingest_throughput(2 if quick else 100, Path(tmp))  # quick: a smoke run
         results["langchain_vs_ours"] = langchain_baseline(data_root, quick)
     results["cold_start"] = cold_start(data_root, quick)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -123,13 +123,15 @@ def _cosines(ours, theirs) -> np.ndarray:
 def test_onnx_vectors_match_the_engine(engine, model_folder):
     from rag.index.e5.runtime import E5OnnxEmbedder
 
-    texts = [t for t in varied_texts(1000, seed=11) if len(t) < 400][:150]
+    # 60 varied short texts, 20 as queries, and one long text of three windows: the engine is
+    # the slow side here (~1,000 tokens/s), so the sample is kept to what the default run affords
+    texts = [t for t in varied_texts(1000, seed=11) if len(t) < 400][:60]
     rng = random.Random(3)
     han = _chinese()
-    texts += [(han * 5)[: rng.randint(1200, 1600)] for _ in range(2)]
+    texts += [(han * 5)[: rng.randint(1200, 1600)]]
     ort = E5OnnxEmbedder()
     passages = _cosines(ort.embed_documents(texts), engine.passage(texts))
-    queries = _cosines(ort.embed_queries(texts[:30]), engine.query(texts[:30]))
+    queries = _cosines(ort.embed_queries(texts[:20]), engine.query(texts[:20]))
     both = np.concatenate([passages, queries])
     assert both.mean() >= 0.995 and both.min() >= 0.98, (both.mean(), both.min())
     assert np.allclose(ort.embed_query(texts[0]), ort.embed_queries([texts[0]])[0], atol=1e-5)

@@ -264,8 +264,14 @@ class Suggester:
             if question in self._checked:
                 return self._checked[question]
         try:
-            answer = self.pipeline.answer(question)
-            ok = not answer.abstained and any(c.source == record.id for c in answer.citations)
+            if self._answerer_calls_a_model():
+                # checked by what the model would be given, not by calling it: a suggestion
+                # must not cost an LLM call (the app makes its examples at start)
+                hits = self.pipeline.retrieve(question)
+                ok = bool(hits) and hits[0].chunk.article_id == record.id
+            else:
+                answer = self.pipeline.answer(question)
+                ok = not answer.abstained and any(c.source == record.id for c in answer.citations)
         except RagError:
             ok = False
         with self._lock:
@@ -282,17 +288,19 @@ class Suggester:
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
         return ranked + [r for r in newest if r not in ranked]
 
+    def _answerer_calls_a_model(self) -> bool:
+        from rag.registry import needs_llm
+
+        return needs_llm(self.pipeline.cfg.answer.answerer)
+
     def examples(self, n: int = 4) -> list[str]:
         """Example questions for the empty chat, from the indexed articles themselves: what
-        the collection covers, then one per article, newest first; each is kept only if
-        answering it now gives a cited answer (so a user's first click never abstains)."""
+        the collection covers (answered from the catalog), then one per article, newest
+        first, each kept only if answering it gives an answer citing that article (with an
+        LLM answerer: if retrieval puts that article first), so a first click never abstains."""
         out: list[str] = []
-        try:
-            overview = self.pipeline.answer(OVERVIEW_QUESTION)
-            if not overview.abstained and overview.citations:
-                out.append(OVERVIEW_QUESTION)
-        except RagError:
-            pass  # no answerable overview: the article questions below stand alone
+        if self.catalog:  # answered from the catalog whatever the answerer (no model call)
+            out.append(OVERVIEW_QUESTION)
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
         for record in newest[: 3 * n]:  # bounded: a large archive is not answered through
             if len(out) == n:
