@@ -189,7 +189,7 @@ def test_the_cache_key_follows_the_source_file(tmp_path):
 
 def _fake_build(folder: Path, stamp, files: dict[str, bytes]) -> None:
     from rag.index.e5.export import converter_digest
-    from rag.index.e5.weights import file_sha256
+    from rag.index.storage import file_sha256
 
     folder.mkdir(parents=True)
     listed = {}

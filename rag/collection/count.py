@@ -26,11 +26,7 @@ def answer(ctx: Context) -> Answer | None:
     if kind.undated:
         records = [r for r in by_date(ctx.pipeline.lexical.articles) if not r.date and ctx.admitted_by_user(r)]
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
-        if records:
-            w.text("：" if ctx.zh else ": ")
-            titles(w, ctx, records)
-        else:
-            w.text("。" if ctx.zh else ".")
+        _titles_or_stop(w, ctx, records)
         return w.answer(ctx) if records else None
     if kind.topic:
         found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
@@ -47,11 +43,16 @@ def answer(ctx: Context) -> Answer | None:
         w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇", f"{len(records)} articles were published {kind.dates.label}"))
     else:
         w.text(ctx.say(f"资料中共有{len(records)}篇文章", f"The collection has {len(records)} articles"))
+    _titles_or_stop(w, ctx, records)
+    if kind.dates:
+        undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未计入", "not counted in any date range")
+    return w.answer(ctx) if records or kind.dates else None
+
+
+def _titles_or_stop(w: Writer, ctx: Context, records: list) -> None:
+    """After a count: the articles' titles, or the sentence's full stop when there are none."""
     if records:
         w.text("：" if ctx.zh else ": ")
         titles(w, ctx, records)
     else:
         w.text("。" if ctx.zh else ".")
-    if kind.dates:
-        undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未计入", "not counted in any date range")
-    return w.answer(ctx) if records or kind.dates else None

