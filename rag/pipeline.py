@@ -403,7 +403,10 @@ def _semantic_selection(cfg: Config, model_name: str, tuning: Tuning) -> bool:
     """The answer gate's weights were fitted on one model's similarities; another model's
     similarities sit on another scale, so `auto` chooses by words for it."""
     mode = cfg.answer.selection
-    return mode == "semantic" or (mode == "auto" and model_name == tuning.gate_model)
+    from rag.tuned import SAME_SIMILARITIES
+
+    fitted_on = (tuning.gate_model, *SAME_SIMILARITIES.get(tuning.gate_model, ()))
+    return mode == "semantic" or (mode == "auto" and model_name in fitted_on)
 
 
 def _index_stamp(cfg: Config) -> int | None:

@@ -194,8 +194,8 @@ class IngestReport:
     removed: tuple[str, ...] = ()
     skipped: tuple[SkippedFile, ...] = ()
     chunks_total: int = 0
-    chunks_embedded: int = 0
-    sentences_embedded: int = 0  # sentence vectors computed this run (the rest were reused)
+    chunks_embedded: int = 0  # chunks given a vector this run (made from their sentences' vectors)
+    sentences_embedded: int = 0  # texts the model embedded this run: sentences, headers (the rest reused)
     seconds: float = 0.0
     embedding_model: str = ""
     unk_share: float = 0.0

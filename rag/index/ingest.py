@@ -1,5 +1,9 @@
 """Incremental ingestion: corpus -> plan -> embed -> write (vector store, then lexical index).
 
+One embedding pass: the model embeds sentences (and each chunk's header); chunk vectors
+are made from them (rag.index.sentences). What a run embeds is kept in shards until the
+index is saved, so an interrupted run, resumed, embeds nothing twice.
+
 Each article is keyed by its content hash and the chunking settings. Unchanged articles
 are not re-embedded; edited ones have their chunks replaced; deleted files lose theirs; a
 renamed or moved file keeps its vectors. The store is the record of what is embedded (each
@@ -34,12 +38,12 @@ from rag.index.corpus import FRONT_MATTER_LOADER, load_corpus
 from rag.index.embedding import Embedder, dense_weight_for
 from rag.index.index_layout import IndexMeta, IndexPaths
 from rag.index.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
-from rag.index.sentences import SentenceIndex, sentence_dir
+from rag.index.sentences import SentenceIndex, VectorCache, sentence_dir
 from rag.index.storage import storage_error
 from rag.index.store import ArticleState, VectorStore
 from rag.types import Article, Chunk, IngestReport, SkippedFile
 
-_CHUNKER_VERSION = "1"
+_CHUNKER_VERSION = "2"  # 2: chunk vectors made from sentence vectors
 _BATCHES_PER_WRITE = 8  # embedding batches per store write: keeps encode busy, bounds lost work
 _UNK_SAMPLE = 2000
 KILL_AT_ENV = "RAG_INGEST_KILL_AT"
@@ -86,6 +90,8 @@ def checkpoint(name: str) -> None:
 
 def ingest_key(article: Article, cfg: Config) -> str:
     key = f"{article.content_hash}:{cfg.chunking.size}:{cfg.chunking.overlap}:{_CHUNKER_VERSION}"
+    if cfg.embedding.chunk_vectors != "sentences":
+        key += f":{cfg.embedding.chunk_vectors}"
     # Another loader (or a new version of the built-in one) is part of the key; the built-in
     # loader's first version adds nothing, so indexes made before loaders had versions stay valid.
     return key if article.loader in ("", FRONT_MATTER_LOADER.version) else f"{key}:{article.loader}"
@@ -95,7 +101,24 @@ def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="chunk", desc="embedding", disable=not enabled or total == 0,
-                file=sys.stderr, leave=False)
+                file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+class _Rate:
+    """What the progress bar shows beside chunks/s: the model's tokens/s where the embedder
+    counts its tokens (`tokens_embedded`), else texts/s."""
+
+    def __init__(self, embedder: Embedder, cache: VectorCache):
+        self._embedder, self._cache, self._t0 = embedder, cache, time.perf_counter()
+        self._tokens0 = getattr(embedder, "tokens_embedded", None)
+        self._texts0 = cache.embedded
+
+    def __str__(self) -> str:
+        dt = max(time.perf_counter() - self._t0, 1e-9)
+        tokens = getattr(self._embedder, "tokens_embedded", None)
+        if tokens is not None and self._tokens0 is not None:
+            return f"{(tokens - self._tokens0) / dt:,.0f} tok/s"
+        return f"{(self._cache.embedded - self._texts0) / dt:,.1f} texts/s"
 
 
 # -- plan ---------------------------------------------------------------------------------
@@ -182,9 +205,9 @@ def check_plan(plan: IngestPlan, corpus: str, extensions, allow_empty: bool, pru
 # -- embed and write ----------------------------------------------------------------------
 
 def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorStore,
-           plan: IngestPlan, progress: bool) -> int:
-    """Chunk, embed (reusing a moved article's vectors) and write the planned articles in
-    batches; returns how many chunks were embedded."""
+           plan: IngestPlan, progress: bool, cache: VectorCache) -> int:
+    """Chunk, make vectors (reusing a moved article's) and write the planned articles in
+    batches; returns how many chunk vectors were made."""
     moved_from = {new: old for old, new in plan.moved}
     embedded = 0
     pending: list[Chunk] = []
@@ -199,16 +222,23 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
         known = {c.search_text(): v for pairs in stored.values() for c, v in pairs}
         found = [known.get(c.search_text()) for c in pending]
         need = [i for i, v in enumerate(found) if v is None]
-        fresh = dict(zip(need, embedder.embed_documents([pending[i].search_text() for i in need]))) if need else {}
+        try:
+            fresh = dict(zip(need, cache.chunk_vectors([pending[i] for i in need], embedder,
+                                                       whole=cfg.embedding.chunk_vectors == "whole"))) if need else {}
+        except OSError as exc:
+            raise storage_error(cache.pending.parent if cache.pending else cfg.data_dir, exc,
+                                "write the vectors of this run") from exc
         vectors = [v if v is not None else fresh[i] for i, v in enumerate(found)]
         target.replace_articles(list(pending_ids), list(pending), vectors, dict(plan.keys))
         embedded += len(need)
         bar.update(len(pending))
+        bar.set_postfix_str(str(rate), refresh=False)
         pending.clear()
         pending_ids.clear()
         checkpoint("store-batch")
 
     chunked = [(a, chunk_article(a, cfg.chunking.size, cfg.chunking.overlap)) for a in plan.todo]
+    rate = _Rate(embedder, cache)
     with _progress(sum(len(c) for _, c in chunked), progress) as bar:
         for article, chunks in chunked:
             pending.extend(chunks)
@@ -220,14 +250,14 @@ def _write(cfg: Config, embedder: Embedder, target: VectorStore, source: VectorS
 
 
 def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: IngestPlan,
-                    previous: IndexMeta | None, wrote: bool, embedded: int,
-                    rebuild: bool = False, articles: list[Article] | None = None) -> tuple[float, dict[str, int], bool, int]:
+                    previous: IndexMeta | None, wrote: bool, cache: VectorCache,
+                    old_sentences: SentenceIndex | None,
+                    articles: list[Article] | None = None) -> tuple[float, dict[str, int], bool]:
     """Rebuild the lexical index (and the sentence vectors) from the store when it does not
     match what the store now holds; its meta (collection name, per-article keys) is the
-    ingest record. Returns (unk share, chunks per article, rebuilt, sentences embedded)."""
+    ingest record. Returns (unk share, chunks per article, rebuilt)."""
     lex_dir = lexical_dir(cfg)
     sentences_dir = sentence_dir(cfg.data_dir)
-    old_sentences = None if rebuild else _previous_sentences(sentences_dir)
     changed = (wrote or previous is None or previous.format != LEXICAL_FORMAT
                or old_sentences is None or old_sentences.model != embedder.name
                or previous.collection != target.name
@@ -236,7 +266,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or not (lex_dir / CATALOG_FILE).exists()
                or bool(damaged_files(lex_dir.resolve(), previous.files)))
     if not changed and previous is not None:
-        return previous.unk_share, previous.chunks_per_article, False, 0
+        return previous.unk_share, previous.chunks_per_article, False
     all_chunks = target.all_chunks()
     # Sentence vectors first, the lexical index last: its meta is the ingest record and what
     # readers take as a complete index. Vectors are keyed by sentence text, so a run killed
@@ -245,12 +275,11 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
 
     catalog = _catalog(articles or [], all_chunks, lex_dir)
     try:
-        sentences, sentences_embedded = SentenceIndex.build(all_chunks, embedder, old_sentences,
-                                                            extra=[profile_text(r) for r in catalog])
+        sentences, _ = SentenceIndex.build(all_chunks, embedder, cache, extra=[profile_text(r) for r in catalog])
         sentences.save(sentences_dir)
     except OSError as exc:
         raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc
-    if previous is not None and not embedded and previous.embedding_model == embedder.name:
+    if previous is not None and not cache.embedded and previous.embedding_model == embedder.name:
         unk = previous.unk_share  # no new text for the model: do not load it to re-measure
     else:
         sample = [c.text for c in all_chunks[:: max(1, len(all_chunks) // _UNK_SAMPLE)]]
@@ -263,7 +292,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
         LexicalIndex.build(all_chunks, meta, catalog).save(lex_dir)
     except OSError as exc:
         raise storage_error(lex_dir.parent, exc, "write the lexical index") from exc
-    return unk, per_article, True, sentences_embedded
+    return unk, per_article, True
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -323,14 +352,17 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
             store.with_collection(name).drop()
         if orphans:
             notes.append(f"removed {len(orphans)} unfinished collection(s) left by an interrupted rebuild")
-    embedded = _write(cfg, embedder, target, live, plan, progress)
+    old_sentences = None if rebuild else _previous_sentences(sentence_dir(cfg.data_dir))
+    cache = VectorCache(IndexPaths.of(cfg.data_dir).pending_sentences, embedder.name, old_sentences)
+    embedded = _write(cfg, embedder, target, live, plan, progress, cache)
     if not rebuild:
         target.delete_articles([*plan.removed, *(old for old, _ in plan.moved)])
     checkpoint("store-written")
 
     wrote = bool(plan.todo or plan.removed or plan.moved or rebuild)
-    unk, per_article, rebuilt, sentences_embedded = _commit_lexical(
-        cfg, embedder, target, plan, previous, wrote, embedded, rebuild, articles)
+    unk, per_article, rebuilt = _commit_lexical(cfg, embedder, target, plan, previous, wrote,
+                                                cache, old_sentences, articles)
+    cache.clear()  # the sentence index holds every vector the shards did
     if rebuilt and not wrote and previous is not None:
         notes.append("the BM25 index did not match the vector store (an earlier run was "
                      "interrupted): rebuilt it from the store")
@@ -348,7 +380,7 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
         skipped=plan.skipped,
         chunks_total=sum(per_article.values()),
         chunks_embedded=embedded,
-        sentences_embedded=sentences_embedded,
+        sentences_embedded=cache.embedded,
         seconds=time.perf_counter() - t0,
         embedding_model=embedder.name,
         unk_share=unk,

@@ -11,7 +11,8 @@ def format_ingest_report(r: IngestReport) -> str:
         f"{len(r.unchanged)} unchanged, {len(r.removed)} removed, {len(r.skipped)} skipped, "
         f"{len(r.moved)} moved",
         f"chunks: {r.chunks_total} in the index, {r.chunks_embedded} embedded this run; "
-        f"sentence vectors: {r.sentences_embedded} embedded this run (unchanged sentences are reused)",
+        f"texts embedded: {r.sentences_embedded} (sentences and headers; chunk vectors are made "
+        "from them, and unchanged texts are reused)",
     ]
     if r.dense_weight == 0:
         verdict = "dense retrieval is skipped; BM25 over jieba terms does the work"

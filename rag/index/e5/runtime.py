@@ -22,13 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import EmbeddingModelError
-from rag.index.e5.export import ONNX_FP32, ONNX_INT8, ensure_model_folder
+from rag.index.e5.export import ONNX_FP32, ONNX_INT8, WORD_EMBEDDINGS, ensure_model_folder
 from rag.index.e5.tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
 from rag.index.e5.weights import SourceModel
 
 E5_ONNX_MODEL_NAME = "multilingual-e5-small (e5 port, onnxruntime fp32)"
 E5_ONNX_INT8_MODEL_NAME = "multilingual-e5-small (e5 port, onnxruntime int8)"
-BATCH_TOKENS = 8192  # padded tokens per document batch: bounds memory, keeps matmuls large
+BATCH_TOKENS = 8192  # padded tokens per document batch: keeps matmuls large
+# padded rows x width^2 per batch: bounds the attention scores (12 heads x rows x width^2
+# floats, 48 MB at this bound) that a batch of long windows would otherwise hold
+BATCH_ATTENTION = 1_000_000
 
 
 class E5OnnxEmbedder:
@@ -44,7 +47,9 @@ class E5OnnxEmbedder:
         self._folder: Path | None = None
         self._tokenizer: E5Tokenizer | None = None
         self._sessions: dict[int, object] = {}
+        self._words: np.ndarray | None = None  # the word-embedding table, memory-mapped
         self.documents_embedded = 0
+        self.tokens_embedded = 0  # window tokens of embedded passages: the progress bar's tok/s
 
     @property
     def dimension(self) -> int:
@@ -56,6 +61,10 @@ class E5OnnxEmbedder:
                 folder = ensure_model_folder(self._source, self._root)
                 source = SourceModel(self._source) if self._source else SourceModel()
                 self._tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
+                try:
+                    self._words = np.load(folder / WORD_EMBEDDINGS, mmap_mode="r")
+                except (OSError, ValueError) as exc:
+                    raise EmbeddingModelError(f"cannot read {folder / WORD_EMBEDDINGS}: {exc}") from exc
                 self._folder = folder
             return self._folder, self._tokenizer
 
@@ -86,11 +95,14 @@ class E5OnnxEmbedder:
         for row, window in enumerate(windows):
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1
-        (tokens,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        assert self._words is not None  # set by _ready
+        vectors = np.asarray(self._words[ids], np.float32)  # the rows for these tokens only
+        (tokens,) = session.run(None, {"inputs_embeds": vectors, "attention_mask": mask})
         weights = mask[..., None].astype(np.float32)
         return (tokens * weights).sum(1) / weights.sum(1)
 
-    def _embed(self, texts: list[str], prefix: str, threads: int, batch_size: int) -> np.ndarray:
+    def _embed(self, texts: list[str], prefix: str, threads: int, batch_size: int) -> tuple[np.ndarray, int]:
+        """Unit vectors of `texts`, and the number of tokens run through the model."""
         _, tokenizer = self._ready()
         session = self._session(threads)
         windows: list[tuple[int, list[int]]] = []  # (text index, <s> ids </s>)
@@ -102,7 +114,8 @@ class E5OnnxEmbedder:
         while start < len(order):
             end = start + 1
             while (end < len(order) and end - start < batch_size
-                   and (end - start + 1) * len(windows[order[end]][1]) <= BATCH_TOKENS):
+                   and (end - start + 1) * len(windows[order[end]][1]) <= BATCH_TOKENS
+                   and (end - start + 1) * len(windows[order[end]][1]) ** 2 <= BATCH_ATTENTION):
                 end += 1
             chunk = [windows[k] for k in order[start:end]]
             pooled = self._run(session, [w for _, w in chunk])
@@ -110,20 +123,22 @@ class E5OnnxEmbedder:
                 sums[text_index] += max(len(window) - 2, 1) * vector  # weighted by content tokens
             start = end
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+        tokens = sum(len(w) for _, w in windows)
+        return (sums / np.maximum(norms, 1e-12)).astype(np.float32), tokens
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        out = self._embed(list(texts), PASSAGE_PREFIX, os.cpu_count() or 1, self._batch_size)
+        out, tokens = self._embed(list(texts), PASSAGE_PREFIX, os.cpu_count() or 1, self._batch_size)
         self.documents_embedded += len(texts)
+        self.tokens_embedded += tokens
         return out.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embed([text], QUERY_PREFIX, self._threads, 1)[0].tolist()
+        return self._embed([text], QUERY_PREFIX, self._threads, 1)[0][0].tolist()
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(list(texts), QUERY_PREFIX, self._threads, self._batch_size).tolist()
+        return self._embed(list(texts), QUERY_PREFIX, self._threads, self._batch_size)[0].tolist()
 
     def unk_share(self, texts: list[str]) -> float:
         _, tokenizer = self._ready()
