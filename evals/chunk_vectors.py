@@ -78,7 +78,7 @@ def dense_hit1(cfg, questions) -> int:
     matrix = np.asarray(vectors, np.float32)
     articles = [Path(c.article_id).name for c in chunks]
     embedder = build_embedder(cfg)
-    queries = np.asarray(embedder.embed_queries([q for q, _ in questions]), np.float32)
+    queries = np.asarray([embedder.embed_query(q) for q, _ in questions], np.float32)
     best = (queries @ matrix.T).argmax(1)
     return sum(articles[b] == gold for b, (_, gold) in zip(best, questions))
 

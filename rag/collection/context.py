@@ -164,16 +164,24 @@ def best_article(ctx: Context, topic: str) -> Candidate | None:
     found = about(ctx, topic, skip_related=True, strict=False)
     if found and found[0].coverage >= 0.5:
         return found[0]
-    return _dense_pointer(ctx, topic) or _profile_pointer(ctx, topic)
+    return _nearest_pointer(ctx, topic)
+
+
+def _nearest_pointer(ctx: Context, phrase: str) -> Candidate | None:
+    """The article the embedding model puts clearly nearest a phrase: by its passages, then
+    by its profile. Never for a phrase naming something no article, title or URL has ("the
+    Tesla deal"): the nearest is then not near, whatever the margin."""
+    if _names_no_article_has(ctx, phrase):
+        return None
+    return _dense_pointer(ctx, phrase) or _profile_pointer(ctx, phrase)
 
 
 def _profile_pointer(ctx: Context, phrase: str) -> Candidate | None:
     """A phrase in another language or other words than any title ("the donation", a
     programme's English name): the article whose profile (title, original title, summary;
     rag.index.catalog.profile_text) the embedding model puts nearest, ahead of the next by
-    Tuning.profile_pointer_margin. None without a model or with fewer than two articles."""
-    if _names_no_article_has(ctx, phrase):
-        return None  # "the Tesla deal": nearest is not near (English names led by up to 0.022)
+    Tuning.profile_pointer_margin. None without a model or with fewer than two articles.
+    (English names no article has led by up to 0.022: _nearest_pointer keeps them out.)"""
     sims = _profile_similarities(ctx, phrase)
     if len(sims) < 2:
         return None
@@ -196,8 +204,8 @@ def _names_no_article_has(ctx: Context, phrase: str) -> list[str]:
 
 
 def _profile_similarities(ctx: Context, phrase: str) -> list[tuple[ArticleRecord, float]]:
-    """Cosine of `phrase` (as a query) to each admitted article's profile. Profiles are
-    embedded at ingest with the sentences; an index made before that embeds them here once."""
+    """Cosine of `phrase` (as a query) to each admitted article's profile. Profile vectors
+    are made at ingest with the sentence vectors; an index made before that embeds them here once."""
     embedder = ctx.pipeline.retriever.embedder
     if embedder is None or not ctx.records:
         return []
@@ -529,7 +537,7 @@ def side_article(ctx: Context, side: str, shared: str, used: set[str]) -> Candid
     nearest (its passages, then its profile); a side not yet given an article is preferred."""
     found = about(ctx, side, skip_related=True) or about(ctx, side, skip_related=True, strict=False)
     if not found:
-        pointer = _dense_pointer(ctx, side) or _profile_pointer(ctx, side)
+        pointer = _nearest_pointer(ctx, side)
         found = [pointer] if pointer is not None else []
     if not found:
         return None

@@ -208,7 +208,8 @@ _PROFILE_SUMMARY_CHARS = 1000
 
 def profile_text(r: ArticleRecord) -> str:
     """What an article is about, as one text for the embedding model: its title, original
-    title and summary. Its vector (stored with the sentence vectors at ingest) resolves a
+    title and summary. Its vector (made at ingest from its title's and summary sentences'
+    vectors, rag.index.sentences.SentenceIndex.build) resolves a
     phrase in other words or another language ("the donation", a programme's English name)
     to the article it points at."""
     return "\n".join(p for p in (r.title, r.title_original or "", r.summary[:_PROFILE_SUMMARY_CHARS]) if p)

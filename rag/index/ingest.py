@@ -275,7 +275,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
 
     catalog = _catalog(articles or [], all_chunks, lex_dir)
     try:
-        sentences, _ = SentenceIndex.build(all_chunks, embedder, cache, extra=[profile_text(r) for r in catalog])
+        sentences, _ = SentenceIndex.build(all_chunks, embedder, cache, derived=[profile_text(r) for r in catalog])
         sentences.save(sentences_dir)
     except OSError as exc:
         raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc

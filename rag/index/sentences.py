@@ -91,48 +91,87 @@ def combine(header: np.ndarray | None, body: Sequence[np.ndarray], weights: Sequ
     return mean.astype(np.float32)
 
 
+def profile_parts(text: str) -> tuple[str, list[str]]:
+    """(header, body texts) a derived text's vector is made of: its first line (an article
+    profile's title) and the sentences of the rest (the lead, which are body sentences
+    already embedded)."""
+    first, _, rest = text.partition("\n")
+    body = [t for t in (embed_text(rest[a:b]) for a, b in sentence_spans(rest)) if t] if rest.strip() else []
+    return embed_text(first), body
+
+
 class VectorCache:
     """Vectors of one model by text key: the finished index's, and those this run (or an
     interrupted one before it) embedded, kept in `pending` shards until the index is saved.
     Vectors are held at float16 precision, as the index stores them, so a resumed run
     derives exactly the chunk vectors an uninterrupted one would."""
 
+    # texts per embedding call and shard: a kill loses at most one slice of work
+    SLICE = 2048
+
     def __init__(self, pending: Path | None, model: str, previous: SentenceIndex | None = None):
         self.model = model
         self.pending = pending
         self.embedded = 0  # texts embedded through this cache
         self._previous = previous if previous is not None and previous.model == model else None
-        self._fresh: dict[str, np.ndarray] = {}
+        # float16 blocks (one per shard) and key -> (block, row): at 10,000 articles about
+        # 140,000 vectors, 110 MB this way against ~230 MB as one small array per text
+        self._blocks: list[np.ndarray] = []
+        self._fresh: dict[str, tuple[int, int]] = {}
         for shard in sorted(pending.glob("*.npz")) if pending is not None and pending.is_dir() else ():
             try:
                 with np.load(shard) as z:
                     if str(z["model"]) == model:
-                        self._fresh.update(zip(z["keys"].tolist(), z["vectors"].astype(np.float32)))
+                        self._hold(z["keys"].tolist(), z["vectors"].astype(np.float16))
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue  # a damaged shard: its texts are embedded again
 
     def __len__(self) -> int:
         return len(self._fresh) + (len(self._previous) if self._previous is not None else 0)
 
+    def _hold(self, keys: list[str], vectors: np.ndarray) -> None:
+        block = len(self._blocks)
+        self._blocks.append(vectors)
+        self._fresh.update((k, (block, row)) for row, k in enumerate(keys))
+
     def get(self, key: str) -> np.ndarray | None:
-        vector = self._fresh.get(key)
-        if vector is None and self._previous is not None:
+        at = self._fresh.get(key)
+        if at is not None:
+            return self._blocks[at[0]][at[1]].astype(np.float32)
+        if self._previous is not None:
             row = self._previous._row.get(key)
             if row is not None:
-                vector = self._previous.vectors[row]
-        return vector
+                return self._previous.vectors[row]
+        return None
+
+    def embed_missing(self, texts: Sequence[str], embedder) -> None:
+        """Embed the texts (as embed_text gives them) not held yet, a slice at a time."""
+        todo: dict[str, str] = {}
+        for text in texts:
+            key = text_key(text)
+            if key not in todo and key not in self._fresh and self.get(key) is None:
+                todo[key] = text
+        keys = list(todo)
+        for i in range(0, len(keys), self.SLICE):
+            part = keys[i : i + self.SLICE]
+            fresh = np.asarray(embedder.embed_documents([todo[k] for k in part]), np.float32)
+            self._add(part, fresh.astype(np.float16))
 
     def vectors(self, texts: Sequence[str], embedder) -> list[np.ndarray]:
         """Vectors of `texts` (as embed_text gives them), embedding only those not held."""
-        keys = [text_key(t) for t in texts]
-        todo: dict[str, str] = {}
-        for key, text in zip(keys, texts):
-            if key not in todo and self.get(key) is None:
-                todo[key] = text
-        if todo:
-            fresh = np.asarray(embedder.embed_documents(list(todo.values())), np.float32)
-            self._add(list(todo), fresh.astype(np.float16))
-        return [self._must(k) for k in keys]
+        self.embed_missing(texts, embedder)
+        return [self._must(text_key(t)) for t in texts]
+
+    def matrix(self, texts: Sequence[str], embedder) -> np.ndarray:
+        """The vectors of `texts` as one float32 matrix, row i for texts[i]."""
+        self.embed_missing(texts, embedder)
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        first = self._must(text_key(texts[0]))
+        out = np.empty((len(texts), first.shape[0]), np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self._must(text_key(text))
+        return out
 
     def _must(self, key: str) -> np.ndarray:
         vector = self.get(key)
@@ -147,7 +186,7 @@ class VectorCache:
             with open(tmp, "wb") as f:
                 np.savez(f, keys=np.array(keys), vectors=vectors, model=np.array(self.model))
             os.replace(tmp, self.pending / f"{name}.npz")
-        self._fresh.update(zip(keys, vectors.astype(np.float32)))
+        self._hold(keys, vectors)
         self.embedded += len(keys)
 
     def chunk_vectors(self, chunks: Sequence[Chunk], embedder, whole: bool = False) -> list[list[float]]:
@@ -214,24 +253,44 @@ class SentenceIndex:
 
     @classmethod
     def build(cls, chunks: list[Chunk], embedder, cache: VectorCache | None = None,
-              extra: Iterable[str] = ()) -> tuple[SentenceIndex, int]:
-        """Vectors for every text the chunks' vectors are made of (sentences, headers) and
-        every text of `extra` (the catalog's article profiles), taken from `cache` where it
-        holds them. Returns the index and how many texts were embedded now."""
+              derived: Iterable[str] = ()) -> tuple[SentenceIndex, int]:
+        """Vectors for every text the chunks' vectors are made of (sentences, headers), taken
+        from `cache` where it holds them, and for each text of `derived` (the catalog's
+        article profiles) a vector made from its parts (`profile_parts`, combined as a
+        chunk's are), stored under the text's own key: at 10,000 news articles embedding
+        the profiles whole took longer than all their sentences. Returns the index and how
+        many texts were embedded now."""
         texts: dict[str, str] = {}
         for chunk in chunks:
             header, body = vector_texts(chunk)
             for text in [header, *body]:
                 if text:
                     texts.setdefault(text_key(text), text)
-        for text in map(embed_text, extra):
-            if text:
-                texts.setdefault(text_key(text), text)
+        plans = {}
+        for raw in derived:
+            text = embed_text(raw)  # the key: what a lookup of the whole text computes
+            header, body = profile_parts(raw)  # split before embed_text joins the lines
+            if (header or body) and text_key(text) not in texts:
+                plans[text_key(text)] = (header, body)
+                for part in [header, *body]:
+                    if part:
+                        texts.setdefault(text_key(part), part)
         cache = cache if cache is not None else VectorCache(None, embedder.name)
         before = cache.embedded
-        found = cache.vectors(list(texts.values()), embedder)
-        vectors = np.array(found, dtype=np.float32) if found else np.zeros((0, 0), np.float32)
-        return cls(list(texts), vectors, cache.model), cache.embedded - before
+        keys = list(texts)
+        vectors = cache.matrix(list(texts.values()), embedder)
+        if plans:
+            row = {k: i for i, k in enumerate(keys)}
+            made = []
+            for header, body in plans.values():
+                head = vectors[row[text_key(header)]] if header else None
+                if not body:  # a title alone is its own vector
+                    made.append(head)
+                    continue
+                made.append(combine(head, [vectors[row[text_key(t)]] for t in body], [len(t) for t in body]))
+            keys += list(plans)
+            vectors = np.concatenate([vectors, np.asarray(made, np.float32)]) if len(vectors) else np.asarray(made)
+        return cls(keys, vectors, cache.model), cache.embedded - before
 
     def save(self, folder: str | os.PathLike) -> None:
         """Written to a temporary folder and swapped in: a reader sees the old or the new."""
