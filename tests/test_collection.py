@@ -139,7 +139,7 @@ def test_article_profiles_are_embedded_at_ingest_and_reused(make_cfg, fake_embed
 
     from rag.index.catalog import profile_text
     from rag.index.ingest import lexical_dir
-    from rag.index.sentences import SentenceIndex, combine, embed_text, profile_parts, sentence_dir
+    from rag.index.sentences import SentenceIndex, combine, profile_parts, sentence_dir
     from rag.pipeline import ingest
 
     cfg = make_cfg()
