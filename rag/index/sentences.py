@@ -149,7 +149,7 @@ class VectorCache:
         todo: dict[str, str] = {}
         for text in texts:
             key = text_key(text)
-            if key not in todo and key not in self._fresh and self.get(key) is None:
+            if key not in todo and self.get(key) is None:
                 todo[key] = text
         keys = list(todo)
         for i in range(0, len(keys), self.SLICE):

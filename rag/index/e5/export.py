@@ -202,7 +202,7 @@ def write_folder(source: SourceModel, out: Path) -> None:
     (out / "onnx").mkdir()
     with torch.no_grad():
         _export_onnx(encoder, out / ONNX_FULL)
-        _export_encoder_onnx(encoder, out / ONNX_FP32)
+        _export_onnx(encoder, out / ONNX_FP32, from_vectors=True)
     np.save(out / WORD_EMBEDDINGS, encoder.embeddings.word_embeddings.weight.detach().numpy())
     quantize_int8(out / ONNX_FP32, out / ONNX_INT8)
 
@@ -277,49 +277,30 @@ def _write_sentence_transformers_modules(out: Path, max_positions: int) -> None:
     (out / "2_Normalize").mkdir(exist_ok=True)
 
 
-def _export_onnx(encoder, path: Path) -> None:
+def _export_onnx(encoder, path: Path, from_vectors: bool = False) -> None:
+    """input_ids, attention_mask -> last_hidden_state; with `from_vectors`, the encoder from
+    token vectors on (inputs_embeds: the word table's rows for input_ids) through position and
+    type embeddings, layer norm and the 12 layers. Given those rows it computes what the first
+    does (a real token's position is the same either way; a pad's differs, and pads are masked)."""
     import torch
 
-    class TokenEmbeddings(torch.nn.Module):
+    first = "inputs_embeds" if from_vectors else "input_ids"
+
+    class LastHiddenState(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, tokens, attention_mask):
+            return self.inner(**{first: tokens}, attention_mask=attention_mask).last_hidden_state
 
     ids = torch.tensor([[0, 35378, 4, 2], [0, 6, 2, 1]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
+    tokens = encoder.embeddings.word_embeddings.weight[ids].detach() if from_vectors else ids
     torch.onnx.export(
-        TokenEmbeddings(encoder).eval(), (ids, mask), str(path),
-        input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                      "attention_mask": {0: "batch", 1: "sequence"},
-                      "last_hidden_state": {0: "batch", 1: "sequence"}},
-        opset_version=17, dynamo=False)
-
-
-def _export_encoder_onnx(encoder, path: Path) -> None:
-    """The encoder from token vectors on: position and type embeddings, layer norm and the
-    12 layers. Given the table's rows for input_ids it computes what model.onnx does (a
-    real token's position is the same either way; a pad's differs, and pads are masked)."""
-    import torch
-
-    class FromTokenVectors(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, inputs_embeds, attention_mask):
-            return self.inner(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
-
-    table = encoder.embeddings.word_embeddings.weight
-    vectors = table[torch.tensor([[0, 35378, 4, 2], [0, 6, 2, 1]], dtype=torch.long)].detach()
-    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
-    torch.onnx.export(
-        FromTokenVectors(encoder).eval(), (vectors, mask), str(path),
-        input_names=["inputs_embeds", "attention_mask"], output_names=["last_hidden_state"],
-        dynamic_axes={"inputs_embeds": {0: "batch", 1: "sequence"},
+        LastHiddenState(encoder).eval(), (tokens, mask), str(path),
+        input_names=[first, "attention_mask"], output_names=["last_hidden_state"],
+        dynamic_axes={first: {0: "batch", 1: "sequence"},
                       "attention_mask": {0: "batch", 1: "sequence"},
                       "last_hidden_state": {0: "batch", 1: "sequence"}},
         opset_version=17, dynamo=False)

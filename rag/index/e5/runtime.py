@@ -34,6 +34,22 @@ BATCH_TOKENS = 8192  # padded tokens per document batch: keeps matmuls large
 BATCH_ATTENTION = 1_000_000
 
 
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indexes of windows grouped for the model: sorted by length, so padding stays small,
+    each batch at most `batch_size` rows, BATCH_TOKENS padded tokens and BATCH_ATTENTION."""
+    order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while (end < len(order) and end - start < batch_size
+               and (end - start + 1) * lengths[order[end]] <= BATCH_TOKENS
+               and (end - start + 1) * lengths[order[end]] ** 2 <= BATCH_ATTENTION):
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
 class E5OnnxEmbedder:
     def __init__(self, *, int8: bool = False, threads: int = 1, batch_size: int = 32,
                  source: Path | None = None, models_root: Path | None = None):
@@ -108,20 +124,12 @@ class E5OnnxEmbedder:
         windows: list[tuple[int, list[int]]] = []  # (text index, <s> ids </s>)
         for i, text in enumerate(texts):
             windows.extend((i, w) for w in tokenizer.encode(text, prefix))
-        order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]))
         sums = np.zeros((len(texts), self.dimension), np.float64)
-        start = 0
-        while start < len(order):
-            end = start + 1
-            while (end < len(order) and end - start < batch_size
-                   and (end - start + 1) * len(windows[order[end]][1]) <= BATCH_TOKENS
-                   and (end - start + 1) * len(windows[order[end]][1]) ** 2 <= BATCH_ATTENTION):
-                end += 1
-            chunk = [windows[k] for k in order[start:end]]
+        for batch in length_batches([len(w) for _, w in windows], batch_size):
+            chunk = [windows[k] for k in batch]
             pooled = self._run(session, [w for _, w in chunk])
             for (text_index, window), vector in zip(chunk, pooled):
                 sums[text_index] += max(len(window) - 2, 1) * vector  # weighted by content tokens
-            start = end
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         tokens = sum(len(w) for _, w in windows)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32), tokens
