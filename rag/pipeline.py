@@ -339,7 +339,7 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
     """Build the whole pipeline once. With ensure_index, a missing index is built first.
     Its Tuning is rag/tuned.py's defaults with the config's `tuning:` overrides."""
     from rag.answering.answerers import Semantics, build_answerer
-    from rag.index.embedding import QueryCache, dense_weight_for
+    from rag.index.embedding import QueryCache, dense_weight_for, warm_in_background
     from rag.index.ingest import lexical_dir
     from rag.index.lexical import LexicalIndex
     from rag.index.recovery import finish_interrupted_restore
@@ -349,6 +349,9 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
 
     _tell(finish_interrupted_restore(cfg.data_dir))
     tuning = DEFAULTS.replace(**dict(cfg.tuning))
+    if cfg.retrieval.mode != "lexical":
+        embedder = embedder or build_embedder(cfg)
+        warm_in_background(embedder)  # the query model loads while the indexes do
     try:
         lexical = LexicalIndex.load(lexical_dir(cfg))
     except IndexMissingError:

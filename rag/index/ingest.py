@@ -277,6 +277,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     try:
         sentences, _ = SentenceIndex.build(all_chunks, embedder, cache, derived=[profile_text(r) for r in catalog])
         sentences.save(sentences_dir)
+        del sentences
+        cache.forget()  # ~250 MB at 10,000 articles, not needed by the BM25 build
     except OSError as exc:
         raise storage_error(sentences_dir.parent, exc, "write the sentence vectors") from exc
     if previous is not None and not cache.embedded and previous.embedding_model == embedder.name:

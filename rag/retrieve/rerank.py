@@ -41,7 +41,7 @@ class SentenceReranker:
         out = []
         for hit in hits:
             rows = index.chunk_rows(hit.chunk)
-            best = float((index.vectors[rows] @ vector).max()) if len(rows) else background
+            best = float((index.row_vectors(rows) @ vector).max()) if len(rows) else background
             score = hit.relevance / top + self.tuning.w_rerank * max(0.0, best - background)
             out.append(dataclasses.replace(hit, relevance=score))
         out.sort(key=lambda h: (-h.relevance, h.chunk.id))
