@@ -143,6 +143,13 @@ def cmd_eval(args) -> int:
         judge = LLMJudge(make_chat_model(cfg))
     if args.every < 1:
         raise ConfigError(f"--every must be 1 or more, got {args.every}")
+    if args.squad:
+        from evals.squad_rag import print_squad, run_squad_eval, write_squad_report
+
+        result = run_squad_eval(cfg, args.squad, fold=args.fold, every=args.every, progress=sys.stderr.isatty())
+        print_squad(result)
+        print(f"report: {write_squad_report(result, Path(args.out or default_report_dir(cfg)))}")
+        return 0
     runs = run_eval(cfg, args.set, ablate=args.ablate, progress=sys.stderr.isatty(), judge=judge,
                     split=args.split, every=args.every)
     print_table([s for s, _ in runs])
@@ -212,6 +219,26 @@ def cmd_bench(args) -> int:
     results = run_bench(args.quick, Path(cfg.data_dir) / "bench", out)
     print_bench(results)
     print(f"report: {out}")
+    return 0
+
+
+def cmd_train_reader(args) -> int:
+    import json
+    from pathlib import Path
+
+    from rag.reader.model import DELTA_FILE
+    from rag.reader.squad import load_folds
+    from rag.reader.train import TrainSettings, train
+
+    cfg = _config(args)
+    folds = load_folds(args.qa)
+    print(" ".join(f"{k}: {len(v)} questions" for k, v in folds.items()), file=sys.stderr)
+    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed)
+    out = Path(args.out) if args.out else DELTA_FILE
+    summary = train(folds["train"], out, Path(cfg.data_dir) / "reader-train", settings,
+                    log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(summary, indent=2))
+    print(f"delta: {out}")
     return 0
 
 
@@ -330,7 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-feedback", metavar="FILE", help="turn thumbs-down feedback into draft items")
     p.add_argument("--judge", action="store_true",
                    help="also score answers with the configured LLM (fact recall, faithfulness)")
+    p.add_argument("--squad", metavar="FILE",
+                   help="a SQuAD-format file (or a folder of them, with --fold) as a RAG benchmark: "
+                        "its paragraphs become the corpus, every question is asked through answer()")
+    p.add_argument("--fold", choices=("dev", "test"), help="with --squad DIR: the paragraph fold to run")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train-reader", help="fine-tune the reader on SQuAD-format files (about an hour)")
+    p.add_argument("--qa", default="../shared/qa", metavar="DIR", help="folder of SQuAD-format .json files")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-tokens", type=int, default=192, help="question + context tokens per window")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--out", metavar="FILE", help="where to write the delta (default: the shipped one)")
+    p.set_defaults(func=cmd_train_reader)
 
     p = sub.add_parser("config", help="print every config key with its default and what it does")
     p.set_defaults(func=cmd_config)

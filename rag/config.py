@@ -110,6 +110,9 @@ class AnswerConfig:
     # words; lexical: by words only; auto: semantic with the model the answer gate was
     # fitted for (the default multilingual-e5-small), lexical with any other
     selection: str = "auto"
+    # span: the trained reader (rag.reader) reads a short answer inside the cited sentence and
+    # may pick that sentence; off: sentences chosen by similarity and words only (faster)
+    reader: str = "off"
     max_sentences: int = 3
     list_max_sentences: int = 5
     max_question_chars: int = 2000
@@ -227,6 +230,8 @@ def _check_values(cfg: Config) -> None:
             raise bad(f"answer.{key}", "must not be empty (it is what the user sees)")
     if cfg.answer.selection not in ("auto", "semantic", "lexical"):
         raise bad("answer.selection", "must be one of auto, semantic, lexical")
+    if cfg.answer.reader not in ("off", "span"):
+        raise bad("answer.reader", "must be one of off, span")
     if cfg.answer.max_question_chars < 10:
         raise bad("answer.max_question_chars", "must be >= 10")
     if not cfg.llm.model and registry.needs_llm(cfg.answer.answerer):

@@ -381,7 +381,14 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
     sentences = SentenceIndex.load(sentence_dir(cfg.data_dir)) if semantic else None
     if sentences is not None and sentences.model != model_name:
         sentences = None
-    semantics = Semantics(sentences, embedder.embed_query if semantic and embedder is not None else None)
+    reader = None
+    if cfg.answer.reader == "span":
+        from rag.reader.build import build_span_reader
+
+        reader = build_span_reader(threads=cfg.embedding.threads)
+        warm_in_background(reader)
+    semantics = Semantics(sentences, embedder.embed_query if semantic and embedder is not None else None,
+                          reader)
 
     def make_retriever(lex: LexicalIndex) -> Retriever:
         # A rebuild swaps in a new collection with the lexical index that names it.

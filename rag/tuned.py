@@ -149,6 +149,16 @@ class Tuning:
     # test 0.699 (`rag eval`, 2026-12-04), and 0.85 dev 0.858 / test 0.699
     ambiguous_ratio: float = 0.9
 
+    # --- the trained reader (rag.reader; answerers.ExtractiveAnswerer with `answer.reader: span`) ---
+    # the reader reads this many of the best-scored sentences, each with its neighbours
+    reader_sentences: int = 3
+    # a short answer is shown when the reader's span beats "no answer" by this many logits
+    # (higher: fewer short answers); placeholder until chosen on dev (evals.reader_eval)
+    reader_answer_margin: float = 0.0
+    # the reader's best margin below this abstains even when the gate would answer (lower:
+    # abstains less; -inf: the reader never abstains)
+    reader_abstain_margin: float = float("-inf")
+
     @property
     def gate_weights(self) -> dict[str, float]:
         """The gate's weight per evidence feature, in GATE_FEATURES order."""

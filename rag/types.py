@@ -162,6 +162,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """A short direct answer (a name, number, date, short phrase) read by the reader inside a
+    cited sentence: `text == citation.quote[start:end]` for the citation numbered `marker`.
+    `margin`: how far the reader preferred this span over "no answer" (logits, higher: surer)."""
+
+    text: str
+    marker: int
+    start: int
+    end: int
+    margin: float
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citations: tuple[Citation, ...]
@@ -171,6 +184,7 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     unsupported: tuple[str, ...] = ()  # LLM sentences no retrieved passage supports
     kind: str = "fact"  # the question's kind (rag.collection.question_kinds): fact, overview, count, ...
+    short_answer: ShortAnswer | None = None  # the reader's span inside a cited sentence, when confident
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

@@ -108,6 +108,20 @@ def test_token_counts_equal_the_engine_on_1000_varied_texts(engine, tokenizer):
     assert not wrong, f"{len(wrong)} of 2000 differ, e.g. {wrong[:5]}"
 
 
+def test_token_offsets_give_the_same_ids_and_quote_the_text_itself(tokenizer):
+    """The reader reads answers off token positions: each piece's span indexes the original
+    text, spans run in order, and the ids are the engine's."""
+    for text in varied_texts(300)[:300]:
+        pieces = tokenizer.pieces_with_offsets(text)
+        assert [p for p, _, _ in pieces] == tokenizer.content_ids(text)
+        assert all(0 <= s <= e <= len(text) for _, s, e in pieces)
+        assert all(a[1] <= b[1] for a, b in zip(pieces, pieces[1:]))
+    pieces = tokenizer.pieces_with_offsets("台风卡努 hit Okinawa，ＡＢＣ 2023年")
+    text = "台风卡努 hit Okinawa，ＡＢＣ 2023年"
+    quoted = [text[s:e] for _, s, e in pieces]
+    assert "Okinawa" in "".join(quoted) and "".join(quoted).replace(" ", "") == text.replace(" ", "")
+
+
 def test_long_texts_are_cut_into_windows_of_the_position_table(tokenizer):
     windows = tokenizer.encode("新华社北京电 " * 400, PASSAGE_PREFIX)
     assert len(windows) > 1 and all(len(w) <= 512 for w in windows)

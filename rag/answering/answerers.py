@@ -25,12 +25,13 @@ from rag.answering.extractive import (
     select_scored,
 )
 from rag.answering.gate import EvidenceFeatures, answerable, evidence_features
+from rag.answering.reading import cite_first, read_best
 from rag.config import Config
 from rag.errors import GenerationError
 from rag.retrieve.query import QueryTerms, SearchQuery, is_chinese
 from rag.text import normalize, sentence_spans, terms
 from rag.tuned import DEFAULTS, Tuning, takes_tuning
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, Hit, ShortAnswer
 
 
 class Answerer(Protocol):
@@ -56,9 +57,10 @@ class Semantics:
     index (swapped on reload) and the query embedder (whose vectors are cached, so the
     retriever and the answerer embed a question once)."""
 
-    def __init__(self, sentences, embed_query):
+    def __init__(self, sentences, embed_query, reader=None):
         self.sentences = sentences
         self._embed_query = embed_query
+        self.reader = reader  # the trained span reader (rag.reader), built once per pipeline
 
     def query_vector(self, query: str):
         if self.sentences is None or self._embed_query is None:
@@ -88,28 +90,50 @@ def weigh_evidence(search: SearchQuery, q: QueryTerms, hits: list[Hit], semantic
 
 
 class ExtractiveAnswerer:
-    def __init__(self, cfg: Config, semantics: Semantics | None = None, tuning: Tuning = DEFAULTS):
+    """Sentences chosen by meaning and words; with a reader (`answer.reader: span`), a short
+    answer read inside them, the sentence holding it cited first, and the reader's
+    no-answer margin as one more reason to abstain."""
+
+    def __init__(self, cfg: Config, semantics: Semantics | None = None, tuning: Tuning = DEFAULTS,
+                 reader=None):
         self.cfg = cfg
         self.semantics = semantics
         self.tuning = tuning
+        self.reader = reader
 
     def stream(self, search, q, hits):
         a = self.cfg.answer
-        chosen = []
+        chosen: list[Sentence] = []
+        reading = None
         if hits:
             sentences, scored, features = weigh_evidence(search, q, hits, self.semantics, self.tuning)
             if answerable(features, self.tuning):
                 chosen = select_scored(q.own(), sentences, scored, a.max_sentences, a.list_max_sentences,
                                        tuning=self.tuning)
+            if chosen and self.reader is not None:
+                reading, margin = read_best(self.reader, search.question, sentences, scored, self.tuning)
+                if margin < self.tuning.reader_abstain_margin:
+                    chosen = []
+                elif reading is not None and reading.margin >= self.tuning.reader_answer_margin:
+                    limit = a.list_max_sentences if q.own().is_list else a.max_sentences
+                    chosen = cite_first(chosen, reading.sentence, limit)
+                else:
+                    reading = None
         if not chosen:
             yield from _stream_abstention(self.cfg, search, hits)
             return
         text, citations = render(chosen)
+        short = None
+        if reading is not None:
+            first = citations[0]
+            short = ShortAnswer(reading.text, first.marker, reading.start - first.start,
+                                reading.end - first.start, round(reading.margin, 3))
+            text = f"{short.text}[{first.marker}]\n{text}"
         for piece in re.split(r"(?<=\])", text):
             if piece:
                 yield piece
         yield Answer(text=text, citations=citations, abstained=False, question=search.question,
-                     search_query=search.text, hits=tuple(hits))
+                     search_query=search.text, hits=tuple(hits), short_answer=short)
 
 
 SYSTEM_PROMPT = """你是新闻资料问答助手。只能依据 <passages> 中编号的资料回答问题。
@@ -315,7 +339,7 @@ class LLMAnswerer:
 
 def extractive_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None,
                         tuning: Tuning = DEFAULTS) -> Answerer:
-    return ExtractiveAnswerer(cfg, semantics, tuning)
+    return ExtractiveAnswerer(cfg, semantics, tuning, reader=semantics.reader if semantics else None)
 
 
 def openai_answerer(cfg: Config, *, semantics: Semantics | None = None, chat_model=None,

