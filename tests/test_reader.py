@@ -142,3 +142,17 @@ def test_the_reader_reads_neighbours_and_its_span_lies_in_a_cited_sentence():
     assert body[reading.start : reading.end] == "第6号"
     chosen = cite_first([sentences[0]], reading.sentence, 3)
     assert chosen[0] is reading.sentence and chosen[1] is sentences[0]
+
+
+def test_the_chat_shows_the_short_answer_first_and_marks_it_inside_its_quote():
+    from rag.types import Answer, Citation, ShortAnswer
+    from ui.render import answer_html
+
+    quote = "它是今年第6号台风。"
+    c = Citation(1, "a.md", "台风", None, "2023-08-10", quote, "c1", 115, 115 + len(quote))
+    short = ShortAnswer("第6号", 1, quote.index("第6号"), quote.index("第6号") + 3, 4.2)
+    answer = Answer(f"第6号[1]\n{quote}[1]", (c,), False, "卡努是今年第几号台风？", short_answer=short)
+    page = answer_html(answer)
+    assert page.index('class="short-answer"') < page.index("它是今年")
+    assert '<mark class="short">第6号</mark>' in page
+    assert "<p>第6号" not in page  # the first line is the short answer block, not repeated as text

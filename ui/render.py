@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from markdown_it import MarkdownIt
 
 from rag.index.catalog import field_label
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, ShortAnswer
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 # Gradio's renderer turns bare URLs into links even inside HTML blocks; a zero-width space
@@ -236,7 +236,12 @@ def _label_html(c: Citation) -> str:
     return f'<span class="field">{escape_html(label)}</span> ' if label else ""
 
 
-def _quote_html(c: Citation) -> str:
+def _quote_html(c: Citation, short: ShortAnswer | None = None) -> str:
+    """The quote; the short answer, when it lies in this quote, marked inside it."""
+    if short is not None and short.marker == c.marker and c.quote[short.start : short.end] == short.text:
+        quote = (f"{plain_inline(c.quote[: short.start])}<mark class=\"short\">{plain_inline(short.text)}</mark>"
+                 f"{plain_inline(c.quote[short.end :])}")
+        return f"{_label_html(c)}「{quote}」"
     return f"{_label_html(c)}「{plain_inline(c.quote)}」"
 
 
@@ -258,18 +263,18 @@ def evidence_html(c: Citation, passage: Passage | str | None) -> str:
     return f'{head}{where}<div class="ev-passage">{body}</div>'
 
 
-def _preview_html(number: int, items: list[tuple[int, Citation]]) -> str:
+def _preview_html(number: int, items: list[tuple[int, Citation]], short: ShortAnswer | None = None) -> str:
     c = items[0][1]
-    quotes = "".join(f'<span class="cp-quote">{_quote_html(ci)}</span>' for _, ci in items)
+    quotes = "".join(f'<span class="cp-quote">{_quote_html(ci, short)}</span>' for _, ci in items)
     return (f'<span class="cp-head">[{number}] {escape_html(c.title)} · {_date(c.date)}</span>'
             f"{quotes}")
 
 
-def _chip(turn: int, number: int, items: list[tuple[int, Citation]]) -> str:
+def _chip(turn: int, number: int, items: list[tuple[int, Citation]], short: ShortAnswer | None = None) -> str:
     first = items[0][0]
     # a word joiner keeps the chip on the line of the sentence it closes
     return (f'\u2060<sup class="cite-ref"><a class="cite" href="#ev-{turn}-{first}" role="button" '
-            f'tabindex="0">{number}</a><span class="cite-pop" hidden>{_preview_html(number, items)}</span></sup>')
+            f'tabindex="0">{number}</a><span class="cite-pop" hidden>{_preview_html(number, items, short)}</span></sup>')
 
 
 def _body_with_chips(answer: Answer, turn: int) -> str:
@@ -285,20 +290,34 @@ def _body_with_chips(answer: Answer, turn: int) -> str:
                 by_number.setdefault(number[marker], []).append(index[marker])
         out = ""
         for n, items in by_number.items():
-            chips.append(_chip(turn, n, items))
+            chips.append(_chip(turn, n, items, answer.short_answer))
             out += f"{CHIP_START}{len(chips) - 1}{CHIP_END}"
         return out
 
-    text = _MARKER_RUN.sub(run, _PRIVATE.sub(" ", answer.text))
+    text = _MARKER_RUN.sub(run, _PRIVATE.sub(" ", sentences_text(answer)))
     rendered = _render(text, None, inline=False)
     return re.sub(f"{CHIP_START}(\\d+){CHIP_END}", lambda m: chips[int(m.group(1))], rendered)
+
+
+def sentences_text(answer: Answer) -> str:
+    """The answer's sentences: its text without the short answer's first line."""
+    if answer.short_answer is not None and "\n" in answer.text:
+        return answer.text.split("\n", 1)[1]
+    return answer.text
+
+
+def _short_answer_html(answer: Answer) -> str:
+    short = answer.short_answer
+    if short is None:
+        return ""
+    return f'<p class="short-answer"><strong>{plain_inline(short.text)}</strong></p>'
 
 
 def _sources_html(answer: Answer, turn: int) -> str:
     rows = []
     for g in group_sources(answer.citations):
-        quotes = "".join(f'<a class="src-q" id="ev-{turn}-{i}" href="#ev-{turn}-{i}">{_quote_html(c)}</a>'
-                         for i, c in g.items)
+        quotes = "".join(f'<a class="src-q" id="ev-{turn}-{i}" href="#ev-{turn}-{i}">'
+                         f"{_quote_html(c, answer.short_answer)}</a>" for i, c in g.items)
         rows.append(f'<div class="src" id="src-{turn}-{g.number}"><span class="src-n">{g.number}</span>'
                     f'{_title_html(g.title, g.url, "src-title")} <span class="src-date">· {_date(g.date)}</span>'
                     f'<div class="src-quotes">{quotes}</div></div>')
@@ -320,7 +339,7 @@ def answer_html(answer: Answer, turn: int = 0, passages: PassageLookup | None = 
         if note:
             body += f'<p class="note">{escape_html(note)}</p>'
         return f'<div class="ans" id="ans-{turn}">{body}</div>'
-    body = _body_with_chips(answer, turn)
+    body = _short_answer_html(answer) + _body_with_chips(answer, turn)
     if answer.unsupported:
         body += ('<p class="unsupported">⚠️ ' + escape_html("未被引用资料支持的句子 Not supported by the cited "
                  "passages: " + " ".join(answer.unsupported)) + "</p>")

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
@@ -184,9 +185,9 @@ class LexicalIndex:
                 raise IndexCorruptError(f"lexical index in {folder} is damaged ({bad[0]} is missing or "
                                         "truncated); `rag ingest` repairs it")
             chunks = []
-            with open(real / "chunks.jsonl", encoding="utf-8") as f:
+            with open(real / "chunks.jsonl", "rb") as f:
                 for line in f:
-                    d = json.loads(line)
+                    d = orjson.loads(line)
                     d["heading_path"] = tuple(d["heading_path"])
                     chunks.append(Chunk(**d))
             articles = read_catalog(real)
@@ -269,5 +270,5 @@ def read_catalog(folder: str | os.PathLike) -> list[ArticleRecord]:
     path = Path(folder) / CATALOG_FILE
     if not path.exists():
         return []
-    with open(path, encoding="utf-8") as f:
-        return [ArticleRecord.from_dict(json.loads(line)) for line in f]
+    with open(path, "rb") as f:
+        return [ArticleRecord.from_dict(orjson.loads(line)) for line in f]
