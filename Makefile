@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m rag.index.e5.export  # the e5 port's model folder, converted once (data/models)
+	$(BIN)/python -m rag.reader.export  # the reader: e5's weights + the shipped delta, as ONNX (data/models)
 	touch $(STAMP)
 
 run: install

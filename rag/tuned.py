@@ -153,8 +153,9 @@ class Tuning:
     # the reader reads this many of the best-scored sentences, each with its neighbours
     reader_sentences: int = 3
     # a short answer is shown when the reader's span beats "no answer" by this many logits
-    # (higher: fewer short answers); placeholder until chosen on dev (evals.reader_eval)
-    reader_answer_margin: float = 0.0
+    # (higher: fewer short answers). `python -m evals.reader_eval --fold dev --every 3`
+    # (the first delta, 1 epoch): the 3x-cost threshold on the dev fold of ../shared/qa
+    reader_answer_margin: float = -0.92
     # the reader's best margin below this abstains even when the gate would answer (lower:
     # abstains less; -inf: the reader never abstains)
     reader_abstain_margin: float = float("-inf")

@@ -1,0 +1,56 @@
+"""The trained reader through its real parts: the shipped delta assembled into ONNX, the
+shipped index in Chroma on disk, `answer()` with `answer.reader: span`."""
+
+import pytest
+
+from rag import answer
+from rag.config import config_from_dict
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reader_pipeline(shipped_index):
+    from rag.pipeline import build_pipeline
+
+    data = {"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir,
+            "answer": {"reader": "span"}}
+    return build_pipeline(config_from_dict(data))
+
+
+@pytest.fixture(scope="module")
+def span_reader():
+    from rag.reader.build import build_span_reader
+
+    return build_span_reader()
+
+
+def test_a_short_answer_comes_first_with_offsets_into_its_cited_sentence(reader_pipeline):
+    result = answer("How much money did Anthropic donate to Public First Action?", pipeline=reader_pipeline)
+    short = result.short_answer
+    assert short is not None and not result.abstained
+    assert short.text == "2000万美元"
+    cited = next(c for c in result.citations if c.marker == short.marker)
+    assert cited.quote[short.start : short.end] == short.text
+    assert result.text.startswith(short.text + f"[{short.marker}]\n")
+    assert result.to_dict()["short_answer"]["text"] == short.text
+
+
+def test_without_the_reader_the_answer_has_no_short_answer(shipped_pipeline):
+    result = answer("How much money did Anthropic donate to Public First Action?", pipeline=shipped_pipeline)
+    assert result.short_answer is None and not result.abstained
+
+
+def test_an_english_question_gets_its_short_answer_from_a_chinese_sentence(reader_pipeline):
+    result = answer("How much money did Anthropic donate to Public First Action?", pipeline=reader_pipeline)
+    assert not result.abstained
+    assert result.short_answer is not None and "2000万美元" in result.short_answer.text
+
+
+def test_the_reader_quotes_the_asked_for_number_from_the_text(span_reader):
+    # The first delta does not yet tell near misses apart (「卡努在日本哪里登陆？」 over this
+    # text reads 韩国 with a higher margin): issue 24 stays open on abstention.
+    text = "台风卡努是今年第6号台风，8月10日上午在韩国庆尚南道登陆，登陆时中心附近最大风力有10级。"
+    (hit,) = span_reader.read("卡努是今年第几号台风？", [text])
+    assert hit is not None and hit.text in ("6", "第6号", "第6号台风", "6号")
+    assert text[hit.start : hit.end] == hit.text
