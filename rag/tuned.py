@@ -157,8 +157,8 @@ class Tuning:
     # (the first delta, 1 epoch): the 3x-cost threshold on the dev fold of ../shared/qa
     reader_answer_margin: float = -0.92
     # the reader's best margin below this abstains even when the gate would answer (lower:
-    # abstains less; -inf: the reader never abstains)
-    reader_abstain_margin: float = float("-inf")
+    # abstains less; -1e9: the reader never abstains)
+    reader_abstain_margin: float = -1e9
 
     @property
     def gate_weights(self) -> dict[str, float]:
