@@ -37,12 +37,14 @@ def answer(
     config=None,
     pipeline=None,
     filters: RetrievalFilter | None = None,
+    page: int = 1,
 ) -> Answer:
     """Answer `question` from the indexed articles.
 
     config: a Config or a path to a YAML file (default: $RAG_CONFIG or the defaults).
     pipeline: a pipeline built once with `build_pipeline` (the UI and evals pass theirs).
     With neither, the default index is used, built from the shipped corpus if missing.
+    page: which page of a listing answer (ten articles a page; "更多" after one asks the next).
     """
     if pipeline is None:
         from rag.config import Config
@@ -52,4 +54,4 @@ def answer(
             pipeline = _pipelines.get(cfg)
             if pipeline is None:
                 pipeline = _pipelines[cfg] = build_pipeline(cfg, ensure_index=True)
-    return pipeline.answer(question, history, filters)
+    return pipeline.answer(question, history, filters, page)

@@ -48,7 +48,8 @@ def build_chain(pipeline: Pipeline):
 
     def condense(inp: dict) -> dict:
         search = pipeline.condense(inp["question"], inp.get("history"))
-        return {**inp, "search": search, "kind": pipeline.classify(search)}
+        kind = pipeline.classify(search, inp.get("history"), inp.get("page", 1))
+        return {**inp, "search": search, "kind": kind}
 
     def retrieve(inp: dict) -> dict:
         # a date range in the question narrows the asker's filter (a fact question has none)

@@ -77,13 +77,19 @@ def cmd_ask(args) -> int:
     question = sys.stdin.read() if args.question == "-" else args.question
     pipeline = build_pipeline(cfg, ensure_index=True)
     if args.json:
-        answer = pipeline.answer(question, None, _filters(args))
+        answer = pipeline.answer(question, None, _filters(args), args.page)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     elif _stream_wanted(args):
-        _streamed_answer(pipeline.stream(question, None, _filters(args)))
+        _streamed_answer(pipeline.stream(question, None, _filters(args), args.page))
     else:
-        _print_answer(pipeline.answer(question, None, _filters(args)))
+        _print_answer(pipeline.answer(question, None, _filters(args), args.page))
     return 0
+
+
+def _page_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a page is a whole number from 1, got {text!r}")
+    return int(text)
 
 
 def _stream_wanted(args) -> bool:
@@ -233,7 +239,8 @@ def cmd_train_reader(args) -> int:
     cfg = _config(args)
     folds = load_folds(args.qa)
     print(" ".join(f"{k}: {len(v)} questions" for k, v in folds.items()), file=sys.stderr)
-    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed)
+    depth = {} if args.trainable_from is None else {"trainable_from": args.trainable_from}
+    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed, **depth)
     out = Path(args.out) if args.out else DELTA_FILE
     summary = train(folds["train"], out, Path(cfg.data_dir) / "reader-train", settings,
                     log=lambda m: print(m, file=sys.stderr))
@@ -297,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question with cited sources")
     p.add_argument("question", help='the question, or "-" to read it from standard input')
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("--page", type=_page_number, default=1, metavar="N",
+                   help="page N of a listing answer (ten articles a page)")
     add_stream(p)
     add_filters(p)
     p.set_defaults(func=cmd_ask)
@@ -368,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=192, help="question + context tokens per window")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--trainable-from", type=int, metavar="LAYER",
+                   help="train encoder layers from this one up (default 7; each adds 3.5 MB to the delta)")
     p.add_argument("--out", metavar="FILE", help="where to write the delta (default: the shipped one)")
     p.set_defaults(func=cmd_train_reader)
 

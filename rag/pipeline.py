@@ -209,13 +209,49 @@ class Pipeline:
                    if h.chunk.article_id == article else h for h in hits]
         return sorted(boosted, key=lambda h: (-h.relevance, h.chunk.id))
 
-    def classify(self, search: SearchQuery) -> QuestionKind:
+    def classify(self, search: SearchQuery, history: list[dict] | None = None, page: int = 1) -> QuestionKind:
+        """The question's kind (rag.collection.question_kinds). "更多" / "more" after a
+        listing is that listing's next page; `page` asks for a page outright (`rag ask --page`)."""
+        import dataclasses as dc
+
+        from rag.collection.question_kinds import asks_for_more
+
         if self._kinds is None:
             from rag.collection.question_kinds import KindClassifier
 
             self._kinds = KindClassifier(self.retriever.embedder, margin=self.tuning.example_margin,
                                          cache_dir=self.cfg.data_dir)
-        return self._kinds.classify(search.question)
+        today = self.reference_date()
+        if asks_for_more(search.question) and history:
+            asked = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
+            more = 1
+            while asked and asks_for_more(asked[-1]):
+                asked.pop()
+                more += 1
+            if asked:
+                listing = self._kinds.classify(asked[-1], today)
+                if listing.special:
+                    return dc.replace(listing, page=listing.page + more)
+        kind = self._kinds.classify(search.question, today)
+        return dc.replace(kind, page=page) if page > 1 and kind.special else kind
+
+    def reference_date(self):
+        """What "8月" and "最近" are read against (rag.collection.question_kinds): today, or
+        the newest article date when the collection ends earlier (an archive of 2023)."""
+        import datetime as dt
+
+        today = dt.date.today()
+        held = getattr(self, "_newest", None)
+        if held is None or held[0] is not self.lexical:
+            dates = [r.date for r in self.lexical.articles if r.date]
+            newest = None
+            if dates:
+                try:
+                    newest = dt.date.fromisoformat(max(dates))
+                except ValueError:
+                    newest = None
+            held = self._newest = (self.lexical, newest)
+        return min(today, held[1]) if held[1] else today
 
     def answer_hits(self, search: SearchQuery, hits: list[Hit], kind: QuestionKind | None = None,
                     filters: RetrievalFilter | None = None) -> Iterator[str | Answer]:
@@ -253,18 +289,21 @@ class Pipeline:
         return self.retrieve_condensed(self.condense(question, history), filters)
 
     def stream(self, question: str, history: list[dict] | None = None,
-               filters: RetrievalFilter | None = None) -> Iterator[str | Answer]:
-        """Pieces of answer text, then the final Answer (whose text is authoritative)."""
+               filters: RetrievalFilter | None = None, page: int = 1) -> Iterator[str | Answer]:
+        """Pieces of answer text, then the final Answer (whose text is authoritative).
+        `page`: which page of a listing answer (ten lines a page)."""
         question = clean_question(question, self.cfg.answer.max_question_chars)
         check_history(history, self.cfg.answer)
+        if not isinstance(page, int) or page < 1:
+            raise QuestionError(f"page must be a whole number from 1, got {page!r}")
         self.reload_if_changed()
-        inp = {"question": question, "history": history, "filters": filters}
+        inp = {"question": question, "history": history, "filters": filters, "page": page}
         yield from self.chain.stream(inp)
 
     def answer(self, question: str, history: list[dict] | None = None,
-               filters: RetrievalFilter | None = None) -> Answer:
+               filters: RetrievalFilter | None = None, page: int = 1) -> Answer:
         final = None
-        for part in self.stream(question, history, filters):
+        for part in self.stream(question, history, filters, page):
             if isinstance(part, Answer):
                 final = part
         assert final is not None

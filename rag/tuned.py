@@ -31,6 +31,17 @@ SAME_SIMILARITIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What an article shows of a topic (rag.collection.archive.topic_features), in the order the
+# topic model weighs them; each a share of the topic's idf weight unless said otherwise.
+TOPIC_FEATURES = (
+    "head",  # a word of the group in the title or summary
+    "said_twice",  # said at least twice in the text
+    "said_once",  # said at least once
+    "mentions",  # log(1 + the group words' mentions), summed over groups: how much it says
+    "dense",  # its profile's cosine to the topic, in standard deviations above the window's mean
+)
+
+
 @dataclass(frozen=True)
 class Tuning:
     # --- carried over from the lexical answerer (chosen on the 106 items that are now `dev`) ---
@@ -159,6 +170,35 @@ class Tuning:
     # the reader's best margin below this abstains even when the gate would answer (lower:
     # abstains less; -1e9: the reader never abstains)
     reader_abstain_margin: float = -1e9
+
+    # --- archive questions (rag.collection.archive): a topic within dates, at any size ----------
+    # a collection of more articles than this is scanned whole for a topic; a smaller one is
+    # judged from retrieved passages (about()), which then see every article anyway
+    scan_above_articles: int = 50
+    # on_topic: a logistic model over archive.TOPIC_FEATURES (a positive weight pushes toward
+    # "on the topic"), fitted by `python -m evals.archive_fit` on the dev items of
+    # evals/archive_questions.yaml (docs/archive-questions.md has the fit and the test figures)
+    topic_head: float = 3.0
+    topic_said_twice: float = 2.0
+    topic_said_once: float = 0.5
+    topic_mentions: float = 0.3
+    topic_dense: float = 0.5
+    topic_bias: float = -4.0
+    # a companion word (a typhoon's name for 台风) is named beside the topic word in at least
+    # this share of the titles and summaries naming it (and this many), among the most common
+    # `companion_candidates` there, and this share of the articles saying it say the word too
+    companion_min_share: float = 0.1
+    companion_min_articles: int = 3
+    companion_candidates: int = 20
+    companion_share: float = 0.9
+    # an English topic's dictionary glosses kept: those within this cosine of the nearest
+    # ("flood": 洪水 洪涝 洪灾 水灾, not 刷屏)
+    gloss_within: float = 0.03
+
+    @property
+    def topic_weights(self) -> dict[str, float]:
+        """The topic model's weight per feature (rag.collection.archive.TOPIC_FEATURES)."""
+        return {name: getattr(self, f"topic_{name}") for name in TOPIC_FEATURES}
 
     @property
     def gate_weights(self) -> dict[str, float]:

@@ -27,6 +27,8 @@ class Article:
     # which loader (and version) parsed the file: part of the ingest key, so a changed
     # parser re-ingests what it parsed
     loader: str = ""
+    # the title was made from the text (the file has none, or its title is the lead cut off)
+    title_derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class ArticleRecord:
     title_span: SourceSpan | None
     date_span: SourceSpan | None
     content_hash: str
+    title_derived: bool = False  # made from the text, not given by the file (rag.index.corpus)
 
     @classmethod
     def from_dict(cls, d: dict) -> ArticleRecord:

@@ -120,7 +120,7 @@ def test_the_company_every_article_names_does_not_narrow_a_date_question(ask):
 def test_a_date_range_and_which_of_two_came_first(ask):
     december = ask("2025年12月有什么新闻？", Kind.DATE)
     lines = december.text.split("\n")
-    assert lines[0] == "2025-12-01 至 2025-12-31发布的文章有1篇："
+    assert lines[0] == "2025-12-01 至 2025-12-31发布的文章有1篇（从新到旧）："
     assert line_sources(december, lines[1]) == {DOE}
     assert DONATION not in sources(december) and GOV not in sources(december)
     first = ask("英国那篇和能源部那篇，哪个先发的？", Kind.DATE)

@@ -36,11 +36,11 @@ def test_shipped_corpus_loads_titles_urls_and_dates(corpus_dir):
     assert donation.body.lstrip().startswith("# Anthropic向Public First Action捐赠2000万美元")
 
 
-def test_file_without_front_matter_takes_title_from_heading_or_name():
+def test_file_without_front_matter_takes_title_from_heading_or_text():
     a = parse_article("x.md", "intro\n\n## 标题一\n\n正文。".encode())
     assert a.title == "标题一" and a.url is None and a.date is None
     b = parse_article("plain-note.md", "只有正文。".encode())
-    assert b.title == "plain-note"
+    assert b.title == "只有正文" and b.title_derived  # made from the text, and marked so
 
 
 def test_bom_and_crlf_are_fine():

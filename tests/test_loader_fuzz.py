@@ -72,7 +72,7 @@ def test_yaml_alias_bomb_is_cheap(tmp_path):
     t0 = time.perf_counter()
     article = parse_or_reason(raw)
     assert time.perf_counter() - t0 < 5
-    assert article is not None and article.title == "f" and article.tags == ()
+    assert article is not None and article.title == "正文" and article.title_derived and article.tags == ()
 
 
 def test_bad_files_are_skipped_and_the_rest_ingested(make_cfg, corpus_dir, tmp_path):

@@ -16,6 +16,7 @@ from ui.chat import (
     date_problem,
     describe_filters,
     kb_choices,
+    kb_page,
     range_problem,
     resolve_filters,
     user_message,
@@ -179,6 +180,31 @@ def test_knowledge_base_and_welcome_list_every_article():
     assert len(labels) == 3 and labels[2].startswith("卢旺达\n日期不详 · ")
     welcome = welcome_html(CATALOG)
     assert "3 篇文章" in welcome and "2025-12-18 至 2026-01-27" in welcome and "1 篇日期不详" in welcome
+
+
+def test_the_knowledge_base_of_an_archive_is_searched_and_paged_with_ticked_articles_first():
+    archive = [record(f"n{i:04d}", f"2023-{7 + i // 3000:02d}-{1 + i % 28:02d}",
+                      f"{'台风' if i % 100 == 0 else '股市'}新闻{i}", "摘要。") for i in range(6000)]
+    first = kb_page(archive, "", "", "", [], 1)
+    assert len(first.choices) == 20 and first.pages == 300 and first.info(6000) == "共 6000 篇 articles · 第 1/300 页 page"
+    assert first.choices[0][1] == "n3023"  # newest first (2023-08-28), ties by id
+    typhoon = kb_page(archive, "台风", "", "", [], 1)
+    assert typhoon.matching == 60 and typhoon.pages == 3 and all("台风" in label for label, _ in typhoon.choices)
+    dated = kb_page(archive, "台风", "2023-08-01", "2023-08-10", [], 1)
+    assert dated.matching and all("2023-08-01" <= label.split("\n")[1][:10] <= "2023-08-10" for label, _ in dated.choices)
+    ticked = kb_page(archive, "台风", "", "", ["n0001", "nope"], 9)  # past the last page: the last
+    assert ticked.page == 3 and ticked.choices[0][1] == "n0001" and len(ticked.choices) == 21
+    assert kb_page(archive, "没有这个词", "", "", [], 1).info(6000).startswith("没有匹配的文章")
+    assert kb_page(archive, "台风", "2023-13-01", "", [], 1).matching == 60  # a bad date is ignored here
+
+
+def test_the_welcome_of_an_archive_summarises_its_topics():
+    from rag.index.topics import Topic
+
+    topics = [Topic("台风、暴雨、防汛", ("台风", "暴雨", "防汛"), 1200, "a"), Topic("股市、基金", ("股市", "基金"), 900, "b")]
+    welcome = welcome_html(CATALOG * 40, topics)
+    assert "120 篇文章" in welcome and "台风、暴雨、防汛 <span class='kb-date'>1200 篇" in welcome
+    assert "<li>T " not in welcome  # no article listed one by one
 
 
 def test_votes_are_appended_and_the_last_line_of_an_answer_is_its_vote(tmp_path):

@@ -35,7 +35,7 @@ from ui.chat import (
     Turn,
     date_problem,
     describe_filters,
-    kb_choices,
+    kb_page,
     log_refusal,
     range_problem,
     resolve_filters,
@@ -79,6 +79,7 @@ class ChatApp:
         self.cfg = cfg
         self.catalog = list(pipeline.lexical.articles)
         self.titles = {r.id: r.title for r in self.catalog}
+        self.topics = list(pipeline.lexical.topics)
         self.feedback = FeedbackLog(Path(cfg.data_dir) / cfg.ui.feedback_log, cfg.ui.feedback_log_bytes)
         self.votes = PerMinute(cfg.ui.votes_per_minute)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
@@ -347,6 +348,17 @@ class ChatApp:
                 gr.update(visible=filters.active),
                 _field_msg(date_problem(filters.date_from, "from")), _field_msg(to_problem))
 
+    def kb_view(self, search, date_from, date_to, selected, page):
+        """The knowledge base's page for the search box and the dates. Outputs: the list (its
+        choices; the ticked articles stay ticked), the page line, the page number, Previous,
+        Next."""
+        import gradio as gr
+
+        view = kb_page(self.catalog, search, date_from, date_to, selected, page)
+        return (gr.update(choices=list(view.choices), value=list(selected or [])),
+                f"<span>{view.info(len(self.catalog))}</span>", view.page,
+                gr.update(interactive=view.page > 1), gr.update(interactive=view.page < view.pages))
+
     def clear_filters(self, which: str, article_ids, date_from, date_to, undated):
         """Remove one filter ("articles", "dates") or all. Outputs: articles, From, To,
         undated, then filter_view's."""
@@ -373,6 +385,9 @@ class Views:
     export_hint: Any  # a Gradio component
     chips: tuple  # (articles, dates, clear all)
     kb: Any  # a Gradio component
+    kb_search: Any  # a Gradio component
+    kb_info: Any  # a Gradio component
+    kb_pages: tuple  # (page number state, Previous, Next)
     date_from: Any  # a Gradio component
     date_to: Any  # a Gradio component
     from_msg: Any  # a Gradio component
@@ -397,7 +412,7 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                 [], show_label=False, elem_id="chatbot", height="62vh", min_height=320, autoscroll=False,
                 sanitize_html=True, allow_tags=False, render_markdown=True, latex_delimiters=[],
                 buttons=[], feedback_options=("Like", "Dislike"), layout="panel",
-                placeholder=welcome_html(app.catalog), examples=[{"text": q} for q in app.suggester.examples()])
+                placeholder=welcome_html(app.catalog, app.topics), examples=[{"text": q} for q in app.suggester.examples()])
             with gr.Column(elem_id="composer"):
                 with gr.Row(elem_id="chips"):
                     chips = (gr.Button("", visible=False, size="sm", elem_classes=["chip"], elem_id="chip-articles"),
@@ -418,9 +433,18 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                 export_hint = gr.HTML(EXPORT_HINT, elem_id="export-hint")
         with gr.Column(scale=2, min_width=300, elem_id="side-col"):
             with gr.Accordion(f"知识库与筛选 Knowledge base & filters · {n} 篇", open=True, elem_id="side-acc"):
-                kb = gr.CheckboxGroup(kb_choices(app.catalog), value=[], elem_id="kb",
+                kb_search = gr.Textbox("", label="搜索知识库 Search the knowledge base", elem_id="kb-search",
+                                       placeholder="标题或摘要中的词 Words in a title or summary", max_lines=1)
+                first = kb_page(app.catalog, "", "", "", [], 1)
+                kb = gr.CheckboxGroup(list(first.choices), value=[], elem_id="kb",
                                       label=f"知识库 Knowledge base：{n} 篇文章 articles",
                                       info="勾选即只在这些文章中查找 Tick to search only these")
+                with gr.Row(elem_id="kb-pager", equal_height=True):
+                    kb_prev = gr.Button("‹ 上一页 Prev", size="sm", elem_id="kb-prev", interactive=False, min_width=60)
+                    kb_info = gr.HTML(f"<span>{first.info(n)}</span>", elem_id="kb-info")
+                    kb_next = gr.Button("下一页 Next ›", size="sm", elem_id="kb-next",
+                                        interactive=first.pages > 1, min_width=60)
+                kb_page_number = gr.State(1)
                 with gr.Row(elem_id="dates"):
                     with gr.Column(min_width=120):
                         date_from = gr.Textbox("", label="起始日期 From", placeholder="2026-01-01", elem_id="date-from")
@@ -434,7 +458,7 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
     api_turns = gr.JSON(visible=False)
     api_go = gr.Button(visible=False)
     return Views(session, chatbot, question, send, counter, notice, new, download, export_hint, chips, kb,
-                 date_from, date_to, from_msg, to_msg, undated, api_question, api_turns, api_go)
+                 kb_search, kb_info, (kb_page_number, kb_prev, kb_next), date_from, date_to, from_msg, to_msg, undated, api_question, api_turns, api_go)
 
 
 def _read(name: str) -> str:
@@ -514,6 +538,25 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
     gr.on([v.kb.change, v.undated.change, v.date_from.blur, v.date_from.submit, v.date_to.blur,
            v.date_to.submit], app.filter_view, filters, view_out, show_progress="hidden",
           trigger_mode="always_last", **private)
+
+    # The knowledge base: a search, the dates and the pager choose which page of articles it
+    # lists; the ticked ones stay listed first.
+    number, prev, nxt = v.kb_pages
+    kb_in = [v.kb_search, v.date_from, v.date_to, v.kb]
+    kb_out = [v.kb, v.kb_info, number, prev, nxt]
+
+    def kb_first(search, date_from, date_to, selected):
+        return app.kb_view(search, date_from, date_to, selected, 1)
+
+    def kb_turn(step: int):
+        def turn(search, date_from, date_to, selected, page):
+            return app.kb_view(search, date_from, date_to, selected, (page or 1) + step)
+        return turn
+
+    gr.on([v.kb_search.change, v.date_from.blur, v.date_from.submit, v.date_to.blur, v.date_to.submit],
+          kb_first, kb_in, kb_out, show_progress="hidden", trigger_mode="always_last", **private)
+    prev.click(kb_turn(-1), [*kb_in, number], kb_out, show_progress="hidden", **private)
+    nxt.click(kb_turn(+1), [*kb_in, number], kb_out, show_progress="hidden", **private)
 
     def clearer(which: str):
         def clear(article_ids, date_from, date_to, undated):

@@ -200,10 +200,61 @@ def one_line(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def kb_label(r: ArticleRecord) -> str:
+    """An article as the knowledge base lists it: title, then date and a one-line summary."""
+    derived = " · 标题取自正文 title from the text" if r.title_derived else ""
+    return f"{r.title}\n{r.date or UNDATED}{derived} · {one_line(r.summary) or '（无摘要 no summary）'}"
+
+
 def kb_choices(catalog: list[ArticleRecord]) -> list[tuple[str, str]]:
-    """(label, article id) per article: title, then date and a one-line summary."""
-    return [(f"{r.title}\n{r.date or UNDATED} · {one_line(r.summary) or '（无摘要 no summary）'}", r.id)
-            for r in catalog]
+    """(label, article id) per article."""
+    return [(kb_label(r), r.id) for r in catalog]
+
+
+KB_PAGE = 20  # articles a page of the knowledge base shows: the page stays small at any size
+
+
+@dataclass(frozen=True)
+class KbPage:
+    """One page of the knowledge base: the ticked articles first (so a search never hides a
+    choice already made), then the page of articles that match the search, newest first."""
+
+    choices: tuple[tuple[str, str], ...]
+    matching: int  # articles matching the search and dates
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+
+    def info(self, total: int) -> str:
+        if not self.matching:
+            return f"没有匹配的文章 No matching article (共 {total} 篇)"
+        return (f"{self.matching} 篇匹配 matching · 第 {self.page}/{self.pages} 页 page"
+                if self.matching != total else f"共 {total} 篇 articles · 第 {self.page}/{self.pages} 页 page")
+
+
+def kb_page(catalog: list[ArticleRecord], search: str, date_from: str, date_to: str, selected, page: int,
+            per_page: int = KB_PAGE) -> KbPage:
+    """The knowledge base's page `page` for a search (every word in the title or summary;
+    case ignored) and the date fields (ignored while they are not valid dates)."""
+    from rag.index.catalog import by_date
+
+    words = [w for w in re.split(r"\s+", (search or "").strip().lower()) if w]
+    lo = date_from if date_from and not date_problem(date_from, "from") else None
+    hi = date_to if date_to and not date_problem(date_to, "to") else None
+    chosen = list(dict.fromkeys(selected or []))
+    by_id = {r.id: r for r in catalog}
+
+    def matches(r: ArticleRecord) -> bool:
+        if (lo or hi) and (not r.date or (lo and r.date < lo) or (hi and r.date > hi)):
+            return False
+        hay = f"{r.title}\n{r.title_original or ''}\n{r.summary}".lower()
+        return all(w in hay for w in words)
+
+    found = [r for r in by_date(catalog) if matches(r)]
+    pages = max(1, -(-len(found) // per_page))
+    page = min(max(1, int(page or 1)), pages)
+    shown = [r for r in found[(page - 1) * per_page : page * per_page] if r.id not in chosen]
+    ticked = [by_id[a] for a in chosen if a in by_id]
+    return KbPage(tuple((kb_label(r), r.id) for r in ticked + shown), len(found), page, pages)
 
 
 def describe_filters(filters: Filters, titles: dict[str, str]) -> tuple[str, str]:
@@ -219,20 +270,28 @@ def describe_filters(filters: Filters, titles: dict[str, str]) -> tuple[str, str
     return articles, dates
 
 
-def welcome_html(catalog: list[ArticleRecord]) -> str:
-    """What an empty chat says: what the bot knows."""
+def welcome_html(catalog: list[ArticleRecord], topics=()) -> str:
+    """What an empty chat says: what the bot knows. A collection with a topic map (thousands
+    of articles, rag.index.topics) is summarised by its largest topics; a small one by its
+    first titles."""
     from ui.render import escape_html
 
     dates = sorted(r.date for r in catalog if r.date)
     undated = sum(1 for r in catalog if not r.date)
     span = f"（{dates[0]} 至 {dates[-1]}" if dates else "（"
     span += f"，{undated} 篇日期不详）" if undated else "）"
-    items = "".join(f"<li>{escape_html(r.title)} <span class='kb-date'>{escape_html(r.date or UNDATED)}</span></li>"
-                    for r in catalog[:8])
-    more = f"<li>……共 {len(catalog)} 篇</li>" if len(catalog) > 8 else ""
+    if topics:
+        items = "".join(f"<li>{escape_html(t.label)} <span class='kb-date'>{t.articles} 篇</span></li>"
+                        for t in topics[:6])
+        listing = f"<p>主要话题 Main topics:</p><ul class='welcome-topics'>{items}</ul>"
+    else:
+        items = "".join(f"<li>{escape_html(r.title)} <span class='kb-date'>{escape_html(r.date or UNDATED)}</span></li>"
+                        for r in catalog[:8])
+        more = f"<li>……共 {len(catalog)} 篇</li>" if len(catalog) > 8 else ""
+        listing = f"<ul>{items}{more}</ul>"
     return (f"<div class='welcome'><p><strong>我只根据已索引的 {len(catalog)} 篇文章回答</strong>{span}，"
             f"每句话都标注来源。</p><p>I answer only from these {len(catalog)} indexed articles, "
-            f"each sentence with its source:</p><ul>{items}{more}</ul></div>")
+            f"each sentence with its source.</p>{listing}</div>")
 
 
 # -- suggested questions ----------------------------------------------------------------------
@@ -301,6 +360,9 @@ class Suggester:
         out: list[str] = []
         if self.catalog:  # answered from the catalog whatever the answerer (no model call)
             out.append(OVERVIEW_QUESTION)
+        for question in self.archive_questions():
+            if len(out) < n - 1 and self._lists(question):
+                out.append(question)
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
         for record in newest[: 3 * n]:  # bounded: a large archive is not answered through
             if len(out) == n:
@@ -309,6 +371,31 @@ class Suggester:
             if question not in out and self._answerable(record):
                 out.append(question)
         return out
+
+    def archive_questions(self) -> list[str]:
+        """For an archive with a topic map (rag.index.topics): what is new, and its largest
+        topic's first word in its newest month ("8月有哪些关于台风的报道？")."""
+        topics = getattr(self.pipeline.lexical, "topics", None)
+        dates = [r.date for r in self.catalog if r.date]
+        if not topics or not dates:
+            return []
+        month = int(max(dates)[5:7])
+        return ["最近有哪些新闻？", *(f"{month}月有哪些关于{t.words[0]}的报道？" for t in topics[:2] if t.words)]
+
+    def _lists(self, question: str) -> bool:
+        """Answering the question lists cited articles (answered from the catalog and the
+        text: no model call whatever the answerer)."""
+        with self._lock:
+            if question in self._checked:
+                return self._checked[question]
+        try:
+            answer = self.pipeline.answer(question)
+            ok = not answer.abstained and len({c.source for c in answer.citations}) >= 2
+        except RagError:
+            ok = False
+        with self._lock:
+            self._checked[question] = ok
+        return ok
 
     def suggest(self, question: str) -> list[str]:
         out: list[str] = []

@@ -82,6 +82,8 @@ class Context:
         self.records = [r for r in lexical.articles if flt is None or flt.admits(r.id, r.date)]
         self.by_id = {r.id: r for r in lexical.articles}
         self.used_hits: list[Hit] = []
+        dates = [r.date for r in lexical.articles if r.date and (user_flt is None or user_flt.admits(r.id, r.date))]
+        self.records_newest = max(dates) if dates else None  # the newest date the asker's filter admits
         self._profiles: str | None = None
         self._shared: frozenset[str] | None = None
 
@@ -97,6 +99,9 @@ class Context:
             from rag.text import terms
 
             articles = self.lexical.articles
+            if len(articles) > self.tuning.scan_above_articles:
+                self._shared = frozenset()  # an archive's articles share no subject word (and jieba over all is seconds)
+                return self._shared
             sets = [set(terms(_profile(r))) for r in articles]
             self._shared = frozenset(set.intersection(*sets)) if len(sets) >= 2 else frozenset()
         return self._shared
@@ -435,19 +440,80 @@ def titles(w: Writer, ctx: Context, records: list[ArticleRecord]) -> None:
 
 
 def undated_note(w: Writer, ctx: Context, records: list[ArticleRecord], why_zh: str, why_en: str) -> None:
+    """The undated articles a date answer leaves out: named, or only counted when there are
+    more than a list holds (an archive's hundreds)."""
     undated = [r for r in records if not r.date]
     if not undated:
+        return
+    if len(undated) > MAX_LINES:
+        w.text("\n" + ctx.say(f"另有{len(undated)}篇文章没有注明日期，{why_zh}。", f"{len(undated)} more are undated, {why_en}."))
         return
     w.text("\n" + ctx.say(f"{len(undated)}篇文章没有注明日期，{why_zh}：", f"{len(undated)} undated, {why_en}: "))
     titles(w, ctx, undated)
 
 
-def summary_lines(w: Writer, ctx: Context, records: list[ArticleRecord]) -> None:
-    for i, r in enumerate(records[:MAX_LINES], 1):
+def page_slice(ctx: Context, records: list) -> tuple[int, list]:
+    """(number of the first line, the lines of the asked page) of a listing: MAX_LINES a page."""
+    first = (max(1, ctx.kind.page) - 1) * MAX_LINES
+    return first + 1, records[first : first + MAX_LINES]
+
+
+def more_note(w: Writer, ctx: Context, total: int) -> None:
+    """After a page of a listing: how many are left and how to see them (in the chat, "更多";
+    `rag ask --page N`)."""
+    shown_to = min(total, max(1, ctx.kind.page) * MAX_LINES)
+    left = total - shown_to
+    if left > 0:
+        w.text("\n" + ctx.say(f"（另有{left}篇未列出；回复“更多”查看下一页）",
+                              f"({left} more not listed; reply \"more\" for the next page)"))
+    elif ctx.kind.page > 1 and shown_to <= (ctx.kind.page - 1) * MAX_LINES:
+        w.text("\n" + ctx.say("（没有更多了）", "(no more)"))
+
+
+def summary_lines(w: Writer, ctx: Context, records: list[ArticleRecord], words: tuple[str, ...] = ()) -> None:
+    """One line per article of the asked page: title, date and a summary sentence (the first
+    naming one of `words`, else the first), then how many are left."""
+    first, page = page_slice(ctx, records)
+    for i, r in enumerate(page, first):
         w.text("\n")
-        article_line(w, ctx, r, [ctx.evidence(r, s) for s in r.summary_spans[:1]], i)
-    if len(records) > MAX_LINES:
-        w.text("\n" + ctx.say(f"（另有{len(records) - MAX_LINES}篇未列出）", f"({len(records) - MAX_LINES} more not listed)"))
+        spans = [s for s in r.summary_spans if any(x in normalize(s.text).lower() for x in words)][:1] or r.summary_spans[:1]
+        article_line(w, ctx, r, [ctx.evidence(r, s) for s in spans], i)
+    more_note(w, ctx, len(records))
+
+
+def scans(ctx: Context) -> bool:
+    """A collection too large for retrieved passages to see every article: topics are found
+    by scanning it (rag.collection.archive)."""
+    return len(ctx.lexical.articles) > ctx.tuning.scan_above_articles
+
+
+class TopicScan:
+    """A topic as the whole collection is scanned for it (rag.collection.archive): its word
+    groups and vector, made once per answer; `select` keeps the records on it."""
+
+    def __init__(self, ctx: Context, topic: str):
+        from rag.collection.archive import archive_view, topic_groups, topic_words
+
+        self.ctx = ctx
+        self.view = archive_view(ctx.pipeline)
+        embedder = ctx.pipeline.retriever.embedder
+        self.groups = topic_groups(self.view, topic, ctx.tuning, embedder)
+        self.words = tuple(dict.fromkeys(w for g in self.groups for w in g))
+        self.vector = embedder.embed_query(" ".join(topic_words(topic)) or topic) if embedder is not None else None
+
+    def select(self, records: list[ArticleRecord]) -> list[ArticleRecord]:
+        from rag.collection.archive import on_topic
+
+        ctx = self.ctx
+        return by_date(on_topic(self.view, records, self.groups, ctx.tuning, ctx.lexical.idf, self.vector))
+
+
+def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:
+    """The admitted articles on `topic` by scanning the whole collection, newest first; the
+    words they were matched by; and the undated articles on it that the dates left out."""
+    scan = TopicScan(ctx, topic)
+    undated = scan.select(undated_outside_range(ctx)) if ctx.kind.dates else []
+    return scan.select(ctx.records), scan.words, undated
 
 
 def weak(ctx: Context, e: Evidence, topic: str) -> bool:

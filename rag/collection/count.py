@@ -11,7 +11,10 @@ from rag.collection.context import (
     about,
     article_line,
     best_sentences,
+    on_topic_records,
     range_words,
+    scans,
+    summary_lines,
     titles,
     undated_note,
     undated_outside_range,
@@ -28,6 +31,17 @@ def answer(ctx: Context) -> Answer | None:
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
         _titles_or_stop(w, ctx, records)
         return w.answer(ctx) if records else None
+    if kind.topic and scans(ctx):
+        records, words, undated = on_topic_records(ctx, kind.topic)
+        label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+        w.text(ctx.say(f"{label}关于{kind.topic}的文章有{len(records)}篇", f"{len(records)} articles on {kind.topic} {label}"))
+        if records:
+            w.text(ctx.say("（从新到旧）：", " (newest first):"))
+            summary_lines(w, ctx, records, words)
+        else:
+            w.text("。" if ctx.zh else ".")
+        undated_note(w, ctx, undated, "不在任何日期范围内，未计入", "not counted in any date range")
+        return w.answer(ctx)
     if kind.topic:
         found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
         if not found:

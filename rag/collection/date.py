@@ -12,13 +12,16 @@ from rag.collection.context import (
     about,
     best_article,
     lacked_names,
+    on_topic_records,
     range_words,
+    scans,
     side_article,
     summary_lines,
     titles,
     undated_note,
     undated_outside_range,
 )
+from rag.collection.question_kinds import RECENT_DAYS
 from rag.index.catalog import by_date
 from rag.retrieve.query import PROPER_NAME_TAGS
 from rag.types import Answer, ArticleRecord
@@ -51,7 +54,12 @@ def answer(ctx: Context) -> Answer | None:
         titles(w, ctx, records)
         return w.answer(ctx)
     specific = _specific(ctx, kind.topic) and not (kind.listing and _phrasing_only(ctx, kind.topic))
-    records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if specific else ctx.records
+    words: tuple[str, ...] = ()
+    undated: list[ArticleRecord] | None = None  # None: every undated article the dates leave out
+    if specific and scans(ctx):
+        records, words, undated = on_topic_records(ctx, kind.topic)
+    else:
+        records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if specific else ctx.records
     if kind.listing:
         return _chronology(ctx, w, records)
     if kind.order:
@@ -71,15 +79,30 @@ def answer(ctx: Context) -> Answer | None:
             w.cite(ctx.evidence(r, r.summary_spans[0]))
         undated_note(w, ctx, records, "无法判断先后", "so their place in the order is unknown")
         return w.answer(ctx)
-    # a date range: the articles in it, each with its summary's first sentence
+    # a date range: the articles in it (on the topic), each with a summary sentence, newest first
     assert kind.dates is not None  # recency questions without one returned above
     records = by_date(records)
+    on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if specific else ""
+    if kind.recent and ctx.records_newest:
+        w.text(ctx.say(f"资料中最新的文章发布于{ctx.records_newest}，按最近{RECENT_DAYS}天（{kind.dates.label}）算：",
+                       f"The newest article is from {ctx.records_newest}; the last {RECENT_DAYS} days ({kind.dates.label}):"))
+        w.text("\n")
     if not records:
+        if specific:
+            w.text(ctx.say(f"{kind.dates.label}之间没有{on}文章。", f"No articles{on} were published {kind.dates.label}."))
+            return w.answer(ctx) if kind.recent or scans(ctx) else None
         return _nothing_in_range(w, ctx)
-    w.text(ctx.say(f"{kind.dates.label}发布的文章有{len(records)}篇：",
-                   f"{len(records)} articles were published {kind.dates.label}:"))
-    summary_lines(w, ctx, records)
-    undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
+    w.text(ctx.say(f"{kind.dates.label}发布的{on}文章有{len(records)}篇（从新到旧）：",
+                   f"{len(records)} articles{on} were published {kind.dates.label} (newest first):"))
+    summary_lines(w, ctx, records, words)
+    if kind.recent:  # what is new: an undated article cannot be, and is only counted
+        left = undated_outside_range(ctx) if undated is None else undated
+        if left:
+            w.text("\n" + ctx.say(f"另有{len(left)}篇文章没有注明日期，无法判断是否最新。",
+                                  f"{len(left)} more are undated, so whether they are new is unknown."))
+        return w.answer(ctx)
+    undated_note(w, ctx, undated_outside_range(ctx) if undated is None else undated,
+                 "不在任何日期范围内，未列出", "so they fall in no date range")
     return w.answer(ctx)
 
 

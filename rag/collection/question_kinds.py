@@ -13,10 +13,12 @@ measures the rules on held-out phrasings (tests/kind_heldout*.yaml).
 
 Dates in a question ("2026年1月", "去年12月", "since February") become a RetrievalFilter, the
 same object the CLI's --date-from/--date-to and the UI's filters make. Relative dates
-("去年", "上个月") and months without a year ("12月", "since February") are resolved against
-today's date (the clock): the words are the asker's, and the asker lives in calendar time;
-a month without a year is the latest such month not after today. Every answer that used a
-date range states the range it understood, so a misreading is visible.
+("去年", "上个月", "最近") and months without a year ("12月", "since February") are resolved
+against the reference date: today, or the collection's newest article date when that is
+earlier (an archive that ends in August 2023 asked about "8月" in 2026 means its own August;
+pipeline.reference_date). A month without a year is the latest such month not after it;
+"最近" / "what's new" is the RECENT_DAYS days ending on it. Every answer that used a date
+range states the range it understood, so a misreading is visible.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -71,6 +73,8 @@ class QuestionKind:
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
     mentions: bool = False  # count/across: articles that mention the topic ("提到"), not ones about it
+    recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
+    page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))  # QuestionKind("date") is Kind.DATE
@@ -115,13 +119,17 @@ _MONTH_NUM = r"(1[0-2]|0?[1-9]|十[一二]?|[一二两三四五六七八九])"
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(\d{1,2})[日号]"), "ymd"),
+    (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "ym_part"),
     (re.compile(r"(\d{4})-(\d{1,2})(?!\d)"), "ym"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月份?"), "ym"),
     (re.compile(r"(去年|今年|前年)" + _MONTH_NUM + r"月份?"), "rel_ym"),
     (re.compile(r"(\d{4})年(?:度)?"), "y"),
     (re.compile(r"(去年|今年|前年)"), "rel_y"),
     (re.compile(r"(上个?月|本月|这个月)"), "rel_m"),
+    (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
+    (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月份?"), "m"),
+    (re.compile(rf"\b(early|mid|late|end of|beginning of|start of)[\s-]+({_EN_MONTH})\b\.?", re.I), "en_part"),
     (re.compile(rf"\b({_EN_MONTH})\.?,?\s+(\d{{4}})\b", re.I), "en_ym"),
     (re.compile(rf"\b(?:in|since|after|before|from|until|during)\s+({_EN_MONTH})\b\.?", re.I), "en_m"),
     (re.compile(rf"\b({_EN_MONTH})\b(?=[\s,.?!]*(?:$|\d{{4}}|articles?|news|stories))", re.I), "en_m"),
@@ -148,9 +156,91 @@ def _month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+# --- date ranges: two dates joined ("7月27到29号", "between August 8 and 12", "7月底到8月上旬") ---
+_ZH_MONTH_PAIR = re.compile(r"(?<![\d年])([一二三四五六七八九十]{1,2})([一二三四五六七八九十]{1,2})月份?")
+_RANGE_REWRITES = (  # (pattern, replacement) making each range "<date> 到 <date>"
+    (re.compile(r"(上|中|下)(中|下)旬"), r"\1旬到\2旬"),  # 8月上中旬 -> 8月上旬到中旬
+    (re.compile(r"(\d{1,2})[日号]?[、,，和与及]\s*(\d{1,2})[日号]"), r"\1日到\2日"),  # 7月27号、28号
+    (re.compile(r"(\d{1,2})[日号]?\s*(?:到|至|-|–|~|～)\s*(\d{1,2})[日号]"), r"\1日到\2日"),  # 27到29号
+    (re.compile(r"(月(?:底|末|初|上旬|中旬|下旬))\s*(?=\d{1,2}月)"), r"\1到"),  # 7月底8月初
+    (re.compile(rf"\b(early|mid|late)[- ]to[- ](early|mid|late)[- ]({_EN_MONTH})\b", re.I), r"\1 \3 to \2 \3"),
+    (re.compile(rf"\b({_EN_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-|–|to|and|through)\s*(\d{{1,2}})\b(?!\s*(?:{_EN_MONTH}))", re.I),
+     r"\1 \2 to \1 \3"),  # August 10-11, between August 8 and 12
+    (re.compile(rf"\bfirst half of\s+({_EN_MONTH})\b", re.I), r"\1 1 to \1 15"),
+    (re.compile(rf"\bsecond half of\s+({_EN_MONTH})\b", re.I), r"\1 16 to \1 31"),
+)
+_RANGE_JOIN = re.compile(r"^\s*(?:到|至|~|～|-|–|\bto\b|\band\b|\bthrough\b|\buntil\b)\s*$", re.I)
+_POINTS = (  # one date or part of a month; a day alone takes the month before it
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
+    (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(\d{1,2})[日号]"), "ymd"),
+    (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
+    (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
+    (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月份?"), "m"),
+    (re.compile(r"(?<![\d月])(上旬|中旬|下旬)"), "part"),
+    (re.compile(r"(?<![\d月])(\d{1,2})[日号]"), "d"),
+    (re.compile(rf"\b(early|mid|late)[\s-]+({_EN_MONTH})\b", re.I), "en_part"),
+    (re.compile(rf"\b({_EN_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.I), "en_md"),
+    (re.compile(rf"\b({_EN_MONTH})\b", re.I), "en_m"),
+)
+
+
+def _points(text: str, today: dt.date) -> list[tuple[int, int, dt.date, dt.date, int]]:
+    """Every date expression of `text`, left to right, as (start, end, first day, last day, month)."""
+    found = []
+    taken: list[tuple[int, int]] = []
+    for pattern, kind in _POINTS:
+        for m in pattern.finditer(text):
+            if any(m.start() < b and a < m.end() for a, b in taken):
+                continue
+            found.append((m, kind))
+            taken.append((m.start(), m.end()))
+    found.sort(key=lambda mk: mk[0].start())
+    out = []
+    month = None
+    for m, kind in found:
+        try:
+            if kind in ("d", "part"):
+                if month is None:
+                    continue
+                year = _latest_month(month, today)
+                lo, hi = ((dt.date(year, month, int(m[1])),) * 2 if kind == "d" else _part(year, month, m[1]))
+            elif kind == "en_md":
+                mo = _MONTHS[m[1].lower()]
+                lo = hi = dt.date(_latest_month(mo, today), mo, min(int(m[2]), calendar.monthrange(_latest_month(mo, today), mo)[1]))
+            else:
+                lo, hi = _resolve(m, kind, today)
+        except (ValueError, KeyError):
+            continue
+        month = lo.month
+        out.append((m.start(), m.end(), lo, hi, month))
+    return out
+
+
+def parse_range(question: str, today: dt.date) -> DateRange | None:
+    """Two dates joined by 到/至/-/and/to ("7月27到29号", "between August 8 and 12", "七八月份",
+    "7月底到8月上旬"), or one day in English ("on August 6"): the range from the first to the
+    last. None when the question names no such range."""
+    text = normalize(question)
+    text = _ZH_MONTH_PAIR.sub(lambda m: f"{_CN_NUM.get(m[1], m[1])}月到{_CN_NUM.get(m[2], m[2])}月"
+                              if m[1] in _CN_NUM and m[2] in _CN_NUM else m[0], text)
+    for pattern, repl in _RANGE_REWRITES:
+        text = pattern.sub(repl, text)
+    points = _points(text, today)
+    for (_s1, e1, lo, _, _), (s2, _e2, _, hi, _) in zip(points, points[1:]):
+        if _RANGE_JOIN.match(text[e1:s2]) and lo <= hi:
+            return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+    for s, e, lo, hi, _ in points:
+        if lo == hi and re.search(r"[A-Za-z]", text[s:e]):  # "on August 6", "dated August 10"
+            return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+    return None
+
+
 def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None:
     """The publication-date range a question names, or None."""
     today = today or dt.date.today()
+    joined = parse_range(question, today)
+    if joined is not None:
+        return joined
     text = normalize(question)
     for pattern, kind in _DATE_PATTERNS:
         m = pattern.search(text)
@@ -171,8 +261,34 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
     return None
 
 
+_PARTS = {"上旬": (1, 10), "初": (1, 10), "early": (1, 10), "beginning of": (1, 10), "start of": (1, 10),
+          "中旬": (11, 20), "mid": (11, 20), "下旬": (21, 31), "底": (21, 31), "末": (21, 31),
+          "late": (21, 31), "end of": (21, 31)}  # a third of a month: days (first, last)
+AROUND_DAYS = 3  # "8月15日前后": the day and this many either side
+
+
+def _part(year: int, month: int, part: str) -> tuple[dt.date, dt.date]:
+    first, last = _PARTS[part.lower()]
+    last = min(last, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, first), dt.date(year, month, last)
+
+
 def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     rel_year = {"去年": -1, "今年": 0, "前年": -2, "last": -1, "this": 0}
+    if kind == "ym_part":
+        return _part(int(m[1]), _month(m[2]), m[3])
+    if kind == "md":
+        month = _month(m[1])
+        d = dt.date(_latest_month(month, today), month, int(m[2]))
+        if m[3]:
+            return d - dt.timedelta(days=AROUND_DAYS), d + dt.timedelta(days=AROUND_DAYS)
+        return d, d
+    if kind == "m_part":
+        month = _month(m[1])
+        return _part(_latest_month(month, today), month, m[2])
+    if kind == "en_part":
+        month = _MONTHS[m[2].lower()]
+        return _part(_latest_month(month, today), month, re.sub(r"\s+", " ", m[1].lower()))
     if kind == "ymd":
         d = dt.date(int(m[1]), _month(m[2]), int(m[3]))
         return d, d
@@ -213,7 +329,7 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
 # Each rule names the wording of one kind. "Articles" in the collection's own words:
 _DOC_ZH = r"(?:文章|报道|新闻|稿件|资料|文档|篇目)"
 _DOC_EN = r"(?:articles?|documents?|stor(?:y|ies)|pieces?|posts?|news|items?|texts?|reports?|collection|corpus)"
-_DOCS_EN = r"(?:articles|documents|stories|pieces|posts|news|items|texts|reports|collection|corpus|set)"
+_DOCS_EN = r"(?:articles|documents|stories|pieces|posts|news|items|texts|reports|collection|corpus|archive|set)"
 
 _COMPARE = re.compile(
     r"(比较|对比|相比|比起|区别|不同之处|有何不同|有什么不同|有哪些不同|有啥不同|不一样|差异|差别|异同"
@@ -228,6 +344,17 @@ _ORDER_NEW = re.compile(
     r"|\b(most recent|latest|newest|last published|most recently)\b)", re.I)
 _ORDER_OLD = re.compile(
     r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b)", re.I)
+# "最近有哪些新闻", "最新的报道", "what's new": the newest articles, not the one newest ("最新的一篇是哪篇")
+_RECENT = re.compile(
+    rf"((最近|近期|近来|近日|这几天|这两天|这一周|这周|本周)[^？?。]{{0,16}}({_DOC_ZH}|进展|动态|消息)"
+    rf"|(最近|近期|近来|这几天|这两天)(有没有|有什么|有啥|有哪些)|最新(的)?(一些|几条)?(新闻|报道|消息|资讯|动态)(?!中)"
+    r"|(有|出了)(什么|哪些|啥)新(新闻|报道|消息|鲜事|动态)"
+    r"|\bwhat is new\b|\bwhat is the latest\b|\b(latest|recent|newest)\s+(news|articles|stories|reports|headlines)\b"
+    r"|\banything new\b|\bnews (this|last) week\b|\brecently\b)", re.I)
+# "最新的报道是哪天发的", "the latest article": the one newest, not what is new
+_ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
+_RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新|\bwhat is new\b"
+                           r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything new\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
 _SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
 _FROM_TO = re.compile(
@@ -257,7 +384,7 @@ _ASKS_DATE = re.compile(
     r"|\b(when|what (date|day|year|month)) (was|were|did|is)\b[^?]*\b(published|written|released|posted|come out|appear)"
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
-    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b)", re.I)
+    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b)", re.I)
 _UNDATED = re.compile(r"(没有日期|无日期|未注明日期|没注明日期|日期不详|没有标注日期|\bundated\b|\bno date\b|\bwithout (a )?date)", re.I)
 _FIRST_OF_TWO = re.compile(r"[，,]?\s*(哪个|哪篇|谁|哪一篇)(先|更早|早)(发|发布|发表|出来)?的?|\bwhich (came|was published) first\b", re.I)
 _EACH_OF_TWO = re.compile(r"(分别|各自)")
@@ -286,9 +413,12 @@ _OVERVIEW_COLLECTION = re.compile(
     rf"|(概括|总结|归纳|介绍)[^？?]{{0,6}}(这些|这批|这几篇|所有|全部|整个)"
     rf"|(语料库?|资料库|资料集|数据集|文集)[^？?]{{0,12}}(主题|话题|内容|包括|包含|涉及|讲|说|写)"
     rf"|\bwhat('s| is| are)\s+(in\s+)?(this|the)\s+(collection|corpus|archive|set|articles)(\s+about)?\s*\??$"
-    rf"|\b(what|which)\s+(do|are|topics|themes)\b[^?]*\b(these|the|all)\s+{_DOCS_EN}\b"
+    rf"|\b(what|which)\s+(do|are|topics|themes|subjects)\b[^?]*\b(these|the|all|this|your|my)\s+{_DOCS_EN}\b"
     rf"|\b(summar(y|ize|ise)|overview)\b[^?]*\b(these|all|the)\s+{_DOCS_EN}\b"
-    rf"|\b(main|key)\s+(themes|topics)\b)", re.I)
+    rf"|\b(main|key)\s+(themes|topics)\b"
+    rf"|(资料库|库里|这里|这批|这些)[^？?]{{0,10}}(哪些方面|哪类|哪几类|什么类型|什么方面)"
+    rf"|(哪些方面|哪类|哪几类|什么类型|什么方面)的?{_DOC_ZH}"
+    rf"|\boverview of\b[^?]*\b(news|articles|stories|archive|collection)\b|\bwhat kinds? of (news|articles|stories)\b)", re.I)
 _OVERVIEW_ARTICLE = re.compile(
     rf"((总结|概括|概述|归纳|介绍|简述|简要说说|说说|讲讲|摘要)[^？?]*({_DOC_ZH}|那篇|这篇)"
     rf"|{_DOC_ZH}[^？?]{{0,6}}(讲了什么|讲的什么|说了什么|写了什么|主要内容|大意|要点|讲什么)"
@@ -397,15 +527,35 @@ _NAMES_AN_ARTICLE = re.compile(rf"({_DOC_ZH}|那篇|这篇|\b{_DOC_EN}\b)", re.I
 @dataclass(frozen=True)
 class Reading:
     """A question as the rules read it: its normalised text, the publication-date range it
-    names (only when it also names publishing or articles), and its topic."""
+    names (only when it also names publishing or articles), its topic, and the reference
+    date its relative words are read against."""
 
     text: str
     dates: DateRange | None
     topic: str
+    today: dt.date = field(default_factory=dt.date.today)
 
 
 def _read(text: str, today: dt.date | None) -> Reading:
-    return Reading(text, parse_dates(text, today) if _PUBLISHED.search(text) else None, topic_of(text))
+    today = today or dt.date.today()
+    return Reading(text, parse_dates(text, today) if _PUBLISHED.search(text) else None, topic_of(text), today)
+
+
+RECENT_DAYS = 7  # "最近" / "what's new": the newest week of the collection, said in the answer
+
+
+def recent_range(today: dt.date) -> DateRange:
+    lo = today - dt.timedelta(days=RECENT_DAYS - 1)
+    return DateRange(lo.isoformat(), today.isoformat(), f"{lo.isoformat()} 至 {today.isoformat()}")
+
+
+def _recent(r: Reading) -> QuestionKind:
+    """"最近有哪些新闻", "最近有什么关于台风的报道", "what's new": the newest week's articles
+    (on the topic, if one is named), newest first; a date the question names wins."""
+    topic = _count_topic(topic_of(_RECENT_WORDS.sub(" ", r.text)), r.dates)
+    topic = re.sub(r"(一周|这周|本周|一段时间|以来|\b(new|archive|week|this|last|recent|recently|latest|anything)\b)", " ", topic,
+                   flags=re.I).strip()
+    return QuestionKind(Kind.DATE, topic, dates=r.dates or recent_range(r.today), recent=r.dates is None)
 
 
 Need = re.Pattern | tuple[re.Pattern, ...]  # a pattern, or patterns of which any one will do
@@ -515,6 +665,7 @@ RULES: tuple[KindRule, ...] = (
         Wording("every article in date order", 30,
                 (_CHRONO, (_PUBLISHED, _EACH_ARTICLE), (_SORT_VERB, _FROM_TO)), _listing,
                 excludes=(_PICK_ONE, _ONE_ARTICLE, _COUNT)),
+        Wording("what is new", 45, (_RECENT,), _recent, excludes=(_PICK_ONE, _COUNT, _UNDATED, _ONE_NEWEST)),
         Wording("the newest", 50, (_ORDER_NEW, (_PUBLISHED, _WHICH)),
                 lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="newest")),
         Wording("the oldest", 51, (_ORDER_OLD, (_PUBLISHED, _WHICH)),
@@ -545,6 +696,15 @@ LADDER: tuple[tuple[KindRule, Wording], ...] = tuple(
 COLLECTION_KINDS: tuple[Kind, ...] = tuple(r.kind for r in RULES)
 
 
+_MORE = re.compile(r"^\s*(更多|还有吗|还有呢|还有别的吗|继续|接着说|下一页|再来一些|再多一些|后面的呢|"
+                   r"more|show more|next|next page|continue|and more|any more)\s*[。.!！?？]*\s*$", re.I)
+
+
+def asks_for_more(question: str) -> bool:
+    """"更多", "下一页", "more": the next page of the listing before it."""
+    return bool(_MORE.match(normalize(question)))
+
+
 def rule_for(kind: Kind | str) -> KindRule:
     """The table's rule for a collection kind (KeyError for "fact", which has none)."""
     return _BY_KIND[Kind(kind)]
@@ -566,8 +726,11 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月份?|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月(份|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second)\b)", " ", cleaned, flags=re.I)
+    # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
+    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
     return re.sub(r"\s+", " ", cleaned).strip()
 
 

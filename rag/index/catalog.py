@@ -117,6 +117,10 @@ def _title_span(article: Article, regions) -> SourceSpan | None:
     for m in _HEADING_LINE.finditer(article.body):
         if m.group(2).strip() == article.title:
             return SourceSpan("body", article.title, m.start(2), m.start(2) + len(article.title))
+    if article.title_derived:  # made from the text: quoted where the text says it
+        at = article.body.find(article.title)
+        if at >= 0:
+            return SourceSpan("body", article.title, at, at + len(article.title))
     return None
 
 
@@ -162,6 +166,7 @@ def record_for(article: Article) -> ArticleRecord:
         title_span=_title_span(article, regions),
         date_span=_date_span(article, regions),
         content_hash=article.content_hash,
+        title_derived=article.title_derived,
     )
 
 

@@ -134,7 +134,7 @@ class Loader(Protocol):
 class FrontMatterLoader:
     """Markdown or plain text with optional YAML front matter (title, url, date, ...)."""
 
-    version = "front-matter/1"
+    version = "front-matter/2"  # 2: titles derived from the text where the file has none
 
     def parse(self, article_id: str, raw: bytes, path: str) -> Article:
         return parse_article(article_id, raw, path)  # load_corpus stamps `loader` with the version
@@ -158,11 +158,9 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
     if not body.strip():
         raise ArticleError("article has no body text")
     heading = _HEADING.search(body)
-    title = label(
-        _text_field(data, ("title", "标题"))
-        or (heading.group(2).strip() if heading else None)
-        or Path(article_id).stem
-    )
+    given = _text_field(data, ("title", "标题")) or (heading.group(2).strip() if heading else None)
+    derived = not given or is_cut_lead(given, body)
+    title = label(given or derive_title(body) or Path(article_id).stem)
     title_original = _text_field(data, ("title_original", "original_title"))
     return Article(
         id=article_id,
@@ -176,7 +174,48 @@ def parse_article(article_id: str, raw: bytes, path: str = "") -> Article:
         tags=_str_list(data.get("tags")),
         categories=_str_list(data.get("categories")),
         head=text[: len(text) - len(body)],
+        title_derived=derived,
     )
+
+
+# -- titles for articles that have none -------------------------------------------------------
+# An exported archive often has no titles, or titles that are the lead cut at N characters.
+# Such an article's title is derived from its text: the 「原标题：」 line it starts with, else
+# its first sentence without the dateline, cut at a clause; and marked derived (the UI says so).
+_ORIGINAL_TITLE = re.compile(r"^\s*原标题[：:]\s*")
+_DATELINE = re.compile(
+    r"^\s*(?:(?:本报|本刊|本台)?讯[：:，,\s]*"  # 本报讯
+    r"|[^\s，。,：:（(]{0,16}?\d{1,2}月\d{1,2}日(?:电|讯|消息)?\s*(?:[（(][^）)]{0,40}[）)])?[：:，,\s]*"  # 新华社北京8月1日电（记者 …）
+    r"|[（(][^）)]{0,30}(?:记者|通讯员|编辑)[^）)]{0,30}[）)]\s*)")
+DERIVED_TITLE_CHARS = 40
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+_CLAUSE_END = re.compile(r"[，、；：,;:]")
+
+
+def derive_title(body: str) -> str:
+    """A short title from the body: its 「原标题：」 text or first sentence, without a dateline,
+    cut at a clause boundary within DERIVED_TITLE_CHARS ("" for a body with no words)."""
+    text = body.strip()
+    text = _ORIGINAL_TITLE.sub("", text, count=1)
+    for _ in range(2):  # "本报讯（记者 …）" is a dateline in two parts
+        text = _DATELINE.sub("", text, count=1)
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip().strip("#*>\"“”「」 ")
+    if len(first) <= DERIVED_TITLE_CHARS:
+        return first
+    cut = max((m.start() for m in _CLAUSE_END.finditer(first, 0, DERIVED_TITLE_CHARS)), default=0)
+    return first[:cut] if cut >= 8 else first[:DERIVED_TITLE_CHARS] + "…"
+
+
+def is_cut_lead(title: str, body: str) -> bool:
+    """A title that is the body's opening cut off mid-sentence (what an export without titles
+    writes): the body starts with it, possibly after 「原标题：」, and goes on in the same
+    sentence."""
+    start = _ORIGINAL_TITLE.sub("", body.lstrip(), count=1)
+    title = title.strip()
+    if len(title) < 8 or not start.startswith(title):
+        return False
+    rest = start[len(title):]
+    return bool(rest) and not _SENTENCE_END.match(rest) and not rest[0].isspace()
 
 
 def _candidate_files(root: Path, extensions: tuple[str, ...]) -> list[Path]:

@@ -256,6 +256,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     """Rebuild the lexical index (and the sentence vectors) from the store when it does not
     match what the store now holds; its meta (collection name, per-article keys) is the
     ingest record. Returns (unk share, chunks per article, rebuilt)."""
+    from rag.index.topics import TOPICS_FILE, topic_count
+
     lex_dir = lexical_dir(cfg)
     sentences_dir = sentence_dir(cfg.data_dir)
     changed = (wrote or previous is None or previous.format != LEXICAL_FORMAT
@@ -264,6 +266,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or previous.articles != plan.record
                or previous.count != target.count()
                or not (lex_dir / CATALOG_FILE).exists()
+               or (topic_count(len(plan.record)) > 0 and not (lex_dir / TOPICS_FILE).exists())
                or bool(damaged_files(lex_dir.resolve(), previous.files)))
     if not changed and previous is not None:
         return previous.unk_share, previous.chunks_per_article, False
@@ -277,6 +280,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     try:
         sentences, _ = SentenceIndex.build(all_chunks, embedder, cache, derived=[profile_text(r) for r in catalog])
         sentences.save(sentences_dir)
+        topics = _topic_map(catalog, sentences)
         del sentences
         cache.forget()  # ~250 MB at 10,000 articles, not needed by the BM25 build
     except OSError as exc:
@@ -291,7 +295,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                      chunks_per_article=per_article, collection=target.name,
                      articles=dict(plan.record)).to_dict()
     try:
-        LexicalIndex.build(all_chunks, meta, catalog).save(lex_dir)
+        LexicalIndex.build(all_chunks, meta, catalog, topics).save(lex_dir)
     except OSError as exc:
         raise storage_error(lex_dir.parent, exc, "write the lexical index") from exc
     return unk, per_article, True
@@ -391,6 +395,22 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
         moved=plan.moved,
         notes=tuple(notes),
     )
+
+
+def _topic_map(catalog, sentences) -> list:
+    """The collection's topic map (rag.index.topics) from the article profile vectors just
+    stored; none for a small collection."""
+    import numpy as np
+
+    from rag.index.topics import build_topics, topic_count
+
+    if topic_count(len(catalog)) == 0:
+        return []
+    from rag.index.catalog import profile_text
+
+    vectors = [sentences.vector(profile_text(r)) for r in catalog]
+    kept = [(r, v) for r, v in zip(catalog, vectors) if v is not None]
+    return build_topics([r for r, _ in kept], np.asarray([v for _, v in kept], dtype=np.float32))
 
 
 def _catalog(articles, chunks, lex_dir: Path):

@@ -25,6 +25,7 @@ from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
 from rag.index.index_layout import META_FILE, IndexMeta
 from rag.index.storage import fsync_dir, fsync_tree
+from rag.index.topics import load_topics, save_topics
 from rag.text import terms
 from rag.types import ArticleRecord, Chunk, RetrievalFilter
 
@@ -40,9 +41,10 @@ class LexicalIndex:
     repeating the title and drowning out which chunk holds the answer."""
 
     def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict,
-                 article_bm25=None, articles: list[ArticleRecord] | None = None):
+                 article_bm25=None, articles: list[ArticleRecord] | None = None, topics: list | None = None):
         self.chunks = chunks
         self.articles = articles or []  # the collection catalog, saved and loaded with the index
+        self.topics = topics or []  # the topic map (rag.index.topics), saved and loaded with it
         self._bm25 = bm25
         self._article_bm25 = article_bm25
         article_ids = list(dict.fromkeys(c.article_id for c in chunks))
@@ -61,8 +63,8 @@ class LexicalIndex:
         return IndexMeta.from_dict(self.meta)
 
     @classmethod
-    def build(cls, chunks: list[Chunk], meta: dict, articles: list[ArticleRecord] | None = None
-              ) -> LexicalIndex:
+    def build(cls, chunks: list[Chunk], meta: dict, articles: list[ArticleRecord] | None = None,
+              topics: list | None = None) -> LexicalIndex:
         import bm25s
 
         chunks = sorted(chunks, key=lambda c: (c.article_id, c.index))
@@ -78,7 +80,7 @@ class LexicalIndex:
             bm25.index(tokenized, show_progress=False)
             article_bm25 = bm25s.BM25()
             article_bm25.index(article_tokens, show_progress=False)
-        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25, articles)
+        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25, articles, topics)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -145,6 +147,8 @@ class LexicalIndex:
                 for r in self.articles:
                     f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
+            if self.topics:
+                save_topics(tmp, self.topics)
             # sizes of the other files, so a truncated or missing one is noticed without reading it
             sizes = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
             meta = {**self.meta, "files": sizes}
@@ -194,13 +198,14 @@ class LexicalIndex:
             doc_freq = json.loads((real / "doc_freq.json").read_text())
             bm25 = bm25s.BM25.load(str(real / "bm25")) if chunks else None
             article_bm25 = bm25s.BM25.load(str(real / "article_bm25")) if chunks else None
+            topics = load_topics(real)
         except IndexCorruptError:
             raise
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise IndexCorruptError(
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
-        return cls(chunks, bm25, doc_freq, meta, article_bm25, articles)
+        return cls(chunks, bm25, doc_freq, meta, article_bm25, articles, topics)
 
 
 def damaged_files(folder: str | os.PathLike, sizes: dict[str, int]) -> list[str]:

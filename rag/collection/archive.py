@@ -1,0 +1,208 @@
+"""The collection seen whole, at any size: its date span, every article's text and profile
+vector in one place (`ArchiveView`, built once per index and swapped with it), and the
+articles on a topic within the question's dates (`on_topic`), found by scanning every
+admitted article rather than by the top passages retrieval returns, so "8月关于台风的报道有
+哪些" lists and counts all of them in an archive of 10,000.
+
+An article is on a topic by a logistic model (`on_topic`, Tuning.topic_weights) over what it
+shows of each of the topic's words, or a word standing for it (`topic_groups`: a typhoon's
+name for 台风, the archive's Chinese word for an English one): named in its title or summary,
+said twice or once, how often, and how near its meaning is: a passing mention is not a report. Which words stand for a topic is learned from the archive itself (companions) and
+a dictionary (rag.retrieve.bridge), checked by the embedding model.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+
+from rag.index.catalog import profile_text
+from rag.index.sentences import embed_text
+from rag.text import normalize, terms
+from rag.tuned import TOPIC_FEATURES
+from rag.types import ArticleRecord
+
+
+class ArchiveView:
+    """Every article of one index: its record, its searchable text (title, summary, body;
+    normalised, lower case) and its unit profile vector."""
+
+    def __init__(self, records: list[ArticleRecord], texts: list[str], heads: list[str],
+                 profiles: np.ndarray | None):
+        self.records = records
+        self.texts = texts
+        self.heads = heads  # title, original title and summary: where a report names its subject
+        self.profiles = profiles
+        self.position = {r.id: i for i, r in enumerate(records)}
+        dates = sorted(r.date for r in records if r.date)
+        self.oldest = dates[0] if dates else None
+        self.newest = dates[-1] if dates else None
+        self.undated = sum(1 for r in records if not r.date)
+        self.companions: dict[str, list[str]] = {}  # companions(), per topic word
+
+    @classmethod
+    def build(cls, lexical, semantics=None, embedder=None) -> ArchiveView:
+        records = list(lexical.articles)
+        bodies: dict[str, list[str]] = {}
+        for c in lexical.chunks:
+            bodies.setdefault(c.article_id, []).append(c.text)
+        heads = [normalize("\n".join(p for p in (r.title, r.title_original or "", r.summary) if p)).lower()
+                 for r in records]
+        texts = [h + "\n" + normalize("\n".join(bodies.get(r.id, []))).lower() for h, r in zip(heads, records)]
+        return cls(records, texts, heads, _profiles(records, semantics, embedder))
+
+
+def _profiles(records: list[ArticleRecord], semantics, embedder) -> np.ndarray | None:
+    """The profile vectors ingest stored beside the sentence vectors; any missing (an index
+    made before them) are embedded here once. None without a model."""
+    index = semantics.sentences if semantics is not None else None
+    if embedder is None or not records:
+        return None
+    texts = [embed_text(profile_text(r)) for r in records]
+    stored = [index.vector(t) if index is not None else None for t in texts]
+    missing = [t for t, v in zip(texts, stored) if v is None]
+    fresh = iter(embedder.embed_documents(missing)) if missing else iter(())
+    vs = np.asarray([v if v is not None else next(fresh) for v in stored], dtype=np.float32)
+    return vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
+
+
+_LOCK = threading.Lock()
+
+
+def archive_view(pipeline) -> ArchiveView:
+    """The pipeline's view of its current index, built on first use and again after a reload."""
+    lexical = pipeline.lexical
+    held = getattr(pipeline, "_archive_view", None)
+    if held is not None and held[0] is lexical:
+        return held[1]
+    with _LOCK:
+        held = getattr(pipeline, "_archive_view", None)
+        if held is not None and held[0] is lexical:
+            return held[1]
+        view = ArchiveView.build(lexical, getattr(pipeline, "semantics", None), pipeline.retriever.embedder)
+        pipeline._archive_view = (lexical, view)
+        return view
+
+
+# Words of how a question is put, not what it is about ("瓦格纳集团有什么动向" is about 瓦格纳集团):
+# left out of a topic. Tested in tests/test_archive.py.
+PHRASING_WORDS = frozenset(
+    "相关 有关 动向 进展 方面 消息 情况 怎么样 怎样 如何 那次 那场 那起 那个 这家 这次 那些 这些 一共 总共 资料库 "
+    "几天 前后 之间 期间 哪里 有没有 大概 主要 报道 新闻 文章 事情 事件 "
+    "any anything about reported report reports coverage covered news articles article stories story archive "
+    "between during what which there were was is are the of in on and to so-called".split())
+
+
+# a date left in the topic (七八月份, 那两天, 27号) or a pointer (那起, 这边, 哪里): not a subject
+_DATE_OR_POINTER = re.compile(r"(^\d+(\.\d+)?$|^[那这哪]|[月日号天]份?$|^[一二三四五六七八九十两]+[月日号天])")
+
+
+def topic_words(topic: str) -> list[str]:
+    """The topic's key words: jieba words of two or more characters and Latin words, without
+    the parts jieba's search mode also gives (人民币汇率 -> 人民币, 汇率; not 人民), numbers
+    (dates are the filter) or PHRASING_WORDS."""
+    words = list(dict.fromkeys(t for t in terms(topic) if (len(t) > 1 or (t.isascii() and len(t) > 2))
+                               and t not in PHRASING_WORDS and not _DATE_OR_POINTER.search(t)))
+    return [w for w in words if not any(w != o and w in o for o in words)]
+
+
+def companions(view: ArchiveView, word: str, tuning) -> list[str]:
+    """Words that stand for `word` in this archive: named beside it in the titles and
+    summaries of at least `Tuning.companion_min_share` of the articles that name it there
+    (and `companion_min_articles`), and nearly all of whose articles (`companion_share`) say
+    `word` too: a typhoon's name (杜苏芮) for 台风. A report that names only its typhoon is
+    then a typhoon report; 卡努 is not one while 卡努汽车 is news too."""
+    from collections import Counter
+
+    cached = view.companions.get(word)
+    if cached is not None:
+        return cached
+    named = [p for p, h in enumerate(view.heads) if word in h]
+    counts = Counter(t for p in named for t in set(topic_words(view.heads[p])) if word not in t and not t.isascii())
+    least = max(tuning.companion_min_articles, tuning.companion_min_share * len(named))
+    out = []
+    for term, n in counts.most_common(tuning.companion_candidates):
+        if n < least:
+            break
+        with_term = [t for t in view.texts if term in t]
+        if sum(1 for t in with_term if word in t) >= tuning.companion_share * len(with_term):
+            out.append(term)
+    view.companions[word] = out
+    return out
+
+
+def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[list[str]]:
+    """The topic as groups of words, each group one of its words with the words that stand
+    for it here: an article on the topic has a word of every group. A Chinese word brings its
+    companions; an English word or phrase no title uses brings the Chinese words a
+    dictionary glosses it with (rag.retrieve.bridge) that the archive uses, the ones the
+    embedding model puts nearest it ("typhoon" -> 台风; "flood" -> 洪水, 洪涝, not 刷屏)."""
+    words = topic_words(topic)
+    latin = [w for w in words if w.isascii()]
+    groups = [[w, *companions(view, w, tuning)] for w in words if not w.isascii()]
+    if latin and not all(any(w in h for h in view.heads) for w in latin):
+        phrase = " ".join(latin)
+        glossed = _glossed(view, phrase, embedder, tuning)
+        if glossed:
+            return groups + [glossed + companions(view, glossed[0], tuning)]
+        for w in latin:
+            g = _glossed(view, w, embedder, tuning)
+            groups.append(g + companions(view, g[0], tuning) if g else [w])
+    else:
+        groups += [[w] for w in latin]
+    return groups
+
+
+def _glossed(view: ArchiveView, english: str, embedder, tuning) -> list[str]:
+    from rag.retrieve.bridge import chinese_for
+
+    used = [z for z in chinese_for(english) if any(z in h for h in view.heads)]
+    if len(used) <= 1 or embedder is None:
+        return used
+    q = np.asarray(embedder.embed_query(english), dtype=np.float32)
+    vs = np.asarray([embedder.embed_query(z) for z in used], dtype=np.float32)
+    sims = (vs / np.linalg.norm(vs, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
+    best = float(sims.max())
+    return [z for z, s in sorted(zip(used, sims.tolist()), key=lambda zs: -zs[1]) if s >= best - tuning.gloss_within]
+
+
+def topic_features(view: ArchiveView, records: list[ArticleRecord], groups: list[list[str]], idf=None,
+                   query_vector=None) -> np.ndarray:
+    """One row of TOPIC_FEATURES per article of `records`."""
+    out = np.zeros((len(records), len(TOPIC_FEATURES)), dtype=np.float32)
+    if not groups or not records:
+        return out
+    weights = np.asarray([idf(g[0]) if idf is not None else 1.0 for g in groups], dtype=np.float32)
+    weights = weights / max(float(weights.sum()), 1e-12)
+    for row, r in enumerate(records):
+        p = view.position[r.id]
+        head, text = view.heads[p], view.texts[p]
+        said = np.asarray([max(text.count(x) for x in g) for g in groups], dtype=np.float32)
+        in_head = np.asarray([any(x in head for x in g) for g in groups], dtype=np.float32)
+        out[row, 0] = float(weights @ in_head)
+        out[row, 1] = float(weights @ (said >= 2))
+        out[row, 2] = float(weights @ (said >= 1))
+        out[row, 3] = float(np.log1p(said).sum())
+    if query_vector is not None and view.profiles is not None:
+        q = np.asarray(query_vector, dtype=np.float32)
+        rows = np.fromiter((view.position[r.id] for r in records), dtype=np.int64, count=len(records))
+        sims = view.profiles[rows] @ (q / max(float(np.linalg.norm(q)), 1e-12))
+        out[:, 4] = (sims - sims.mean()) / max(float(sims.std()), 1e-6)
+    return out
+
+
+def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[str]], tuning,
+             idf=None, query_vector=None) -> list[ArticleRecord]:
+    """The articles of `records` on the topic `groups` (topic_groups) describe, in the order
+    given: those the topic model (a logistic model over TOPIC_FEATURES, fitted on labelled
+    archive questions: Tuning.topic_weights) puts at even odds or better. Words weigh most; the
+    meaning (the profile's cosine to the topic) lets in a report in other words than the
+    question's (李铁 for "国足前主教练") and keeps out one that only mentions them."""
+    if not groups or not records:
+        return []
+    x = topic_features(view, records, groups, idf, query_vector)
+    w = np.asarray([tuning.topic_weights[f] for f in TOPIC_FEATURES], dtype=np.float32)
+    logit = x @ w + tuning.topic_bias
+    return [r for r, z in zip(records, logit.tolist()) if z >= 0]

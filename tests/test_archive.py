@@ -1,0 +1,176 @@
+"""A user's own archive (issue 25), in the default run: 84 generated news articles of July and
+August 2023 (typhoon, earthquake and market reports among others), ingested into real Chroma
+with the hashing fake embedder, asked through `answer()` as a user would: a month without a
+year read in the archive's own time, what is new, a topic in a window (a report that names only
+its typhoon included), counts, pages of a listing, the topic overview; titles derived for
+files without one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from rag import answer
+from rag.config import config_from_dict
+from rag.index.corpus import derive_title, is_cut_lead, parse_article
+from tests.fakes import HashEmbedder
+
+TYPHOON = [  # (day, text): reports on typhoon 杜苏芮; the last names only the typhoon
+    (f"2023-07-{d:02d}", f"台风杜苏芮第{i}报：{place}防台风应急响应启动，沿海渔船回港避风，{place}多地停课。台风杜苏芮预计登陆。")
+    for i, (d, place) in enumerate([(25, "福建"), (26, "厦门"), (27, "泉州"), (28, "福州"), (28, "莆田"), (29, "宁德")], 1)
+] + [
+    (f"2023-08-{d:02d}", f"台风杜苏芮余波：{place}暴雨成灾，杜苏芮残余环流北上，台风影响持续，救援力量赶赴一线。")
+    for d, place in [(1, "北京门头沟"), (2, "河北涿州"), (3, "天津"), (4, "保定"), (5, "房山"), (6, "霸州")]
+] + [("2023-08-07", "杜苏芮过后，涿州居民开始清淤重建家园。杜苏芮带来的强降雨让当地受灾严重，志愿者送来物资。")]
+QUAKE = [(f"2023-08-{d:02d}", f"山东平原县发生5.5级地震第{d}报：地震造成房屋倒塌，地震救援队连夜搜救。")
+         for d in (6, 7, 8, 9, 10)]
+MARKETS = [(f"2023-0{m}-{d:02d}", f"股市行情第{m}{d}期：沪指收涨，券商板块走强，北向资金净买入，成交额放大。")
+           for m in (7, 8) for d in range(1, 19, 1)]
+SPORT = [(f"2023-0{m}-{d:02d}", f"成都大运会第{m}{d}天：中国代表团再添金牌，游泳和跳水项目表现出色，观众热情高涨。")
+         for m, days in ((7, (20, 22, 24, 26, 28)), (8, (1, 3, 5, 7, 8))) for d in days] + [
+    (f"2023-08-{d:02d}", f"大运会闭幕后第{d}日：运动员返程，场馆向市民开放，赛事志愿者获表彰。") for d in (9, 12, 15, 18, 19)]
+UNDATED = [(None, f"社区活动第{i}期：居民参加读书会，志愿者讲解垃圾分类知识，老人和孩子一起包饺子。") for i in range(1, 9)]
+ARTICLES = TYPHOON + QUAKE + MARKETS + SPORT + UNDATED
+
+
+def _write(folder, articles) -> list[str]:
+    folder.mkdir(parents=True)
+    ids = []
+    for i, (date, body) in enumerate(articles):
+        date_line = f"date: '{date}'\n" if date else ""
+        # no title: the archive's own shape; the tool derives one from the text
+        (folder / f"n{i:03d}.md").write_text(f"---\n{date_line}source: test\n---\n\n{body}\n", encoding="utf-8")
+        ids.append(f"n{i:03d}.md")
+    return ids
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    from rag.pipeline import build_pipeline, ingest
+
+    root = tmp_path_factory.mktemp("archive")
+    ids = _write(root / "news", ARTICLES)
+    cfg = config_from_dict({"corpus": {"path": str(root / "news")}, "data_dir": str(root / "data")})
+    embedder = HashEmbedder()
+    ingest(cfg, embedder=embedder, progress=False)
+    return build_pipeline(cfg, embedder=embedder), dict(zip(ids, ARTICLES))
+
+
+def _listed(result) -> list[str]:
+    return list(dict.fromkeys(c.source for c in result.citations if c.field != "date"))
+
+
+def test_a_month_without_a_year_is_the_archives_own_and_the_answer_says_which_dates(archive):
+    pipeline, _ = archive
+    assert pipeline.reference_date() == dt.date(2023, 8, 19)  # the newest article, not today
+    result = answer("8月份有哪些关于台风的报道？", pipeline=pipeline)
+    assert not result.abstained
+    assert "2023-08-01 至 2023-08-31" in result.text
+
+
+def test_a_topic_in_a_month_lists_every_report_on_it_and_only_those(archive):
+    pipeline, articles = archive
+    result = answer("8月份有哪些关于台风的报道？", pipeline=pipeline)
+    expected = {a for a, (d, body) in articles.items() if d and d.startswith("2023-08") and "杜苏芮" in body}
+    assert set(_listed(result)) == expected  # 7 reports, one naming only 杜苏芮, none from July
+    assert "7篇" in result.text
+
+
+def test_a_count_in_a_window_is_the_number_listed(archive):
+    pipeline, articles = archive
+    result = answer("8月有多少篇关于地震的报道？", pipeline=pipeline)
+    assert re.search(r"有5篇", result.text), result.text
+    assert set(_listed(result)) == {a for a, (_, body) in articles.items() if "地震" in body}
+
+
+def test_what_is_new_is_the_newest_week_of_the_archive(archive):
+    pipeline, articles = archive
+    result = answer("最近有哪些新闻？", pipeline=pipeline)
+    assert "2023-08-19" in result.text and "2023-08-13 至 2023-08-19" in result.text
+    listed = _listed(result)
+    assert listed and all("2023-08-13" <= (articles[a][0] or "") <= "2023-08-19" for a in listed)
+    english = answer("What's new?", pipeline=pipeline)
+    assert "2023-08-19" in english.text and _listed(english)
+
+
+def test_a_long_listing_pages_with_more(archive):
+    pipeline, articles = archive
+    question = "8月有哪些关于股市的报道？"
+    first = answer(question, pipeline=pipeline)
+    assert "另有8篇未列出" in first.text and "更多" in first.text
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": first.text}]
+    second = answer("更多", history=history, pipeline=pipeline)
+    assert "11." in second.text and not set(_listed(first)) & set(_listed(second))
+    assert set(_listed(first)) | set(_listed(second)) == {
+        a for a, (d, body) in articles.items() if d and d.startswith("2023-08") and "股市" in body}
+    assert _listed(answer(question, pipeline=pipeline, page=2)) == _listed(second)
+
+
+def test_the_overview_of_an_archive_is_its_topics_with_counts_and_a_cited_example(archive):
+    pipeline, articles = archive
+    assert pipeline.lexical.topics and sum(t.articles for t in pipeline.lexical.topics) == len(articles)
+    result = answer("这些文章主要讲了什么？", pipeline=pipeline)
+    lines = re.findall(r"\n\d+\. [^\n]*（(\d+)篇）", result.text)
+    assert len(lines) == len(pipeline.lexical.topics) and sum(map(int, lines)) == len(articles)
+    assert "2023-07-01至2023-08-19" in result.text and "另有8篇没有注明日期" in result.text
+    assert len(result.citations) == len(lines)
+
+
+def test_titles_are_derived_from_the_text_and_marked(archive):
+    pipeline, _ = archive
+    records = {r.id: r for r in pipeline.lexical.articles}
+    r = records["n000.md"]
+    assert r.title_derived and r.title == "台风杜苏芮第1报：福建防台风应急响应启动，沿海渔船回港避风，福建多地停课"
+    assert r.title_span is not None and r.title_span.field == "body"
+
+
+@pytest.mark.parametrize(("body", "title"), [
+    ("新华社北京8月1日电（记者 张三）国家统计局今天发布数据显示，7月份CPI同比下降0.3%。其他", "国家统计局今天发布数据显示，7月份CPI同比下降0.3%"),
+    ("本报讯（记者 李四）昨天，上海市举行防汛演练。", "昨天，上海市举行防汛演练"),
+    ("原标题：暴雨过后北京多区恢复供水\n记者从北京市水务局获悉", "暴雨过后北京多区恢复供水"),
+    ("中新网7月30日电 据日本共同社报道，日本民众29日在东京举行集会，抗议政府将福岛核污染水排海的计划，并要求政府撤回。",
+     "据日本共同社报道，日本民众29日在东京举行集会"),
+])
+def test_derived_titles_drop_the_dateline_and_stop_at_a_clause(body, title):
+    assert derive_title(body) == title
+
+
+def test_a_title_that_is_the_lead_cut_off_is_marked_derived_and_a_real_one_is_not():
+    assert is_cut_lead("展示少数民族独特文化魅力，“来自大山”民族", "原标题：展示少数民族独特文化魅力，“来自大山”民族文化交流营")
+    assert not is_cut_lead("暴雨过后北京多区恢复供水", "暴雨过后北京多区恢复供水。记者获悉")
+    given = parse_article("a.md", "---\ntitle: 一个真正的标题\n---\n正文在这里。".encode())
+    assert given.title == "一个真正的标题" and not given.title_derived
+    none = parse_article("b.md", "---\ndate: '2023-08-01'\n---\n本报讯 今天天气晴朗。".encode())
+    assert none.title == "今天天气晴朗" and none.title_derived
+
+
+@pytest.mark.parametrize(("question", "topic", "dates", "recent"), [
+    ("7月下旬有哪些暴雨的新闻", "暴雨", "2023-07-21 至 2023-07-31", False),
+    ("8月上中旬发布的报道", "", "2023-08-01 至 2023-08-20", False),
+    ("7月27号、28号台风登陆前后都有哪些报道？", None, "2023-07-27 至 2023-07-28", False),
+    ("reports on the typhoon in early August", None, "2023-08-01 至 2023-08-10", False),
+    ("articles published between August 8 and 12", "", "2023-08-08 至 2023-08-12", False),
+    ("7月底到8月上旬的新闻", "", "2023-07-21 至 2023-08-10", False),
+    ("8月10日前后的新闻", "", "2023-08-07 至 2023-08-13", False),
+    ("最近一周有什么关于台风的报道？", "台风", "2023-08-13 至 2023-08-19", True),
+    ("2022年8月发布了多少篇文章？", "", "2022-08-01 至 2022-08-31", False),  # a year said is kept
+])
+def test_dates_are_read_against_the_archives_newest_day(question, topic, dates, recent):
+    from rag.collection.question_kinds import classify
+
+    kind = classify(question, dt.date(2023, 8, 19))
+    assert kind.dates is not None and kind.dates.label == dates
+    assert kind.recent is recent
+    if topic is not None:
+        assert kind.topic == topic
+
+
+@pytest.mark.parametrize(("question", "more"), [
+    ("更多", True), ("下一页。", True), ("more", True), ("Show more", True), ("还有吗？", True),
+    ("更多关于台风的报道", False), ("more about the typhoon", False)])
+def test_asking_for_more_is_a_whole_message(question, more):
+    from rag.collection.question_kinds import asks_for_more
+
+    assert asks_for_more(question) is more
