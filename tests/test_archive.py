@@ -1,4 +1,4 @@
-"""A user's own archive (issue 25), in the default run: 84 generated news articles of July and
+"""A user's own archive (issue 25), in the default run: 77 generated news articles of July and
 August 2023 (typhoon, earthquake and market reports among others), ingested into real Chroma
 with the hashing fake embedder, asked through `answer()` as a user would: a month without a
 year read in the archive's own time, what is new, a topic in a window (a report that names only
