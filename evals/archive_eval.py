@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from rag.types import Answer
+
 QUESTIONS = Path(__file__).with_name("archive_questions.yaml")
 MAX_PAGES = 60
 ITEM_PRECISION = ITEM_RECALL = 0.75
@@ -52,11 +54,11 @@ def stem(article_id: str) -> str:
     return Path(article_id).stem
 
 
-def listed_articles(pipeline, question: str) -> tuple[list[str], list, int, object]:
+def listed_articles(pipeline, question: str) -> tuple[list[str], list, int, Answer]:
     """Every article the answer lists, page by page, in order; (ids, dates, pages, first answer)."""
     ids: list[str] = []
     dates: dict[str, str | None] = {}
-    first = None
+    first: Answer | None = None
     pages = 0
     for page in range(1, MAX_PAGES + 1):
         a = pipeline.answer(question, page=page)
@@ -68,6 +70,7 @@ def listed_articles(pipeline, question: str) -> tuple[list[str], list, int, obje
             ids.append(stem(c.source))
         if not new or a.abstained or "回复“更多”" not in a.text and 'reply "more"' not in a.text:
             break
+    assert first is not None
     return ids, [dates[i] for i in ids], pages, first
 
 
