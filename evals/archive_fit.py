@@ -92,6 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, w in zip(TOPIC_FEATURES, weights):
         print(f"    topic_{name}: float = {w:.3f}")
     print(f"    topic_bias: float = {bias:.3f}")
+    print("threshold shift: dev P/R, test P/R")
+    for shift in np.arange(best - 1.0, best + 2.01, 0.25):
+        d, t = listing_scores(rows["dev"], logits["dev"], shift), listing_scores(rows["test"], logits["test"], shift)
+        print(f"  {shift - best:+.2f}: dev {d[0]:.3f}/{d[1]:.3f}  test {t[0]:.3f}/{t[1]:.3f}")
+    col = {f: i for i, f in enumerate(TOPIC_FEATURES)}
+    for split in ("dev", "test"):  # the words-alone rule on_topic adds to the model
+        xs = np.concatenate([r[0] for r in rows[split]])
+        ys = np.concatenate([r[1] for r in rows[split]])
+        sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
+        print(f"sure by words, {split}: {int(sure.sum())} rows, on the topic {ys[sure].mean():.3f}, "
+              f"{int((sure & ys).sum())} of {int(ys.sum())} relevant")
     report = {}
     for split in ("dev", "test"):
         p, r, f = listing_scores(rows[split], logits[split], best)

@@ -55,14 +55,18 @@ def walk(url: str) -> dict:
         cdp = page.context.new_cdp_session(page)
         cdp.send("Network.enable")
         received: dict[str, int] = {}
+        urls: dict[str, str] = {}
+        cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
         cdp.on("Network.loadingFinished", lambda e: received.__setitem__(e["requestId"], int(e["encodedDataLength"])))
         t0 = time.perf_counter()
         page.goto(url)
         page.wait_for_selector("#kb label", timeout=120_000)
         out["page_ready_s"] = round(time.perf_counter() - t0, 2)
-        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(3000)  # Gradio keeps a stream open: "network idle" never comes
         out["page_bytes"] = sum(received.values())
         out["requests"] = len(received)
+        out["largest"] = [f"{received[r] // 1024} KB {urls.get(r, '?').split('?')[0][-60:]}"
+                          for r in sorted(received, key=lambda r: -received[r])[:40]]
         paints = page.evaluate("Object.fromEntries(performance.getEntriesByType('paint').map(p => [p.name, p.startTime]))")
         out["first_paint_ms"] = round(paints.get("first-paint", -1))
         out["first_contentful_paint_ms"] = round(paints.get("first-contentful-paint", -1))
@@ -75,10 +79,12 @@ def walk(url: str) -> dict:
         page.wait_for_function("() => document.querySelector('#kb-info').innerText.includes('匹配')", timeout=30_000)
         out["kb_search_s"] = round(time.perf_counter() - t, 2)
         out["kb_search_info"] = page.locator("#kb-info").inner_text()
-        page.locator("#kb label").first.click()
-        page.wait_for_function("() => document.querySelector('#chip-articles').offsetParent !== null", timeout=30_000)
-        page.screenshot(path=str(OUT / "kb-search.png"))
-        page.locator("#chip-clear").click()
+        if page.locator("#kb label").count():
+            page.locator("#kb label").first.click()
+            page.wait_for_selector("#chip-articles", state="visible", timeout=30_000)
+            page.screenshot(path=str(OUT / "kb-search.png"))
+            page.locator("#chip-clear").click()
+            page.wait_for_selector("#chip-articles", state="hidden", timeout=30_000)
         examples = page.locator("#chatbot button").all_inner_texts()
         out["examples"] = [e for e in examples if "？" in e or "?" in e]
         question = next((e for e in out["examples"] if "最近" in e), out["examples"][0] if out["examples"] else None)

@@ -235,6 +235,18 @@ class Pipeline:
         kind = self._kinds.classify(search.question, today)
         return dc.replace(kind, page=page) if page > 1 and kind.special else kind
 
+    def warm_archive(self) -> None:
+        """Build the view topic questions scan (rag.collection.archive) in a background thread,
+        for a collection large enough to be scanned: the server is ready at once and the first
+        "8月关于台风的报道" does not wait the seconds it takes at 10,000 articles."""
+        import threading
+
+        if len(self.lexical.articles) <= self.tuning.scan_above_articles:
+            return
+        from rag.collection.archive import archive_view
+
+        threading.Thread(target=archive_view, args=(self,), name="warm-archive", daemon=True).start()
+
     def reference_date(self):
         """What "8月" and "最近" are read against (rag.collection.question_kinds): today, or
         the newest article date when the collection ends earlier (an archive of 2023)."""

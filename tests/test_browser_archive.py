@@ -1,5 +1,5 @@
 """A user's archive in a real browser (issue 25): the generated archive of tests/test_archive.py
-(77 articles, hashing fake embedder, real Chroma, the real Gradio app) in headless Chromium:
+(98 articles, hashing fake embedder, real Chroma, the real Gradio app) in headless Chromium:
 the welcome summarises its topics instead of listing it, the knowledge base is searched and
 paged, a ticked article stays ticked across searches and filters the answer, an example
 question made from the archive is answered, and the topic overview shows with citations.
@@ -52,13 +52,13 @@ def browser():
 def test_the_archive_page_summarises_searches_pages_and_answers(browser, archive_server):
     page = open_page(browser, archive_server, DESKTOP)
     welcome = page.locator("#chatbot .welcome").inner_text()
-    assert "77 篇文章" in welcome and "主要话题" in welcome and "《" not in welcome
+    assert "98 篇文章" in welcome and "主要话题" in welcome and "《" not in welcome
     # the knowledge base: one page of 20, newest first, and a pager
     kb = page.locator("#kb label")
     assert kb.count() == 20
-    assert "共 77 篇 articles · 第 1/4 页" in page.locator("#kb-info").inner_text()
+    assert "共 98 篇 articles · 第 1/5 页" in page.locator("#kb-info").inner_text()
     page.locator("#kb-next").click()
-    shows(page, "#kb-info", "第 2/4 页")
+    shows(page, "#kb-info", "第 2/5 页")
     # search by a word of the title: the five earthquake reports
     page.locator("#kb-search textarea, #kb-search input").first.fill("地震")
     shows(page, "#kb-info", "5 篇匹配")
@@ -66,7 +66,7 @@ def test_the_archive_page_summarises_searches_pages_and_answers(browser, archive
     kb.first.click()  # tick one: it filters the answers and stays listed (and ticked) across searches
     shows(page, "#chip-articles", "只看")
     page.locator("#kb-search textarea, #kb-search input").first.fill("")
-    shows(page, "#kb-info", "共 77 篇")
+    shows(page, "#kb-info", "共 98 篇")
     assert page.locator("#kb input:checked").count() == 1 and "地震" in kb.first.inner_text()
     page.locator("#chip-clear").click()
     page.wait_for_function("() => document.querySelectorAll('#kb input:checked').length === 0", timeout=10_000)

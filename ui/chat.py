@@ -297,6 +297,7 @@ def welcome_html(catalog: list[ArticleRecord], topics=()) -> str:
 # -- suggested questions ----------------------------------------------------------------------
 
 OVERVIEW_QUESTION = "这些文章主要讲了什么？"  # answered from the catalog for any collection
+EXAMPLE_TOPIC_CHARS = 24  # an example question names an article by at most this much of its title
 
 
 def _topic(title: str) -> str:
@@ -364,7 +365,8 @@ class Suggester:
             if len(out) < n - 1 and self._lists(question):
                 out.append(question)
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
-        for record in newest[: 3 * n]:  # bounded: a large archive is not answered through
+        short = [r for r in newest if len(_topic(r.title)) <= EXAMPLE_TOPIC_CHARS]  # a lead cut off reads badly
+        for record in short[: 3 * n]:  # bounded: a large archive is not answered through
             if len(out) == n:
                 break
             question = self.candidate(record)
@@ -373,14 +375,13 @@ class Suggester:
         return out
 
     def archive_questions(self) -> list[str]:
-        """For an archive with a topic map (rag.index.topics): what is new, and its largest
-        topic's first word in its newest month ("8月有哪些关于台风的报道？")."""
+        """For an archive with a topic map (rag.index.topics): what is new. (A topic in a month
+        would be checked by scanning the archive, seconds that the server's start should not
+        wait for.)"""
         topics = getattr(self.pipeline.lexical, "topics", None)
-        dates = [r.date for r in self.catalog if r.date]
-        if not topics or not dates:
+        if not topics or not any(r.date for r in self.catalog):
             return []
-        month = int(max(dates)[5:7])
-        return ["最近有哪些新闻？", *(f"{month}月有哪些关于{t.words[0]}的报道？" for t in topics[:2] if t.words)]
+        return ["最近有哪些新闻？"]
 
     def _lists(self, question: str) -> bool:
         """Answering the question lists cited articles (answered from the catalog and the

@@ -237,6 +237,7 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
     import os
 
     from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
 
     auth = None
     secret = os.environ.get(cfg.ui.auth_env, "")
@@ -252,12 +253,15 @@ def launch(app, cfg: Config, host: str, port: int, *, mcp: bool = False, block: 
     state = ServerState()
     state.blocks = app
     guard = Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES, throttle=LoginThrottle(), state=state)
+    # Gradio sends its scripts uncompressed; compressed, the page is a third of the bytes
+    # (docs/ui.md). Event streams (answers arriving) are never buffered by it.
+    compress = Middleware(GZipMiddleware, minimum_size=1024)
     try:
         result = app.launch(
             server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
             show_error=True, allowed_paths=[], blocked_paths=blocked_paths(cfg),
             prevent_thread_lock=True, quiet=True, footer_links=["api"], mcp_server=mcp,
-            ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard]},
+            ssr_mode=False, max_file_size="1kb", app_kwargs={"middleware": [guard, compress]},
             # a backstop above SessionKeeper's own limit: room for the requests in flight that
             # hold no conversation (each gives its place back when it ends)
             state_session_capacity=cfg.ui.max_sessions + cfg.ui.max_queue + cfg.ui.concurrency,

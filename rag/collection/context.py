@@ -452,6 +452,14 @@ def undated_note(w: Writer, ctx: Context, records: list[ArticleRecord], why_zh: 
     titles(w, ctx, undated)
 
 
+def undated_count_note(w: Writer, ctx: Context, records: list[ArticleRecord]) -> None:
+    """The undated articles on a scanned topic that the dates leave out, counted, not named:
+    an article of no date is not an answer to "in August", and an archive has hundreds."""
+    if records:
+        w.text("\n" + ctx.say(f"另有{len(records)}篇相关文章没有注明日期，不在这个日期范围内。",
+                              f"{len(records)} more on it are undated, so they fall in no date range."))
+
+
 def page_slice(ctx: Context, records: list) -> tuple[int, list]:
     """(number of the first line, the lines of the asked page) of a listing: MAX_LINES a page."""
     first = (max(1, ctx.kind.page) - 1) * MAX_LINES

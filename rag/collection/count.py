@@ -16,6 +16,7 @@ from rag.collection.context import (
     scans,
     summary_lines,
     titles,
+    undated_count_note,
     undated_note,
     undated_outside_range,
 )
@@ -40,7 +41,7 @@ def answer(ctx: Context) -> Answer | None:
             summary_lines(w, ctx, records, words)
         else:
             w.text("。" if ctx.zh else ".")
-        undated_note(w, ctx, undated, "不在任何日期范围内，未计入", "not counted in any date range")
+        undated_count_note(w, ctx, undated)
         return w.answer(ctx)
     if kind.topic:
         found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)

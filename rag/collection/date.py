@@ -18,6 +18,7 @@ from rag.collection.context import (
     side_article,
     summary_lines,
     titles,
+    undated_count_note,
     undated_note,
     undated_outside_range,
 )
@@ -101,8 +102,10 @@ def answer(ctx: Context) -> Answer | None:
             w.text("\n" + ctx.say(f"另有{len(left)}篇文章没有注明日期，无法判断是否最新。",
                                   f"{len(left)} more are undated, so whether they are new is unknown."))
         return w.answer(ctx)
-    undated_note(w, ctx, undated_outside_range(ctx) if undated is None else undated,
-                 "不在任何日期范围内，未列出", "so they fall in no date range")
+    if undated is not None:
+        undated_count_note(w, ctx, undated)
+    else:
+        undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
     return w.answer(ctx)
 
 
