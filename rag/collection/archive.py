@@ -237,6 +237,8 @@ def _feedback_centre(profiles: np.ndarray, x: np.ndarray) -> np.ndarray:
     (named in the title or summary and the opening, said most): what the topic looks like in
     this archive, so a report that names it otherwise (李铁 for 国足前主教练) is near it."""
     sure = x[:, 0] + x[:, 6] + x[:, 1] + 0.1 * x[:, 3]
+    if not sure.any():  # no word of the topic is matched (an English name the archive writes in
+        sure = np.maximum(x[:, 5], 0)  # Chinese): the articles whose sentences are nearest it
     seeds = np.argsort(-sure, kind="stable")[:_SEEDS]
     seeds = seeds[sure[seeds] > 0]
     if not len(seeds):
@@ -277,13 +279,16 @@ def best_sentence_similarity(view: ArchiveView, positions: np.ndarray, q: np.nda
 
 
 def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[str]], tuning,
-             idf=None, query_vector=None) -> list[ArticleRecord]:
+             idf=None, query_vector=None, by_meaning: bool = False) -> list[ArticleRecord]:
     """The articles of `records` on the topic `groups` (topic_groups) describe, in the order
     given: those the topic model (a logistic model over TOPIC_FEATURES, fitted on labelled
     archive questions: Tuning.topic_weights) puts at even odds or better. Words weigh most; the
     meaning (the profile's cosine to the topic) lets in a report in other words than the
-    question's (李铁 for "国足前主教练") and keeps out one that only mentions them."""
-    if not records or not groups:
+    question's (李铁 for "国足前主教练") and keeps out one that only mentions them. With no
+    word to match (`groups` empty), only `by_meaning` lets the meaning features decide alone:
+    for a topic whose words the archive writes otherwise (an English name), not for one that
+    had no words at all."""
+    if not records or not (groups or (by_meaning and query_vector is not None)):
         return []
     x = topic_features(view, records, groups, idf, query_vector)
     w = np.asarray([tuning.topic_weights[f] for f in TOPIC_FEATURES], dtype=np.float32)

@@ -507,13 +507,15 @@ class TopicScan:
         embedder = ctx.pipeline.retriever.embedder
         self.groups = topic_groups(self.view, topic, ctx.tuning, embedder)
         self.words = tuple(dict.fromkeys(w for g in self.groups for w in g))
+        self.named = bool(topic_words(topic))  # it had words, even if none is matched here
         self.vector = embedder.embed_query(" ".join(topic_words(topic)) or topic) if embedder is not None else None
 
     def select(self, records: list[ArticleRecord]) -> list[ArticleRecord]:
         from rag.collection.archive import on_topic
 
         ctx = self.ctx
-        return by_date(on_topic(self.view, records, self.groups, ctx.tuning, ctx.lexical.idf, self.vector))
+        return by_date(on_topic(self.view, records, self.groups, ctx.tuning, ctx.lexical.idf, self.vector,
+                                by_meaning=self.named))
 
 
 def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:

@@ -350,11 +350,11 @@ _RECENT = re.compile(
     rf"|(最近|近期|近来|这几天|这两天)(有没有|有什么|有啥|有哪些)|最新(的)?(一些|几条)?(新闻|报道|消息|资讯|动态)(?!中)"
     r"|(有|出了)(什么|哪些|啥)新(新闻|报道|消息|鲜事|动态)"
     r"|\bwhat is new\b|\bwhat is the latest\b|\b(latest|recent|newest)\s+(news|articles|stories|reports|headlines)\b"
-    r"|\banything new\b|\bnews (this|last) week\b|\brecently\b)", re.I)
+    r"|\banything (new|recent)\b|\bnews (this|last) week\b|\brecently\b)", re.I)
 # "最新的报道是哪天发的", "the latest article": the one newest, not what is new
 _ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
 _RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新|\bwhat is new\b"
-                           r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything new\b)", re.I)
+                           r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything (new|recent)\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
 _SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
 _FROM_TO = re.compile(
