@@ -149,10 +149,16 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
     companions; an English word or phrase no title uses brings the Chinese words a
     dictionary glosses it with (rag.retrieve.bridge) that the archive uses, the ones the
     embedding model puts nearest it ("typhoon" -> 台风; "flood" -> 洪水, 洪涝, not 刷屏)."""
-    words = [_as_written(view, w) for w in topic_words(topic)]
+    whole = _whole_names(view, topic)
+    # a jieba word across the cut of a whole name (大都 of 恒大都) is not a word of the topic
+    pieces = [w for w in (_as_written(view, w) for w in topic_words(topic))
+              if not any(w in run and w not in name for name, run in whole)]
+    words = [name for name, _ in whole] + pieces
+    words = [w for w in dict.fromkeys(words) if not any(w != o and w in o for o in words)]
     latin = [w for w in words if w.isascii()]
     groups = [[w, *companions(view, w, tuning)] for w in words if not w.isascii()]
-    if latin and not all(any(w in h for h in view.heads) for w in latin):
+    least = tuning.companion_min_articles  # titles that use a Latin word for it to be the archive's own
+    if latin and not all(sum(w in h for h in view.heads) >= least for w in latin):
         phrase = " ".join(latin)
         glossed = _glossed(view, phrase, embedder, tuning)
         if glossed:
@@ -161,13 +167,27 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
             g = _glossed(view, w, embedder, tuning)
             if g:
                 groups.append(g + companions(view, g[0], tuning))
-            elif any(w in t for t in view.texts):
+            elif sum(w in h for h in view.heads) >= least:
                 groups.append([w])
-            # else: a word no article uses and no dictionary glosses (a name the archive writes
-            # in Chinese): it cannot be matched by words; the meaning features carry it
+            # else: a word few titles use and no dictionary glosses (a name the archive writes
+            # in Chinese: Chengdu, Universiade): not matched by words; the meaning carries it
     else:
         groups += [[w] for w in latin]
     return groups
+
+
+_TRAILING_FUNCTION = re.compile(r"[都也的了呢吗吧呀啊么又还]+$")
+
+
+def _whole_names(view: ArchiveView, topic: str) -> list[tuple[str, str]]:
+    """(name, run) for Chinese runs of the topic that titles use whole once a trailing function
+    character is cut ("恒大都" -> 恒大, which jieba splits as 恒 / 大都): kept as one word."""
+    out = []
+    for run in re.findall(r"[\u4e00-\u9fff]{2,}", topic):
+        name = _TRAILING_FUNCTION.sub("", run)
+        if name != run and len(name) >= 2 and sum(name in h for h in view.heads) >= 3:
+            out.append((name, run))
+    return out
 
 
 def _as_written(view: ArchiveView, word: str) -> str:
@@ -182,10 +202,14 @@ def _as_written(view: ArchiveView, word: str) -> str:
     return word
 
 
+# Glosses that never stand for a topic: "US" is looked up as "us" (我们) beside 美国
+_PRONOUNS = frozenset("我 你 他 她 它 我们 你们 他们 她们 它们 咱们 自己 大家 这个 那个 这些 那些".split())
+
+
 def _glossed(view: ArchiveView, english: str, embedder, tuning) -> list[str]:
     from rag.retrieve.bridge import chinese_for
 
-    used = [z for z in chinese_for(english) if any(z in h for h in view.heads)]
+    used = [z for z in chinese_for(english) if z not in _PRONOUNS and any(z in h for h in view.heads)]
     if len(used) <= 1 or embedder is None:
         return used
     q = np.asarray(embedder.embed_query(english), dtype=np.float32)
