@@ -128,7 +128,7 @@ def test_newest_and_oldest(ask):
 
 def test_date_ranges_and_article_dates(ask):
     december = ask("2025年12月有什么新闻？")
-    assert december.text.startswith("2025-12-01 至 2025-12-31发布的文章有1篇：")
+    assert december.text.startswith("2025-12-01 至 2025-12-31发布的文章有1篇（从新到旧）：")
     assert sources(december)[0] == DOE and DONATION not in sources(december)
     since = ask("What was published since February 2026?")
     assert sources(since)[0] == DONATION and GOV not in sources(since)

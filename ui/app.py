@@ -554,7 +554,8 @@ def _wire(v: Views, app: ChatApp, cfg: Config) -> None:
             return app.kb_view(search, date_from, date_to, selected, (page or 1) + step)
         return turn
 
-    gr.on([v.kb_search.change, v.date_from.blur, v.date_from.submit, v.date_to.blur, v.date_to.submit],
+    # .change, not blur: clearing the filters (a chip, "clear and ask again") sets the dates too
+    gr.on([v.kb_search.change, v.date_from.change, v.date_to.change],
           kb_first, kb_in, kb_out, show_progress="hidden", trigger_mode="always_last", **private)
     prev.click(kb_turn(-1), [*kb_in, number], kb_out, show_progress="hidden", **private)
     nxt.click(kb_turn(+1), [*kb_in, number], kb_out, show_progress="hidden", **private)
