@@ -235,13 +235,19 @@ class Pipeline:
         kind = self._kinds.classify(search.question, today)
         return dc.replace(kind, page=page) if page > 1 and kind.special else kind
 
+    @property
+    def is_archive(self) -> bool:
+        """More articles than `Tuning.scan_above_articles`: too many for retrieved passages to
+        see every one, so topic questions scan the whole collection (rag.collection.archive)."""
+        return len(self.lexical.articles) > self.tuning.scan_above_articles
+
     def warm_archive(self) -> None:
         """Build the view topic questions scan (rag.collection.archive) in a background thread,
         for a collection large enough to be scanned: the server is ready at once and the first
         "8月关于台风的报道" does not wait the seconds it takes at 10,000 articles."""
         import threading
 
-        if len(self.lexical.articles) <= self.tuning.scan_above_articles:
+        if not self.is_archive:
             return
         from rag.collection.archive import archive_view
 

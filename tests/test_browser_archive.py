@@ -13,7 +13,16 @@ from rag.config import config_from_dict
 from tests.conftest import free_port
 from tests.fakes import HashEmbedder
 from tests.test_archive import ARTICLES, _write
-from tests.test_browser import CHROMIUM, DESKTOP, ask, last_answer, no_error_badges, open_page, shot, shows
+from tests.test_browser import (  # noqa: F401  (browser: the same headless Chromium fixture)
+    DESKTOP,
+    ask,
+    browser,
+    last_answer,
+    no_error_badges,
+    open_page,
+    shot,
+    shows,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -36,20 +45,7 @@ def archive_server(tmp_path_factory):
     app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
-def test_the_archive_page_summarises_searches_pages_and_answers(browser, archive_server):
+def test_the_archive_page_summarises_searches_pages_and_answers(browser, archive_server):  # noqa: F811
     page = open_page(browser, archive_server, DESKTOP)
     welcome = page.locator("#chatbot .welcome").inner_text()
     assert "98 篇文章" in welcome and "主要话题" in welcome and "《" not in welcome

@@ -38,10 +38,6 @@ class ArchiveView:
         self.heads = heads  # title, original title and summary: where a report names its subject
         self.profiles = profiles
         self.position = {r.id: i for i, r in enumerate(records)}
-        dates = sorted(r.date for r in records if r.date)
-        self.oldest = dates[0] if dates else None
-        self.newest = dates[-1] if dates else None
-        self.undated = sum(1 for r in records if not r.date)
         self.companions: dict[str, list[str]] = {}  # companions(), per topic word
 
     @classmethod
@@ -61,19 +57,21 @@ class ArchiveView:
                 per_article.setdefault(c.article_id, []).append(index.chunk_rows(c))
             empty = np.zeros(0, dtype=np.int64)
             rows = [np.concatenate(per_article[r.id]) if r.id in per_article else empty for r in records]
-        return cls(records, texts, heads, _profiles(records, semantics, embedder), index, rows)
+        profiles = profile_vectors(records, semantics, embedder.embed_documents) if embedder is not None else None
+        return cls(records, texts, heads, profiles, index, rows)
 
 
-def _profiles(records: list[ArticleRecord], semantics, embedder) -> np.ndarray | None:
-    """The profile vectors ingest stored beside the sentence vectors; any missing (an index
-    made before them) are embedded here once. None without a model."""
-    index = semantics.sentences if semantics is not None else None
-    if embedder is None or not records:
+def profile_vectors(records: list[ArticleRecord], semantics, embed_documents) -> np.ndarray | None:
+    """Unit profile vectors of `records`, in order: those ingest stored beside the sentence
+    vectors, any missing (an index made before them) embedded by `embed_documents`. None for
+    no records."""
+    if not records:
         return None
-    texts = [embed_text(profile_text(r)) for r in records]
+    index = semantics.sentences if semantics is not None else None
+    texts = [embed_text(profile_text(r)) for r in records]  # as ingest embeds them
     stored = [index.vector(t) if index is not None else None for t in texts]
     missing = [t for t, v in zip(texts, stored) if v is None]
-    fresh = iter(embedder.embed_documents(missing)) if missing else iter(())
+    fresh = iter(embed_documents(missing)) if missing else iter(())
     vs = np.asarray([v if v is not None else next(fresh) for v in stored], dtype=np.float32)
     return vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
 

@@ -24,8 +24,7 @@ from rag.answering.extractive import (
     similar,
 )
 from rag.collection.question_kinds import QuestionKind, merge_filters
-from rag.index.catalog import by_date, profile_text
-from rag.index.sentences import embed_text
+from rag.index.catalog import by_date
 from rag.retrieve.query import PROPER_NAME_TAGS, QueryTerms, SearchQuery, is_chinese, key_terms
 from rag.text import normalize
 from rag.tuned import Tuning
@@ -99,7 +98,7 @@ class Context:
             from rag.text import terms
 
             articles = self.lexical.articles
-            if len(articles) > self.tuning.scan_above_articles:
+            if self.pipeline.is_archive:
                 self._shared = frozenset()  # an archive's articles share no subject word (and jieba over all is seconds)
                 return self._shared
             sets = [set(terms(_profile(r))) for r in articles]
@@ -216,14 +215,10 @@ def _profile_similarities(ctx: Context, phrase: str) -> list[tuple[ArticleRecord
         return []
     import numpy as np
 
-    semantics = getattr(ctx.pipeline, "semantics", None)
-    index = semantics.sentences if semantics is not None else None
-    texts = [embed_text(profile_text(r)) for r in ctx.records]  # as ingest embeds them
-    stored = [index.vector(t) if index is not None else None for t in texts]
-    missing = tuple(t for t, v in zip(texts, stored) if v is None)
-    fresh = iter(_embed_cached(embedder, missing)) if missing else iter(())
-    vs = np.asarray([v if v is not None else next(fresh) for v in stored], dtype=np.float32)
-    vs = vs / np.linalg.norm(vs, axis=1, keepdims=True)
+    from rag.collection.archive import profile_vectors
+
+    vs = profile_vectors(ctx.records, getattr(ctx.pipeline, "semantics", None),
+                         lambda texts: _embed_cached(embedder, tuple(texts)))
     q = np.asarray(embedder.embed_query(phrase), dtype=np.float32)
     sims = vs @ (q / np.linalg.norm(q))
     return list(zip(ctx.records, sims.tolist()))
@@ -492,7 +487,7 @@ def summary_lines(w: Writer, ctx: Context, records: list[ArticleRecord], words: 
 def scans(ctx: Context) -> bool:
     """A collection too large for retrieved passages to see every article: topics are found
     by scanning it (rag.collection.archive)."""
-    return len(ctx.lexical.articles) > ctx.tuning.scan_above_articles
+    return ctx.pipeline.is_archive
 
 
 class TopicScan:
