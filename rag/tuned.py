@@ -191,15 +191,15 @@ class Tuning:
     # (overfits). Every meaning feature is a robust z-score within the window (median, MAD;
     # capped at 8), so the weights hold for any model's cosine scale and for a topic common
     # in its window (mean/std z-scores, an earlier fit: test P 0.735 R 0.720).
-    topic_head: float = 0.443
-    topic_said_twice: float = 0.521
-    topic_said_once: float = 0.406
-    topic_mentions: float = 0.386
-    topic_dense: float = 0.076
-    topic_sentence: float = 0.522
-    topic_opening: float = 0.494
-    topic_feedback: float = 0.922
-    topic_bias: float = -8.042
+    topic_head: float = 1.065
+    topic_said_twice: float = 1.154
+    topic_said_once: float = 0.978
+    topic_mentions: float = 0.483
+    topic_dense: float = -0.529
+    topic_sentence: float = 0.443
+    topic_opening: float = 1.158
+    topic_feedback: float = 1.464
+    topic_bias: float = -9.303
     # a companion word (a typhoon's name for 台风) is named beside the topic word in at least
     # this share of the titles and summaries naming it (and this many), among the most common
     # `companion_candidates` there, and this share of the articles saying it say the word too
@@ -210,6 +210,11 @@ class Tuning:
     # an English topic's dictionary glosses kept: those within this cosine of the nearest
     # ("flood": 洪水 洪涝 洪灾 水灾, not 刷屏)
     gloss_within: float = 0.03
+    # an English name no dictionary glosses is the Chinese word beside it in the archive
+    # (archive._written_beside) when that word's cosine to it leads the next candidate's by
+    # this much: Khanun -> 卡努 by 0.056, Tesla -> 特斯拉 by 0.095, iPhone -> 苹果 by 0.098; not
+    # CPI -> 数据 (0.013), NASA -> 项目 (0.012), OpenAI -> 公司 (0.001), G20 (0.005)
+    name_margin: float = 0.04
 
     @property
     def topic_weights(self) -> dict[str, float]:

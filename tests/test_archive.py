@@ -196,3 +196,45 @@ def test_asking_for_more_is_a_whole_message(question, more):
     from rag.collection.question_kinds import asks_for_more
 
     assert asks_for_more(question) is more
+
+
+def _view(texts: list[str]):
+    from types import SimpleNamespace
+
+    from rag.collection.archive import ArchiveView
+
+    records = [SimpleNamespace(id=f"a{i}.md") for i in range(len(texts))]
+    return ArchiveView(records, [t.lower() for t in texts], [t.split("。")[0].lower() for t in texts], None)
+
+
+@pytest.mark.slow
+def test_an_english_topic_keeps_the_dictionary_senses_the_archive_says_with_its_other_words(real_embedder):
+    """"ratings" glosses 评级 and 收视率; beside 穆迪 and 银行 the archive says 评级. A word whose
+    every gloss the archive never says beside the topic's other words ("stopover": 停靠站) is
+    no group: the articles write 过境."""
+    from rag.collection.archive import topic_groups
+    from rag.tuned import Tuning
+
+    view = _view(["穆迪下调美国银行评级。穆迪称多家银行面临压力。", "穆迪评级：银行业展望负面。银行股下跌。",
+                  "穆迪发布报告。银行评级被调降。", "电视剧收视率创新高。收视率统计显示观众增加。",
+                  "综艺节目收视率下滑。节目组回应收视率。", "收视率调查：晚间新闻收视率稳定。",
+                  "赖清德过境美国。赖清德窜美引发抗议。", "赖清德“过境”纽约。外交部回应赖清德。",
+                  "赖清德窜访巴拉圭。赖清德过境旧金山。", "公交停靠站改造。新增停靠站三处。",
+                  "停靠站迁移通知。乘客注意停靠站变化。", "地铁停靠站调整。停靠站增设。"])
+    groups = topic_groups(view, "Moody s cutting bank ratings", Tuning(), real_embedder)
+    assert ["穆迪"] in groups and any("银行" in g for g in groups)
+    assert any("评级" in g for g in groups) and not any("收视率" in g for g in groups)
+    groups = topic_groups(view, "Lai Ching-te s stopover", Tuning(), real_embedder)
+    assert groups == [["赖清德"]]
+
+
+@pytest.mark.slow
+def test_an_english_name_no_dictionary_has_is_the_chinese_name_written_beside_it(real_embedder):
+    from rag.collection.archive import topic_groups
+    from rag.tuned import Tuning
+
+    view = _view(["台风“卡努”（khanun）逼近日本。冲绳发布警报。", "台风“卡努”（khanun）北上。韩国做好防台准备。",
+                  "卡努（khanun）登陆韩国。多地停课。", "卡努减弱为热带风暴。东北地区降雨。",
+                  "股市收盘：沪指上涨。券商板块活跃。", "夏季健康：医生提醒防暑。"])
+    groups = topic_groups(view, "Khanun", Tuning(), real_embedder)
+    assert groups == [["卡努", "khanun"]]  # reports that write only 卡努 are on the topic too

@@ -27,3 +27,14 @@ def test_english_question_is_checked_against_chinese_passages():
     q = key_terms("What training do malaria nurses get?", flat_idf, lambda t: t in passages)
     assert set(q.terms) == {"培训", "疟疾"} and 0 < q.unknown_share < 1
     assert key_terms("Which article mentions tuberculosis?", flat_idf, lambda t: t in passages).terms == ()
+
+
+def test_names_are_glossed_by_the_dictionarys_english_names_and_pinyin():
+    assert "成都" in chinese_for("chengdu")  # a place: its pinyin is its English name
+    assert "大运" in chinese_for("universiade")  # 'World University Games (formerly "Universiade")'
+    assert "穆迪" in chinese_for("moody")  # "Moody's, company specializing in ..." ('s cut as a question's is)
+    assert "惠誉" in chinese_for("fitch")
+    assert chinese_for("lai ching-te") == ("赖清德",)  # "William Lai Ching-te (1959-), ..."
+    assert "特朗普" in chinese_for("trump")  # a person by the last words of the name
+    # a proper noun's pinyin never joins an English word's glosses
+    assert "亚们" not in chinese_for("yamen") and "衙门" in chinese_for("yamen")

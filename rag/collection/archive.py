@@ -156,22 +156,77 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
     latin = [w for w in words if w.isascii()]
     groups = [[w, *companions(view, w, tuning)] for w in words if not w.isascii()]
     least = tuning.companion_min_articles  # titles that use a Latin word for it to be the archive's own
-    if latin and not all(sum(w in h for h in view.heads) >= least for w in latin):
-        phrase = " ".join(latin)
-        glossed = _glossed(view, phrase, embedder, tuning)
-        if glossed:
-            return groups + [glossed + companions(view, glossed[0], tuning)]
-        for w in latin:
-            g = _glossed(view, w, embedder, tuning)
+    if not latin or all(sum(w in h for h in view.heads) >= least for w in latin):
+        return groups + [_written_beside(view, w, embedder, tuning) or [w] for w in latin]
+    # the longest runs of the English words a dictionary glosses first: "Lai Ching-te",
+    # "stock exchange", then word by word
+    named = {w.lower() for w in re.findall(r"[A-Z][\w'-]*", topic)}  # as the asker capitalised
+    glossed: list[tuple[list[str], bool]] = []  # (Chinese words, from a name)
+    start = 0
+    while start < len(latin):
+        for end in range(len(latin), start, -1):
+            g = _glossed(view, " ".join(latin[start:end]), embedder, tuning)
             if g:
-                groups.append(g + companions(view, g[0], tuning))
-            elif sum(w in h for h in view.heads) >= least:
-                groups.append([w])
-            # else: a word few titles use and no dictionary glosses (a name the archive writes
-            # in Chinese: Chengdu, Universiade): not matched by words; the meaning carries it
-    else:
-        groups += [[w] for w in latin]
-    return groups
+                glossed.append((g, any(w in named for w in latin[start:end])))
+                start = end
+                break
+        else:
+            beside = _written_beside(view, latin[start], embedder, tuning)
+            if beside:
+                glossed.append((beside, True))
+            elif sum(latin[start] in h for h in view.heads) >= least:
+                groups.append([latin[start]])
+            # else: a word the archive never writes and no dictionary glosses: not matched by
+            # words; the meaning carries it
+            start += 1
+    # A name is the topic's anchor: it stays even when no article says it beside a common
+    # word's gloss, which must fit the groups kept ("Lai Ching-te stopover": 赖清德 stays,
+    # 停靠站 goes). Names first.
+    kept_glosses: list[list[str]] = []
+    for g, is_name in sorted(glossed, key=lambda gn: not gn[1]):
+        others = groups + kept_glosses + ([o for o, _ in glossed if o is not g] if is_name else [])
+        kept = (_senses_for(view, g, others) if others else g) or (g if is_name else [])
+        if kept:
+            kept_glosses.append(kept)
+    return groups + [k + companions(view, k[0], tuning) for k in kept_glosses]
+
+
+def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]:
+    """The archive's own Chinese name for an English word no dictionary glosses: where a report
+    writes the word, it writes its Chinese name beside it (台风“卡努”（Khanun）). Of the Chinese
+    words in the titles and summaries of nearly all the articles saying `word`
+    (`Tuning.companion_share`; not 苹果 for iPhone, in half), the one the embedding model puts
+    nearest it, when it stands out from the next by `Tuning.name_margin` (卡努 for Khanun;
+    none for CPI, whose nearest, 数据, is as near as 标题); the word itself stays in the group."""
+    from collections import Counter
+
+    saying = [p for p, t in enumerate(view.texts) if word in t]
+    if not saying or embedder is None:
+        return []
+    counts = Counter(t for p in saying for t in set(topic_words(view.heads[p])) if not t.isascii())
+    if len(counts) < 2 or counts.most_common(1)[0][1] < tuning.companion_share * len(saying):
+        return []  # no word in nearly all of them (and nothing to embed)
+    candidates = list(counts)
+    q = np.asarray(embedder.embed_query(word), dtype=np.float32)
+    vs = np.asarray([embedder.embed_query(z) for z in candidates], dtype=np.float32)
+    sims = (vs / np.linalg.norm(vs, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
+    ranked = sorted(zip(candidates, sims.tolist()), key=lambda zs: -zs[1])
+    if ranked[0][1] - ranked[1][1] < tuning.name_margin or counts[ranked[0][0]] < tuning.companion_share * len(saying):
+        return []
+    return [ranked[0][0], word]
+
+
+def _senses_for(view: ArchiveView, gloss: list[str], others: list[list[str]]) -> list[str]:
+    """A dictionary's senses of a word are not all this topic's: of the gloss's words, those
+    some article says beside the most of the topic's other groups ("ratings" beside 穆迪,
+    美国, 银行 is 评级, not 收视率); none when no article says any of them beside another group
+    ("stopover" beside 赖清德: the archive writes 过境)."""
+    def beside(z: str) -> int:
+        return max((sum(any(x in t for x in o) for o in others) for t in view.texts if z in t), default=0)
+
+    counts = {z: beside(z) for z in gloss}
+    best = max(counts.values())
+    return [z for z in gloss if counts[z] == best] if best else []
 
 
 _TRAILING_FUNCTION = re.compile(r"[都也的了呢吗吧呀啊么又还]+$")

