@@ -103,6 +103,25 @@ def main(argv: list[str] | None = None) -> int:
         sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
         print(f"sure by words, {split}: {int(sure.sum())} rows, on the topic {ys[sure].mean():.3f}, "
               f"{int((sure & ys).sum())} of {int(ys.sum())} relevant")
+    # the topic floor (Tuning.topic_floor): an item lists nothing when its best row's logit is
+    # under it and no row is sure by its words; chosen on dev between the items with and
+    # without relevant articles
+    def item_best(r, z):
+        xs = r[0]
+        sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
+        return float("inf") if sure.any() else float((z + best).max()), bool(r[1].any())
+
+    for split in ("dev", "test"):
+        tops = sorted(item_best(r, z) for r, z in zip(rows[split], logits[split]))
+        print(f"best logit per item, {split} (* an item with no relevant article): "
+              + " ".join(f"{'*' if not has else ''}{t:.2f}" for t, has in tops if t < 5))
+    dev_tops = [item_best(r, z) for r, z in zip(rows["dev"], logits["dev"])]
+    cuts = sorted({t for t, _ in dev_tops if t != float("inf")})
+    def right(floor):
+        return sum((t >= floor) == has for t, has in dev_tops)
+    candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
+    floor = max(candidates, key=lambda f: (right(f), -f)) if candidates else 0.0
+    print(f"topic floor (best dev items: {right(floor)} of {len(dev_tops)} right):\n    topic_floor: float = {floor:.2f}")
     report = {}
     for split in ("dev", "test"):
         p, r, f = listing_scores(rows[split], logits[split], best)

@@ -87,6 +87,8 @@ def run_squad_eval(cfg: Config, path: str | Path, *, fold: str | None = None, ev
             "contains": (not answer.abstained and any(g in answer.text for g in golds)) if golds else None,
             "cited": (any(c.source == names[item.paragraph] for c in answer.citations)) if golds else None,
             "chars": len(answer.text), "seconds": seconds, "short": short, "golds": golds,
+            # the reader's preference of the short answer over "no answer" (None: none read)
+            "margin": answer.short_answer.margin if answer.short_answer else None,
             "question": item.question,
         })
         if bar:

@@ -200,6 +200,11 @@ class Tuning:
     topic_opening: float = 1.158
     topic_feedback: float = 1.464
     topic_bias: float = -9.303
+    # a topic is in the archive at all when its best candidate's logit reaches this (or one is
+    # sure by its words): chosen on the dev items by `python -m evals.archive_fit`, midway
+    # between a topic with no report (火星探测, best 0.40) and the least sure real topic
+    # (1.95); the other no-report topics of dev have a row sure by its words or a best of 3.24
+    topic_floor: float = 1.17
     # a companion word (a typhoon's name for 台风) is named beside the topic word in at least
     # this share of the titles and summaries naming it (and this many), among the most common
     # `companion_candidates` there, and this share of the articles saying it say the word too

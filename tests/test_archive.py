@@ -238,3 +238,23 @@ def test_an_english_name_no_dictionary_has_is_the_chinese_name_written_beside_it
                   "股市收盘：沪指上涨。券商板块活跃。", "夏季健康：医生提醒防暑。"])
     groups = topic_groups(view, "Khanun", Tuning(), real_embedder)
     assert groups == [["卡努", "khanun"]]  # reports that write only 卡努 are on the topic too
+
+
+def test_a_topic_whose_best_candidate_is_under_the_floor_lists_nothing():
+    """Near misses of a topic the archive has no report on (moon probes for 火星探测) stay out
+    when even the best of them is under Tuning.topic_floor; a report sure by its words (named
+    in the title, the opening and twice) is listed whatever the floor."""
+    import dataclasses
+
+    from rag.collection.archive import on_topic
+    from rag.tuned import Tuning
+
+    body = "。" + "记者了解到，" * 40 + "月球探测器进入轨道，探测任务顺利。"  # 探测 twice, far from the opening
+    view = _view(["印度月船三号" + body, "股市收盘：沪指上涨" + "。券商板块活跃" * 5])
+    groups = [["火星"], ["探测"]]
+    lenient = dataclasses.replace(Tuning(), topic_bias=-1.0, topic_floor=-10.0)
+    assert [r.id for r in on_topic(view, view.records, groups, lenient)] == ["a0.md"]
+    strict = dataclasses.replace(lenient, topic_floor=10.0)
+    assert on_topic(view, view.records, groups, strict) == []
+    sure = _view(["火星探测器发射。火星探测器发射成功，火星探测任务启动。", "股市收盘：沪指上涨。券商板块活跃。"])
+    assert [r.id for r in on_topic(sure, sure.records, groups, strict)] == ["a0.md"]

@@ -377,6 +377,10 @@ def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[
     # precise as the model.
     col = {f: i for i, f in enumerate(TOPIC_FEATURES)}
     sure = (x[:, col["head"]] >= _ALL) & (x[:, col["opening"]] >= _ALL) & (x[:, col["said_twice"]] >= _ALL)
+    if not sure.any() and float(logit.max()) < tuning.topic_floor:
+        # the archive has no report on the topic: its best candidate is a near miss (a moon
+        # probe for 火星探测), not a report the model is unsure of
+        return []
     return [r for r, z, s in zip(records, logit.tolist(), sure.tolist()) if z >= 0 or s]
 
 
