@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pathlib import Path
 import yaml
 
 from rag.errors import ConfigError
+
+_YAML11_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Package data, so an installed wheel (or `pip install --target`) has it too.
@@ -354,6 +357,8 @@ def _convert(value, hint, key: str):
             raise ConfigError(f"config key `{key}`: expected an integer, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str) and _YAML11_EXPONENT.match(value):
+            value = float(value)  # YAML 1.1 reads 1e9 and -1.0e9 as text; they are numbers
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config key `{key}`: expected a number, got {value!r}")
         if not math.isfinite(value):

@@ -133,3 +133,11 @@ def test_with_tuning_needs_a_built_pipeline(pipeline):
     bare = Pipeline(pipeline.cfg, pipeline.retriever, pipeline.answerer, pipeline.lexical)
     with pytest.raises(TypeError, match="build_pipeline"):
         bare.with_tuning(DEFAULTS)
+
+
+def test_a_number_in_exponent_form_is_a_number_though_yaml_reads_it_as_text(tmp_path):
+    from rag.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("tuning:\n  reader_answer_margin: -1.0e9\n  reader_abstain_margin: 1e3\n", encoding="utf-8")
+    assert dict(load_config(path).tuning) == {"reader_answer_margin": -1e9, "reader_abstain_margin": 1000.0}
