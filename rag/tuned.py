@@ -173,7 +173,10 @@ class Tuning:
     # (the first delta, 1 epoch): the 3x-cost threshold on the dev fold of ../shared/qa
     reader_answer_margin: float = -0.92
     # the reader's best margin below this abstains even when the gate would answer (lower:
-    # abstains less; -1e9: the reader never abstains)
+    # abstains less; -1e9: the reader never abstains). The 3x-cost choice on the dev fold of
+    # ../shared/qa through answer() is -0.19 (`python -m evals.reader_gate_fit`; held-out near
+    # misses abstained 0.878, false abstentions 0.353), but it takes `rag eval` from dev 0.868 /
+    # test 0.699 to 0.477 / 0.373 (English questions 0.800 -> 0.200): not adopted (docs/reader.md)
     reader_abstain_margin: float = -1e9
 
     # --- archive questions (rag.collection.archive): a topic within dates, at any size ----------

@@ -32,3 +32,21 @@ def test_a_squad_file_is_asked_of_its_own_paragraphs(tmp_path):
     assert (tmp_path / "data" / "squad").is_dir()
     with pytest.raises(ConfigError, match="--fold"):
         run_squad_eval(cfg, tmp_path)
+
+
+def test_the_readers_abstention_margin_is_chosen_at_three_times_the_cost_of_a_wrong_answer():
+    from evals.reader_gate_fit import choose, outcomes
+
+    def row(impossible, margin, em=0.0, abstained=False):
+        return {"impossible": impossible, "margin": margin, "em": em, "f1": em, "abstained": abstained}
+
+    rows = ([row(False, m, 1.0) for m in (2.0, 1.5, 1.0, 0.5)] + [row(False, -0.5, 0.0)]
+            + [row(True, m) for m in (-1.0, -0.8, 0.2)] + [row(True, None, abstained=True)])
+    # withdrawing every answer under 0.35 catches the 3 answered unanswerables (9 saved) and
+    # loses one answerable (cost 1)
+    best = choose(rows)
+    assert 0.2 < best["threshold"] < 0.5 and best["cost"] == 1.0 and best["false_abstention"] == 0.2
+    never = outcomes(rows, -1e9)
+    assert never["cost"] == 9.0 and never["false_abstention"] == 0.0 and never["unanswerable_abstained"] == 0.25
+    assert outcomes(rows, -0.65)["cost"] == 3.0  # the unanswerable at 0.2 still answered
+    assert outcomes(rows, 1.2)["cost"] == 3.0 and outcomes(rows, 1.2)["em"] == 0.4  # two answerable lost
