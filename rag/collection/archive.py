@@ -194,10 +194,11 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
 def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]:
     """The archive's own Chinese name for an English word no dictionary glosses: where a report
     writes the word, it writes its Chinese name beside it (台风“卡努”（Khanun）). Of the Chinese
-    words in the titles and summaries of nearly all the articles saying `word`
-    (`Tuning.companion_share`; not 苹果 for iPhone, in half), the one the embedding model puts
-    nearest it, when it stands out from the next by `Tuning.name_margin` (卡努 for Khanun;
-    none for CPI, whose nearest, 数据, is as near as 标题); the word itself stays in the group."""
+    words most common in the titles and summaries of the articles saying `word`, the one the
+    embedding model puts nearest it, when it stands out from the next by `Tuning.name_margin`
+    and is in nearly all of them (`Tuning.companion_share`): 卡努 for Khanun; none for CPI,
+    whose nearest, 数据, is as near as 标题, nor for iPhone, whose 苹果 is in half. The word
+    itself stays in the group."""
     from collections import Counter
 
     saying = [p for p, t in enumerate(view.texts) if word in t]
@@ -206,7 +207,9 @@ def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]
     counts = Counter(t for p in saying for t in set(topic_words(view.heads[p])) if not t.isascii())
     if len(counts) < 2 or counts.most_common(1)[0][1] < tuning.companion_share * len(saying):
         return []  # no word in nearly all of them (and nothing to embed)
-    candidates = list(counts)
+    # the most common words only: a name said in hundreds of reports has thousands of title
+    # words, each an embedding to compute
+    candidates = [t for t, _ in counts.most_common(tuning.companion_candidates)]
     q = np.asarray(embedder.embed_query(word), dtype=np.float32)
     vs = np.asarray([embedder.embed_query(z) for z in candidates], dtype=np.float32)
     sims = (vs / np.linalg.norm(vs, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
