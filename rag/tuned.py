@@ -198,20 +198,20 @@ class Tuning:
     # (overfits). Every meaning feature is a robust z-score within the window (median, MAD;
     # capped at 8), so the weights hold for any model's cosine scale and for a topic common
     # in its window (mean/std z-scores, an earlier fit: test P 0.735 R 0.720).
-    topic_head: float = 1.065
-    topic_said_twice: float = 1.154
-    topic_said_once: float = 0.978
-    topic_mentions: float = 0.483
-    topic_dense: float = -0.529
-    topic_sentence: float = 0.443
-    topic_opening: float = 1.158
-    topic_feedback: float = 1.464
-    topic_bias: float = -9.303
+    topic_head: float = 1.066
+    topic_said_twice: float = 1.162
+    topic_said_once: float = 0.985
+    topic_mentions: float = 0.487
+    topic_dense: float = -0.524
+    topic_sentence: float = 0.439
+    topic_opening: float = 1.162
+    topic_feedback: float = 1.465
+    topic_bias: float = -9.267
     # a topic is in the archive at all when its best candidate's logit reaches this (or one is
     # sure by its words): chosen on the dev items by `python -m evals.archive_fit`, midway
     # between a topic with no report (火星探测, best 0.40) and the least sure real topic
     # (1.95); the other no-report topics of dev have a row sure by its words or a best of 3.24
-    topic_floor: float = 1.17
+    topic_floor: float = 1.23
     # a companion word (a typhoon's name for 台风) is named beside the topic word in at least
     # this share of the titles and summaries naming it (and this many), among the most common
     # `companion_candidates` there, and this share of the articles saying it say the word too
@@ -227,6 +227,9 @@ class Tuning:
     # this much: Khanun -> 卡努 by 0.056, Tesla -> 特斯拉 by 0.095, iPhone -> 苹果 by 0.098; not
     # CPI -> 数据 (0.013), NASA -> 项目 (0.012), OpenAI -> 公司 (0.001), G20 (0.005)
     name_margin: float = 0.04
+    # ... looked for only for a word at most this many articles say: one many reports write is
+    # the archive's own word (Khanun: 4 articles; CPI 43, iPhone 42)
+    name_beside_max_articles: int = 20
 
     @property
     def topic_weights(self) -> dict[str, float]:

@@ -221,7 +221,7 @@ def test_an_english_topic_keeps_the_dictionary_senses_the_archive_says_with_its_
                   "赖清德过境美国。赖清德窜美引发抗议。", "赖清德“过境”纽约。外交部回应赖清德。",
                   "赖清德窜访巴拉圭。赖清德过境旧金山。", "公交停靠站改造。新增停靠站三处。",
                   "停靠站迁移通知。乘客注意停靠站变化。", "地铁停靠站调整。停靠站增设。"])
-    groups = topic_groups(view, "Moody s cutting bank ratings", Tuning(), real_embedder)
+    groups = topic_groups(view, "Moody's cutting bank ratings", Tuning(), real_embedder)
     assert ["穆迪"] in groups and any("银行" in g for g in groups)
     assert any("评级" in g for g in groups) and not any("收视率" in g for g in groups)
     groups = topic_groups(view, "Lai Ching-te s stopover", Tuning(), real_embedder)

@@ -30,11 +30,22 @@ def test_english_question_is_checked_against_chinese_passages():
 
 
 def test_names_are_glossed_by_the_dictionarys_english_names_and_pinyin():
-    assert "成都" in chinese_for("chengdu")  # a place: its pinyin is its English name
-    assert "大运" in chinese_for("universiade")  # 'World University Games (formerly "Universiade")'
-    assert "穆迪" in chinese_for("moody")  # "Moody's, company specializing in ..." ('s cut as a question's is)
-    assert "惠誉" in chinese_for("fitch")
-    assert chinese_for("lai ching-te") == ("赖清德",)  # "William Lai Ching-te (1959-), ..."
-    assert "特朗普" in chinese_for("trump")  # a person by the last words of the name
-    # a proper noun's pinyin never joins an English word's glosses
-    assert "亚们" not in chinese_for("yamen") and "衙门" in chinese_for("yamen")
+    from rag.retrieve.bridge import names_in
+
+    def name(word):
+        return chinese_for(word, name=True)
+
+    assert "成都" in name("Chengdu")  # a place: its pinyin is its English name
+    assert "大运" in name("Universiade")  # 'World University Games (formerly "Universiade")'
+    assert name("Moody's") == ("穆迪",) and name("Fitch") == ("惠誉",)  # "Moody's, company ..."
+    assert name("Lai Ching-te") == ("赖清德",)  # "William Lai Ching-te (1959-), ..."
+    assert "特朗普" in name("Trump") and "将牌" not in name("Trump")  # a person by the last words
+    assert name("Anthropic") == chinese_for("Anthropic")  # no name: the plain glosses
+    # only for words the asker capitalised: a common word keeps its own glosses
+    assert "穆迪" not in chinese_for("moody") and "特朗普" not in chinese_for("trump")
+    for word, proper in (("dynasty", "明朝"), ("guiding", "贵定"), ("emperor", "乾隆"), ("yamen", "亚们")):
+        assert proper not in chinese_for(word), word
+    assert names_in("Any reports on Moody's cutting US bank ratings?") == {"moody", "us"}
+    # a sentence's first word is a name when possessive or no English word
+    assert names_in("Stopover of Lai Ching-te") == {"lai", "ching-te"}
+    assert names_in("Chengdu Universiade news. Typhoon Khanun?") == {"chengdu", "universiade", "khanun"}

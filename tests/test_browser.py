@@ -222,6 +222,9 @@ def test_mistakes_stay_inline_with_the_conversation(browser, ui_server, capfd):
     assert "Paula Ingabire" in last_answer(page).inner_text()
     no_error_badges(page)
     assert page.locator("#notice .notice").count() == 0
+    # the message slots take no room while they have nothing to say
+    expect(page.locator("#counter")).to_be_hidden()
+    expect(page.locator("#notice")).to_be_hidden()
 
     # near the limit a counter; over it Send is disabled and Enter gets one line beside the box
     box.fill("问" * 1700)
@@ -237,6 +240,8 @@ def test_mistakes_stay_inline_with_the_conversation(browser, ui_server, capfd):
     assert box.input_value() == "问" * 5000  # kept, to be shortened
     assert page.locator("#chatbot .bot").count() == 1
     no_error_badges(page)
+    box.fill("问" * 10)  # short again: the counter goes
+    expect(page.locator("#counter")).to_be_hidden()
 
     # a bad date: a line beside its field, and the send says so inline
     page.locator("#date-from textarea").fill("last week")

@@ -186,8 +186,12 @@ def test_sigterm_drains_answers_in_flight(tmp_path):
             time.sleep(3)  # Client setup, then the answers stream for about 6 s
             t0 = time.time()
             server.send_signal(signal.SIGTERM)
-            # sent after the signal: the HTTP reply says why (gradio_client shows any 503 on
-            # joining as "Queue is full! Please try again.")
+            # once the server has taken the signal (a loaded machine may take a moment to run
+            # its handler), a request is told why it is refused (gradio_client shows any 503
+            # on joining as "Queue is full! Please try again.")
+            deadline = time.time() + 10
+            while "stopping:" not in (tmp_path / "serve.log").read_text() and time.time() < deadline:
+                time.sleep(0.05)
             body = json.dumps({"data": [QUESTION, None, [], "", "", False], "fn_index": 0,
                                "session_hash": clients[3].session_hash}).encode()
             late = status(url, "POST", "/gradio_api/queue/join", body, {"Content-Type": "application/json"})

@@ -405,7 +405,7 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
     n = len(app.catalog)
     gr.Markdown("<header class='app-header'><h1>新闻问答 News Q&A</h1><p>回答只来自已索引的文章，每句话都标注来源。"
             "Answers come only from the indexed articles, each sentence with its source.</p></header>",
-            elem_id="app-header")
+            elem_id="app-header", latex_delimiters=[])
     session = gr.State(Session())
     with gr.Row(elem_id="main", equal_height=False):
         with gr.Column(scale=3, min_width=320, elem_id="chat-col"):
@@ -426,12 +426,12 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                                           container=False)
                     send = gr.Button("发送 Send", variant="primary", scale=1, min_width=80, elem_id="send",
                                      interactive=False)
-                counter = gr.Markdown("", elem_id="counter")
-                notice = gr.Markdown("", elem_id="notice")
+                counter = gr.Markdown("", elem_id="counter", latex_delimiters=[])
+                notice = gr.Markdown("", elem_id="notice", latex_delimiters=[])
             with gr.Row(elem_id="controls"):
                 new = gr.Button("新对话 New conversation", size="sm", elem_id="new")
                 download = gr.DownloadButton("导出 Export", size="sm", elem_id="export", interactive=False)
-                export_hint = gr.Markdown(EXPORT_HINT, elem_id="export-hint")
+                export_hint = gr.Markdown(EXPORT_HINT, elem_id="export-hint", latex_delimiters=[])
         with gr.Column(scale=2, min_width=300, elem_id="side-col"):
             with gr.Accordion(f"知识库与筛选 Knowledge base & filters · {n} 篇", open=True, elem_id="side-acc"):
                 kb_search = gr.Textbox("", label="搜索知识库 Search the knowledge base", elem_id="kb-search",
@@ -442,17 +442,17 @@ def _layout(app: ChatApp, cfg: Config) -> Views:
                                       info="勾选即只在这些文章中查找 Tick to search only these")
                 with gr.Row(elem_id="kb-pager", equal_height=True):
                     kb_prev = gr.Button("‹ 上一页 Prev", size="sm", elem_id="kb-prev", interactive=False, min_width=60)
-                    kb_info = gr.Markdown(f"<span>{first.info(n)}</span>", elem_id="kb-info")
+                    kb_info = gr.Markdown(f"<span>{first.info(n)}</span>", elem_id="kb-info", latex_delimiters=[])
                     kb_next = gr.Button("下一页 Next ›", size="sm", elem_id="kb-next",
                                         interactive=first.pages > 1, min_width=60)
                 kb_page_number = gr.State(1)
                 with gr.Row(elem_id="dates"):
                     with gr.Column(min_width=120):
                         date_from = gr.Textbox("", label="起始日期 From", placeholder="2026-01-01", elem_id="date-from")
-                        from_msg = gr.Markdown("", elem_id="date-from-msg")
+                        from_msg = gr.Markdown("", elem_id="date-from-msg", latex_delimiters=[])
                     with gr.Column(min_width=120):
                         date_to = gr.Textbox("", label="截止日期 To", placeholder="2026-03-31", elem_id="date-to")
-                        to_msg = gr.Markdown("", elem_id="date-to-msg")
+                        to_msg = gr.Markdown("", elem_id="date-to-msg", latex_delimiters=[])
                 undated = gr.Checkbox(False, elem_id="undated",
                                       label="按日期筛选时也包括「日期不详」的文章 With dates set, include undated articles")
     api_question = gr.Textbox(visible=False)

@@ -211,6 +211,7 @@ def serve_until_signalled(app, state: ServerState, drain_seconds: float) -> None
     def on_signal(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
+        state.draining = True  # at once: a request in the next 0.2 s is refused too
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}

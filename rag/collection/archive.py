@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.index.catalog import profile_text
 from rag.index.sentences import embed_text
+from rag.retrieve.bridge import names_in
 from rag.text import normalize, terms
 from rag.tuned import TOPIC_FEATURES
 from rag.types import ArticleRecord
@@ -39,6 +40,7 @@ class ArchiveView:
         self.profiles = profiles
         self.position = {r.id: i for i, r in enumerate(records)}
         self.companions: dict[str, list[str]] = {}  # companions(), per topic word
+        self.beside: dict[str, list[str]] = {}  # _written_beside(), per English word
 
     @classmethod
     def build(cls, lexical, semantics=None, embedder=None) -> ArchiveView:
@@ -160,14 +162,16 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
         return groups + [_written_beside(view, w, embedder, tuning) or [w] for w in latin]
     # the longest runs of the English words a dictionary glosses first: "Lai Ching-te",
     # "stock exchange", then word by word
-    named = {w.lower() for w in re.findall(r"[A-Z][\w'-]*", topic)}  # as the asker capitalised
+    named = names_in(topic)  # as the asker capitalised them
     glossed: list[tuple[list[str], bool]] = []  # (Chinese words, from a name)
     start = 0
     while start < len(latin):
-        for end in range(len(latin), start, -1):
-            g = _glossed(view, " ".join(latin[start:end]), embedder, tuning)
+        for end in range(min(len(latin), start + _LONGEST_GLOSS), start, -1):
+            run = latin[start:end]
+            is_name = all(w in named for w in run)
+            g = _glossed(view, " ".join(run), embedder, tuning, name=is_name)
             if g:
-                glossed.append((g, any(w in named for w in latin[start:end])))
+                glossed.append((g, is_name))
                 start = end
                 break
         else:
@@ -179,16 +183,19 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
             # else: a word the archive never writes and no dictionary glosses: not matched by
             # words; the meaning carries it
             start += 1
-    # A name is the topic's anchor: it stays even when no article says it beside a common
-    # word's gloss, which must fit the groups kept ("Lai Ching-te stopover": 赖清德 stays,
-    # 停靠站 goes). Names first.
+    # A name is the topic's anchor and keeps every spelling the archive uses (特朗普, 川普); a
+    # common word's gloss keeps the senses said beside the topic's other words, or goes
+    # ("Lai Ching-te stopover": 停靠站 goes)
     kept_glosses: list[list[str]] = []
-    for g, is_name in sorted(glossed, key=lambda gn: not gn[1]):
-        others = groups + kept_glosses + ([o for o, _ in glossed if o is not g] if is_name else [])
-        kept = (_senses_for(view, g, others) if others else g) or (g if is_name else [])
+    for g, is_name in glossed:
+        others = groups + [o for o, _ in glossed if o is not g]
+        kept = g if is_name or not others else _senses_for(view, g, others)
         if kept:
             kept_glosses.append(kept)
     return groups + [k + companions(view, k[0], tuning) for k in kept_glosses]
+
+
+_LONGEST_GLOSS = 4  # words: the dictionary's names and glosses are no longer
 
 
 def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]:
@@ -199,11 +206,21 @@ def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]
     and is in nearly all of them (`Tuning.companion_share`): 卡努 for Khanun; none for CPI,
     whose nearest, 数据, is as near as 标题, nor for iPhone, whose 苹果 is in half. The word
     itself stays in the group."""
+    if embedder is None:
+        return []
+    cached = view.beside.get(word)
+    if cached is None:
+        cached = view.beside[word] = _find_written_beside(view, word, embedder, tuning)
+    return cached
+
+
+def _find_written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]:
     from collections import Counter
 
-    saying = [p for p, t in enumerate(view.texts) if word in t]
-    if not saying or embedder is None:
-        return []
+    as_word = re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")  # not "art" in "start"
+    saying = [p for p, t in enumerate(view.texts) if word in t and as_word.search(t)]
+    if not saying or len(saying) > tuning.name_beside_max_articles:
+        return []  # a word many reports write is the archive's own word (CPI, AI)
     counts = Counter(t for p in saying for t in set(topic_words(view.heads[p])) if not t.isascii())
     if len(counts) < 2 or counts.most_common(1)[0][1] < tuning.companion_share * len(saying):
         return []  # no word in nearly all of them (and nothing to embed)
@@ -214,7 +231,7 @@ def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]
     vs = np.asarray([embedder.embed_query(z) for z in candidates], dtype=np.float32)
     sims = (vs / np.linalg.norm(vs, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
     ranked = sorted(zip(candidates, sims.tolist()), key=lambda zs: -zs[1])
-    if ranked[0][1] - ranked[1][1] < tuning.name_margin or counts[ranked[0][0]] < tuning.companion_share * len(saying):
+    if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < tuning.name_margin or counts[ranked[0][0]] < tuning.companion_share * len(saying):
         return []
     return [ranked[0][0], word]
 
@@ -262,10 +279,10 @@ def _as_written(view: ArchiveView, word: str) -> str:
 _PRONOUNS = frozenset("我 你 他 她 它 我们 你们 他们 她们 它们 咱们 自己 大家 这个 那个 这些 那些".split())
 
 
-def _glossed(view: ArchiveView, english: str, embedder, tuning) -> list[str]:
+def _glossed(view: ArchiveView, english: str, embedder, tuning, name: bool = False) -> list[str]:
     from rag.retrieve.bridge import chinese_for
 
-    used = [z for z in chinese_for(english) if z not in _PRONOUNS and any(z in h for h in view.heads)]
+    used = [z for z in chinese_for(english, name=name) if z not in _PRONOUNS and any(z in h for h in view.heads)]
     if len(used) <= 1 or embedder is None:
         return used
     q = np.asarray(embedder.embed_query(english), dtype=np.float32)

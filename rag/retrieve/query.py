@@ -136,15 +136,17 @@ def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
     公务员, "malaria" -> 疟疾): of a word's dictionary glosses, the most specific (highest
     IDF) one the retrieved passages contain. Two-word phrases are looked up first. Returns
     those words with their weights, and the unknown words left without one."""
-    from rag.retrieve.bridge import chinese_for
+    from rag.retrieve.bridge import chinese_for, names_in
 
+    names = names_in(" ".join(w for w, _ in tokens))  # "Moody's" is 穆迪, "moody" is not
     words = [w.lower() for w, tag in tokens if tag == "eng"]
     todo = set(unknown)
     found: dict[str, float] = {}
     for phrase in [(a, b) for a, b in zip(words, words[1:])] + [(w,) for w in words]:
         if not todo.issuperset(phrase):
             continue
-        present = [z for z in chinese_for(" ".join(phrase)) if in_evidence(z)]
+        name = all(w in names for w in phrase)
+        present = [z for z in chinese_for(" ".join(phrase), name=name) if in_evidence(z)]
         if present:
             zh = max(present, key=idf)
             found[zh] = idf(zh)
