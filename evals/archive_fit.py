@@ -109,14 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     def item_best(r, z):
         xs = r[0]
         sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
-        return float("inf") if sure.any() else float((z + best).max()), bool(r[1].any())
+        if sure.any():
+            return float("inf"), bool(r[1].any())
+        return (float((z + best).max()) if len(z) else float("-inf")), bool(r[1].any())  # an empty window
 
     for split in ("dev", "test"):
         tops = sorted(item_best(r, z) for r, z in zip(rows[split], logits[split]))
         print(f"best logit per item, {split} (* an item with no relevant article): "
               + " ".join(f"{'*' if not has else ''}{t:.2f}" for t, has in tops if t < 5))
     dev_tops = [item_best(r, z) for r, z in zip(rows["dev"], logits["dev"])]
-    cuts = sorted({t for t, _ in dev_tops if t != float("inf")})
+    cuts = sorted({t for t, _ in dev_tops if abs(t) != float("inf")})
     def right(floor):
         return sum((t >= floor) == has for t, has in dev_tops)
     candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
