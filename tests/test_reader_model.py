@@ -54,3 +54,13 @@ def test_the_reader_quotes_the_asked_for_number_from_the_text(span_reader):
     (hit,) = span_reader.read("卡努是今年第几号台风？", [text])
     assert hit is not None and hit.text in ("6", "第6号", "第6号台风", "6号")
     assert text[hit.start : hit.end] == hit.text
+
+
+def test_a_near_miss_is_abstained_with_the_reader_on(reader_pipeline):
+    """The articles give the donation in 美元; asked in 欧元 the answer abstains and the reader
+    offers no short answer (abstention stays the evidence gate's: docs/reader.md)."""
+    near_miss = answer("Anthropic向Public First Action捐赠了多少欧元？", pipeline=reader_pipeline)
+    assert near_miss.abstained and near_miss.short_answer is None and not near_miss.citations
+    asked_right = answer("Anthropic向Public First Action捐赠了多少美元？", pipeline=reader_pipeline)
+    assert not asked_right.abstained and asked_right.short_answer is not None
+    assert "2000万" in asked_right.short_answer.text
