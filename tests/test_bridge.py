@@ -49,3 +49,15 @@ def test_names_are_glossed_by_the_dictionarys_english_names_and_pinyin():
     # a sentence's first word is a name when possessive or no English word
     assert names_in("Stopover of Lai Ching-te") == {"lai", "ching-te"}
     assert names_in("Chengdu Universiade news. Typhoon Khanun?") == {"chengdu", "universiade", "khanun"}
+
+
+def test_an_english_questions_names_are_searched_for_as_the_articles_write_them():
+    from rag.retrieve.bridge import chinese_names
+    from rag.retrieve.query import condense
+
+    assert chinese_names("What did Lai Ching-te do in New York?") == ["赖清德", "纽约"]
+    assert chinese_names("What did Anthropic announce? Typhoon news") == []  # no name the dictionary has
+    search = condense("What did Lai Ching-te do in New York?", None, 3)
+    assert {"赖清德", "纽约"} <= set(search.lexical_terms) and "new" in search.lexical_terms
+    # a Chinese question is searched by its own words only
+    assert "纽约" not in condense("赖清德在New York做了什么？", None, 3).lexical_terms

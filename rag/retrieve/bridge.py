@@ -132,6 +132,33 @@ def _base_forms(word: str) -> list[str]:
     return forms
 
 
+_NAME_RUN = re.compile(r"[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
+
+
+def chinese_names(text: str) -> list[str]:
+    """The Chinese names of the names in `text` (names_in) that the dictionary has: the
+    longest run of capitalised words first ("New York" -> 纽约, "Lai Ching-te" -> 赖清德),
+    every spelling. Nothing for a common word, even capitalised ("What", "Typhoon")."""
+    named = names_in(text)
+    names = _dictionary()[1]
+    out: list[str] = []
+    for run in _NAME_RUN.finditer(text):
+        words = [re.sub(r"['’]s$", "", w) for w in run.group().split()]
+        start = 0
+        while start < len(words):
+            for end in range(min(len(words), start + 4), start, -1):
+                part = [w.lower() for w in words[start:end]]
+                if all(w in named for w in part):
+                    found = names.get(" ".join(part), ()) or names.get("".join(part), ())
+                    if found:
+                        out += found
+                        start = end
+                        break
+            else:
+                start += 1
+    return list(dict.fromkeys(out))
+
+
 def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
     """Chinese words glossed by an English word or phrase (its last word in any inflection).
     With `name` (words the asker capitalised: names_in), a proper noun's name or pinyin comes

@@ -131,14 +131,14 @@ def _part_in_evidence(term: str, in_evidence) -> bool:
 
 
 def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
-            in_evidence) -> tuple[dict[str, float], set[str]]:
+            in_evidence, question: str) -> tuple[dict[str, float], set[str]]:
     """Chinese words the passages use for the question's English words ("civil servants" ->
     公务员, "malaria" -> 疟疾): of a word's dictionary glosses, the most specific (highest
     IDF) one the retrieved passages contain. Two-word phrases are looked up first. Returns
     those words with their weights, and the unknown words left without one."""
     from rag.retrieve.bridge import chinese_for, names_in
 
-    names = names_in(" ".join(w for w, _ in tokens))  # "Moody's" is 穆迪, "moody" is not
+    names = names_in(question)  # as asked ("Moody's" is 穆迪, "moody" is not): tokens are lower case
     words = [w.lower() for w, tag in tokens if tag == "eng"]
     todo = set(unknown)
     found: dict[str, float] = {}
@@ -204,7 +204,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.
         unknown = [t for t in chosen if not in_evidence(t)]
-        bridged, unmatched = _bridge(tokens, unknown, idf, in_evidence)
+        bridged, unmatched = _bridge(tokens, unknown, idf, in_evidence, question)
         unknown_share = len(unmatched) / len(chosen)
         for t in unknown:
             del chosen[t]
@@ -348,11 +348,17 @@ class SearchQuery:
 
 
 _MARKERS = re.compile(r"\[\d{1,3}\]")
+_CAPITAL = re.compile(r"[A-Z]")
 
 
 def condense(question: str, history: list[dict] | None, max_turns: int,
              abstain_messages: tuple[str, ...] = ()) -> SearchQuery:
     own = terms(question)
+    if not is_chinese(question) and _CAPITAL.search(question):
+        # the Chinese articles write "Lai Ching-te in New York" as 赖清德, 纽约: words search finds
+        from rag.retrieve.bridge import chinese_names
+
+        own += [t for name in chinese_names(question) for t in terms(name)]
     turns = [m for m in (history or []) if isinstance(m.get("content"), str) and m["content"].strip()]
     earlier = [m["content"] for m in turns if m.get("role") == "user"][-max_turns:] if max_turns else []
     content_terms = [t for t in own if not (len(t) == 1 and _CJK.match(t))]
