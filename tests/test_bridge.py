@@ -61,3 +61,10 @@ def test_an_english_questions_names_are_searched_for_as_the_articles_write_them(
     assert {"赖清德", "纽约"} <= set(search.lexical_terms) and "new" in search.lexical_terms
     # a Chinese question is searched by its own words only
     assert "纽约" not in condense("赖清德在New York做了什么？", None, 3).lexical_terms
+
+
+def test_a_name_is_checked_as_the_passages_write_it_even_where_an_english_passage_has_its_words():
+    passages = "赖清德“过境”纽约。Tujia New Year is celebrated one day earlier."
+    q = key_terms("What did Lai Ching-te do in New York?", flat_idf, lambda t: t in passages.lower())
+    assert {"赖清德", "纽约"} <= set(q.terms) and "new" not in q.terms and "york" not in q.terms
+    assert q.coverage("Tujia New Year is celebrated one day earlier.") < q.coverage("赖清德“过境”纽约。")

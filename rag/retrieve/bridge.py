@@ -135,28 +135,34 @@ def _base_forms(word: str) -> list[str]:
 _NAME_RUN = re.compile(r"[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
 
 
-def chinese_names(text: str) -> list[str]:
-    """The Chinese names of the names in `text` (names_in) that the dictionary has: the
-    longest run of capitalised words first ("New York" -> 纽约, "Lai Ching-te" -> 赖清德),
-    every spelling. Nothing for a common word, even capitalised ("What", "Typhoon")."""
+def name_runs(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(the name's words, lower case; its Chinese names) for the names in `text` (names_in)
+    that the dictionary has: the longest run of capitalised words first ("New York" -> 纽约,
+    "Lai Ching-te" -> 赖清德), every spelling. Nothing for a common word, even capitalised
+    ("What", "Typhoon")."""
     named = names_in(text)
     names = _dictionary()[1]
-    out: list[str] = []
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for run in _NAME_RUN.finditer(text):
         words = [re.sub(r"['’]s$", "", w) for w in run.group().split()]
         start = 0
         while start < len(words):
             for end in range(min(len(words), start + 4), start, -1):
-                part = [w.lower() for w in words[start:end]]
+                part = tuple(w.lower() for w in words[start:end])
                 if all(w in named for w in part):
                     found = names.get(" ".join(part), ()) or names.get("".join(part), ())
                     if found:
-                        out += found
+                        out.append((part, found))
                         start = end
                         break
             else:
                 start += 1
-    return list(dict.fromkeys(out))
+    return out
+
+
+def chinese_names(text: str) -> list[str]:
+    """The Chinese names of the names in `text` (name_runs), each once."""
+    return list(dict.fromkeys(z for _, found in name_runs(text) for z in found))
 
 
 def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:

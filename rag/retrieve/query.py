@@ -130,6 +130,22 @@ def _part_in_evidence(term: str, in_evidence) -> bool:
     return any(len(p) >= 2 and p != term and in_evidence(p) for p in parts)
 
 
+def _names_as_written(question: str, chosen: dict[str, float], idf, in_evidence) -> None:
+    """Replaces, in `chosen`, the words of each name of the question the dictionary has by
+    its Chinese name the evidence uses (the most specific one), when it uses one."""
+    from rag.retrieve.bridge import name_runs
+
+    if not _CAPITAL.search(question):
+        return
+    for words, found in name_runs(question):
+        present = [z for z in found if in_evidence(z)]
+        if present and any(w in chosen for w in words):
+            for w in words:
+                chosen.pop(w, None)
+            zh = max(present, key=idf)
+            chosen[zh] = max(idf(zh), chosen.get(zh, 0.0))
+
+
 def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
             in_evidence, question: str) -> tuple[dict[str, float], set[str]]:
     """Chinese words the passages use for the question's English words ("civil servants" ->
@@ -201,6 +217,9 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         absent = tuple(t for t in strict if not in_evidence(t)
                        and (t in names or not _part_in_evidence(t, in_evidence)))
     elif in_evidence is not None and chosen:
+        # A name is checked as the passages write it, even where an English passage has its
+        # words: "New York" is 纽约, and "new" in "Tujia New Year" is not it
+        _names_as_written(question, chosen, idf, in_evidence)
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.
         unknown = [t for t in chosen if not in_evidence(t)]
