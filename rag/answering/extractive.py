@@ -66,14 +66,52 @@ def _names_another_article(chunk, line: str, text: str) -> bool:
     return line.lstrip().startswith("#") and any(is_related_heading(h) for h in chunk.heading_path)
 
 
+# Page code an exported article kept in its text (a style rule, a script): quoting it answers
+# nothing. Each pattern with what it catches:
+PAGE_CODE = (
+    re.compile(r"[A-Za-z_][\w-]*\s*\{\s*[a-z-]+\s*:"),  # .imgisgif{display:inline-block;  p { margin:
+    re.compile(r"\bfunction\s*\w*\s*\([^)]*\)\s*\{"),  # function isMobile(){
+    re.compile(r"\$\(\s*(function\b|[\"'][.#]?[\w-]+[\"']\s*\)\s*\.)"),  # $(function(){  $(".img_insert").css(
+    re.compile(r"\b(var|let|const)\s+\w+\s*=\s*[^=]"),  # var mobile = isMobile();
+    re.compile(r"\}\s*else\b|\bif\s*\(\s*!?\w+[\w.]*\(|\breturn\s+\w+\s*;"),  # } else if(u.indexOf(
+    re.compile(r"\b(document|window|navigator)\.\w+|\.(indexOf|css|addEventListener|getElementById)\("),
+    # a style declaration standing alone once sentences are cut at ";": background-color:#00a2ff;
+    re.compile(r"^[\s{};]*(?:[a-z]+(?:-[a-z]+)+|color|margin|padding|display|position|width|height|border"
+               r"|float|cursor|background|font|overflow|top|left|right|bottom|opacity)"
+               r"\s*:\s*[#A-Za-z0-9.%(),/!-]+(?:\s+[#A-Za-z0-9.%(),/!-]+){0,3}\s*;?[\s}]*$"),
+)
+
+
+def is_page_code(text: str) -> bool:
+    return any(p.search(text) for p in PAGE_CODE)
+
+
+# A stretch of page code is a long run without Chinese holding braces and semicolons: cut into
+# sentences at ";" and "!", its pieces ("important;") match no pattern alone
+_NON_CJK_RUN = re.compile(r"[^\u3400-\u9fff\u3000-\u303f\uff00-\uffef]{40,}")
+
+
+def page_code_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _NON_CJK_RUN.finditer(text)
+            if m.group().count("{") + m.group().count("}") >= 2 and m.group().count(";") >= 2]
+
+
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
     seen: set[tuple[str, int]] = set()
     out = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
         previous = ""
+        code = page_code_spans(c.text)
         for s, e in sentence_spans(c.text, c.start):
+            for a, b in code:  # page code the export left in: skipped, or cut off the sentence
+                if a <= s - c.start < b:
+                    s = min(e, c.start + b)
+                if a < e - c.start <= b:
+                    e = max(s, c.start + a)
             text = c.text[s - c.start : e - c.start]
+            if not text.strip():
+                continue
             key = (c.article_id, s)
             if key not in seen:  # overlapping chunks repeat sentences
                 seen.add(key)
@@ -81,7 +119,7 @@ def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
                 prefix = c.text[line_start : s - c.start]
                 quoted = prefix.lstrip().startswith(">")
                 # "> " lines are editor's/translator's notes, not the article
-                if not quoted and not _names_another_article(c, prefix, text):
+                if not quoted and not _names_another_article(c, prefix, text) and not is_page_code(text):
                     out.append(Sentence(rank, hit, s, e, text, text in c.heading_path, quoted, previous))
             previous = text
     return out
