@@ -58,6 +58,7 @@ def listing_scores(rows: list, logits: list[np.ndarray], bias_shift: float = 0.0
 def main(argv: list[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
 
+    from rag.collection.archive import sure_by_words
     from rag.config import load_config
     from rag.index.embedding import set_offline_env
     from rag.pipeline import build_pipeline
@@ -96,20 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     for shift in np.arange(best - 1.0, best + 2.01, 0.25):
         d, t = listing_scores(rows["dev"], logits["dev"], shift), listing_scores(rows["test"], logits["test"], shift)
         print(f"  {shift - best:+.2f}: dev {d[0]:.3f}/{d[1]:.3f}  test {t[0]:.3f}/{t[1]:.3f}")
-    col = {f: i for i, f in enumerate(TOPIC_FEATURES)}
     for split in ("dev", "test"):  # the words-alone rule on_topic adds to the model
         xs = np.concatenate([r[0] for r in rows[split]])
         ys = np.concatenate([r[1] for r in rows[split]])
-        sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
+        sure = sure_by_words(xs)
         print(f"sure by words, {split}: {int(sure.sum())} rows, on the topic {ys[sure].mean():.3f}, "
               f"{int((sure & ys).sum())} of {int(ys.sum())} relevant")
     # the topic floor (Tuning.topic_floor): an item lists nothing when its best row's logit is
     # under it and no row is sure by its words; chosen on dev between the items with and
     # without relevant articles
     def item_best(r, z):
-        xs = r[0]
-        sure = (xs[:, col["head"]] >= 0.999) & (xs[:, col["opening"]] >= 0.999) & (xs[:, col["said_twice"]] >= 0.999)
-        if sure.any():
+        if sure_by_words(r[0]).any():
             return float("inf"), bool(r[1].any())
         return (float((z + best).max()) if len(z) else float("-inf")), bool(r[1].any())  # an empty window
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _SENSE_NOTE = re.compile(r"\(.*?\)|\[.*?\]|\bCL:.*$|\bsb\b|\bsth\b")
 _LEADING = re.compile(r"^(to|a|an|the|one's|of) ")
@@ -80,7 +84,7 @@ def _names_in(definition: str, proper: bool) -> list[str]:
         words = name.split()
         if _LIFE_DATES.search(definition):
             found += [" ".join(words[k:]) for k in range(1, len(words)) if len(" ".join(words[k:])) >= 4]
-    return [re.sub(r"['’]s$", "", n) for n in found]
+    return [_without_possessive(n) for n in found]
 
 
 _CAPITALISED = re.compile(r"(?<![A-Za-z0-9'’-])([A-Z][A-Za-z'’-]*)((?:['’]s|\s+s)\b)?")
@@ -93,7 +97,7 @@ def names_in(text: str) -> set[str]:
     ("Chengdu", not "Stopover" or "Typhoon")."""
     out = set()
     for m in _CAPITALISED.finditer(text):
-        word = re.sub(r"['’]s$", "", m.group(1)).lower()
+        word = _without_possessive(m.group(1)).lower()
         possessive = bool(m.group(2)) or word != m.group(1).lower()
         first = bool(_SENTENCE_START.search(text[: m.start()]))
         if not first or possessive or not chinese_for(word):
@@ -133,6 +137,37 @@ def _base_forms(word: str) -> list[str]:
 
 
 _NAME_RUN = re.compile(r"[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
+LONGEST_RUN = 4  # words: the dictionary's names and glosses are no longer
+
+
+def longest_runs(words: list[str], find: Callable[[list[str]], T | None]) -> list[tuple[list[str], T | None]]:
+    """`words` cut into runs, in order, each the longest (at most LONGEST_RUN words) that
+    `find(run)` finds something for: (run, found); a word no run starting at it finds
+    anything for stands alone: ([word], None)."""
+    out: list[tuple[list[str], T | None]] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + LONGEST_RUN), start, -1):
+            found = find(words[start:end])
+            if found:
+                out.append((words[start:end], found))
+                start = end
+                break
+        else:
+            out.append((words[start : start + 1], None))
+            start += 1
+    return out
+
+
+def _without_possessive(word: str) -> str:
+    return re.sub(r"['’]s$", "", word)
+
+
+def _name_lookup(words: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A name's Chinese forms: by its words (lower case), or by its pinyin written apart
+    ("Cheng du")."""
+    names = _dictionary()[1]
+    return names.get(" ".join(words), ()) or names.get("".join(words), ())
 
 
 def name_runs(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -141,22 +176,12 @@ def name_runs(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     "Lai Ching-te" -> 赖清德), every spelling. Nothing for a common word, even capitalised
     ("What", "Typhoon")."""
     named = names_in(text)
-    names = _dictionary()[1]
     out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for run in _NAME_RUN.finditer(text):
-        words = [re.sub(r"['’]s$", "", w) for w in run.group().split()]
-        start = 0
-        while start < len(words):
-            for end in range(min(len(words), start + 4), start, -1):
-                part = tuple(w.lower() for w in words[start:end])
-                if all(w in named for w in part):
-                    found = names.get(" ".join(part), ()) or names.get("".join(part), ())
-                    if found:
-                        out.append((part, found))
-                        start = end
-                        break
-            else:
-                start += 1
+        words = [_without_possessive(w).lower() for w in run.group().split()]
+        for part, found in longest_runs(words, lambda p: _name_lookup(p) if all(w in named for w in p) else None):
+            if found:
+                out.append((tuple(part), found))
     return out
 
 
@@ -173,8 +198,7 @@ def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
     if not words:
         return ()
     if name:
-        names = _dictionary()[1]
-        found = names.get(" ".join(words), ()) or names.get("".join(words), ())  # "Cheng du"
+        found = _name_lookup(words)
         if found:
             return found
     glosses = _glosses()
