@@ -182,3 +182,19 @@ def test_nearest_example_vote_decides_only_cue_questions_the_rules_leave_as_fact
     again = KindClassifier(HashEmbedder(), examples, margin=0.04, cache_dir=str(tmp_path))
     assert again._bank().shape == (2, 64)
     assert KindClassifier(None).classify("这些报道有啥看头", TODAY).kind == "fact"
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("女足世界杯期间，关于中国女足的报道一共有几篇？", "女足世界杯期间 中国女足"),  # 中 of 中国 stays
+    ("有没有火山喷发的新闻？", "火山喷发"),  # 发的 of 喷发的 is no "发的" (published)
+    ("昨天发的文章有哪些", "昨天"),
+    ("跟大运会有关的报道", "跟大运会"),  # 有关 goes whole, not 有 of it
+    ("资料中有哪些关于台风的文章？", "台风"),  # jieba's 中有 is two kind words
+    ("关于赖清德窜美的报道有多少篇？", "赖清德窜美"),  # the 的 before 报道 is a particle (not 美的)
+    ("最早的一篇文章是哪篇？", ""),
+    ("What was reported about the typhoon?", "reported typhoon"),
+])
+def test_a_topic_keeps_its_words_whole(question, topic):
+    from rag.collection.question_kinds import topic_of
+
+    assert topic_of(question) == topic

@@ -448,14 +448,16 @@ def _is_name(phrase: str) -> bool:
         and words[-1].isalpha() and words[-1].islower() and len(words) > 1
 
 
-_STRIP_ZH = re.compile(
-    rf"(请|请问|帮我|给我|能否|可以|能不能|一下|简要|简单|一共|总共|资料库里|语料库里|资料里|资料中|文中"
-    rf"|用?一两句话?|两句话?|几句话?|大概|大致|大体|都在|在说|说的|啥|要点|大意|先发|哪个先|更早|又"
-    rf"|这篇|那个|这个|那份|这份|那项|这项|发的|发了|这里|这儿|收录了?|收了|出的|出来的?"
-    rf"|这些|这批|这几篇|所有|全部|整个|各篇|每篇|各个|每个|其中"
-    rf"|(哪|那)(一|几)?[篇份则条]|哪些|哪个|什么|多少|几|是否|有没有|有|的|了|吗|呢"
-    rf"|总结|概括|概述|归纳|介绍|简述|说说|讲讲|主要|内容|讲了|讲的|讲到|讲|说了|写了|提到|提及|谈到|涉及|报道了?|出现在?"
-    rf"|关于|有关|那篇|最新|最早|最近|最晚|最旧|发布|发表|刊登|是|在|中|里|{_DOC_ZH}|篇)")
+# what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
+_STRIP_ZH_WORDS = (
+    "请 请问 帮我 给我 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
+    "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
+    "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
+    "[哪那这一几](一|几)?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 "
+    "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
+    "关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
+_STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=len, reverse=True)) + ")")
 _STRIP_EN = re.compile(
     rf"\b(please|give me|tell me|can you|could you|summar(y|ize|ise)|overview|of|the|a|an|which|what|is|are|was|were|"
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
@@ -469,8 +471,40 @@ def topic_of(question: str) -> str:
     text = normalize(question)
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
-    text = _STRIP_ZH.sub(" ", text)
+    text = _strip_whole_words(_STRIP_ZH, text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# 的 before the word for articles is the particle of "X的报道", whatever word jieba joins it
+# to (美的 of 窜美的报道)
+_DOC_NEXT = re.compile(r"\s*" + _DOC_ZH)
+
+
+def _strip_whole_words(pattern: re.Pattern, text: str) -> str:
+    """`pattern`'s matches cut out where they do not cut into a word of jieba's dictionary:
+    中 of 资料中 goes, not the 中 of 中国女足 or of 8月中旬; 有关 goes whole, not 有 of it."""
+    if not CJK_CHAR.search(text):
+        return text
+    from rag.text import dictionary_words
+
+    whole = re.compile(f"(?:{pattern.pattern})+")
+    words = [(a, b) for a, b, count in dictionary_words(text)
+             if b - a > 1 and count and not whole.fullmatch(text, a, b)]
+
+    def cuts_a_word(x: int) -> bool:
+        return any(a < x < b for a, b in words)
+
+    out, i = [], 0
+    while i < len(text):
+        m = pattern.match(text, i)
+        particle = m is not None and m.group() == "的" and _DOC_NEXT.match(text, m.end()) is not None
+        if m and m.end() > i and (particle or not cuts_a_word(i) and not cuts_a_word(m.end())):
+            out.append(" ")
+            i = m.end()
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 _CONJ = re.compile(r"\s*(?:以及|(?<!参)与|和|跟|(?<![异相不共])同(?!时)|及|\band\b|\bwith\b|\bfrom\b|\bto\b|\bvs\.?\b|\bversus\b)\s*", re.I)
@@ -726,7 +760,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月(份|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second)\b)", " ", cleaned, flags=re.I)
     # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
