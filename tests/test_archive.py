@@ -178,6 +178,11 @@ def test_a_title_that_is_the_lead_cut_off_is_marked_derived_and_a_real_one_is_no
     ("8月10日前后的新闻", "", "2023-08-07 至 2023-08-13", False),
     ("最近一周有什么关于台风的报道？", "台风", "2023-08-13 至 2023-08-19", True),
     ("2022年8月发布了多少篇文章？", "", "2022-08-01 至 2022-08-31", False),  # a year said is kept
+    # the days around a day the question named before
+    ("8月3号新规发布，前后几天有哪些相关报道？", "新规 相关", "2023-07-31 至 2023-08-06", False),
+    # an event naming the dates is when, not what; unless it is all the topic there is
+    ("世博会闭幕那两天（8月8日、9日）有多少篇关于世博会的报道？", "世博会", "2023-08-08 至 2023-08-09", False),
+    ("8月5日那天有哪些关于暴雨的新闻", "暴雨", "2023-08-05 至 2023-08-05", False),
 ])
 def test_dates_are_read_against_the_archives_newest_day(question, topic, dates, recent):
     from rag.collection.question_kinds import classify
@@ -187,6 +192,15 @@ def test_dates_are_read_against_the_archives_newest_day(question, topic, dates, 
     assert kind.recent is recent
     if topic is not None:
         assert kind.topic == topic
+
+
+def test_an_event_that_is_the_whole_topic_stays_the_topic():
+    from rag.collection.archive import topic_words
+    from rag.collection.question_kinds import classify
+
+    kind = classify("世博会开幕那几天（7月27到29号）都有什么报道？", dt.date(2023, 8, 19))
+    assert kind.dates is not None and kind.dates.label == "2023-07-27 至 2023-07-29"
+    assert topic_words(kind.topic) == ["世博会", "开幕"]
 
 
 @pytest.mark.parametrize(("question", "more"), [

@@ -257,6 +257,8 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
             inclusive = not re.match(r"^\s*(之前|以前|前)", after) and not re.search(r"before\s*$", before, re.I)
             end = hi if inclusive else lo - dt.timedelta(days=1)
             return DateRange(None, end.isoformat(), f"{end.isoformat()} 及以前")
+        if lo == hi and _AROUND_LATER.search(after):
+            lo, hi = lo - dt.timedelta(days=AROUND_DAYS), hi + dt.timedelta(days=AROUND_DAYS)
         return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
     return None
 
@@ -265,6 +267,8 @@ _PARTS = {"上旬": (1, 10), "初": (1, 10), "early": (1, 10), "beginning of": (
           "中旬": (11, 20), "mid": (11, 20), "下旬": (21, 31), "底": (21, 31), "末": (21, 31),
           "late": (21, 31), "end of": (21, 31)}  # a third of a month: days (first, last)
 AROUND_DAYS = 3  # "8月15日前后": the day and this many either side
+# "8月10号名单公布，前后几天有哪些报道": the days around a day named earlier in the question
+_AROUND_LATER = re.compile(r"(前后|左右)[一两三几]?天|\b(around|either side of) (that|this|the) (day|date)\b", re.I)
 
 
 def _part(year: int, month: int, part: str) -> tuple[dt.date, dt.date]:
@@ -763,6 +767,12 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second)\b)", " ", cleaned, flags=re.I)
+    # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
+    # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
+    cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)
+    without_event = re.sub(r"\S*?[那这][一两几]?天", " ", cleaned)
+    has_subject = re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{3}", re.sub(r"[跟和与及都有的]", "", without_event))
+    cleaned = without_event if has_subject else re.sub(r"[那这][一两几]?天", " ", cleaned)
     # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
     cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
     return re.sub(r"\s+", " ", cleaned).strip()
