@@ -272,3 +272,18 @@ def test_a_topic_whose_best_candidate_is_under_the_floor_lists_nothing():
     assert on_topic(view, view.records, groups, strict) == []
     sure = _view(["火星探测器发射。火星探测器发射成功，火星探测任务启动。", "股市收盘：沪指上涨。券商板块活跃。"])
     assert [r.id for r in on_topic(sure, sure.records, groups, strict)] == ["a0.md"]
+
+
+def test_a_report_is_sure_by_its_words_only_when_its_title_names_the_topic():
+    """A weather forecast whose summary lists 冰雹 among the day's weather, and says it twice,
+    is not sure to be about hail; a report titled for the hail is."""
+    from types import SimpleNamespace
+
+    from rag.collection.archive import ArchiveView, sure_by_words, topic_features
+
+    heads = ["北京今天有雷雨伴冰雹。午后有冰雹", "北京发布暴雨预警。午后有雷阵雨、大风和冰雹"]
+    texts = [h + "。局地冰雹，注意防范。" for h in heads]
+    view = ArchiveView([SimpleNamespace(id=f"a{i}.md") for i in range(2)], texts, heads, None,
+                       titles=[h.split("。")[0] for h in heads])
+    x = topic_features(view, view.records, [["冰雹"]])
+    assert sure_by_words(x).tolist() == [True, False]
