@@ -240,7 +240,9 @@ def cmd_train_reader(args) -> int:
     folds = load_folds(args.qa)
     print(" ".join(f"{k}: {len(v)} questions" for k, v in folds.items()), file=sys.stderr)
     depth = {} if args.trainable_from is None else {"trainable_from": args.trainable_from}
-    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed, **depth)
+    stage = {} if args.init_from is None else {"init_from": args.init_from, "start_epoch": args.start_epoch}
+    rates = {k: v for k, v in (("lr_layers", args.lr_layers), ("lr_head", args.lr_head)) if v is not None}
+    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed, **depth, **stage, **rates)
     out = Path(args.out) if args.out else DELTA_FILE
     summary = train(folds["train"], out, Path(cfg.data_dir) / "reader-train", settings,
                     log=lambda m: print(m, file=sys.stderr))
@@ -379,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--trainable-from", type=int, metavar="LAYER",
                    help="train encoder layers from this one up (default 7; each adds 3.5 MB to the delta)")
+    p.add_argument("--init-from", metavar="DELTA", help="go on from a trained delta (a second stage)")
+    p.add_argument("--start-epoch", type=int, default=0,
+                   help="with --init-from: the epochs the first stage ran, so its windows are not drawn again")
+    p.add_argument("--lr-layers", type=float, metavar="RATE", help="peak learning rate of the layers (default 1e-4)")
+    p.add_argument("--lr-head", type=float, metavar="RATE", help="peak learning rate of the head (default 1e-3)")
     p.add_argument("--out", metavar="FILE", help="where to write the delta (default: the shipped one)")
     p.set_defaults(func=cmd_train_reader)
 

@@ -191,8 +191,8 @@ class Tuning:
     # never fitted on) P 0.844 R 0.832; stricter (bias -1): dev P 0.888 R 0.784, test P 0.870
     # R 0.721. Through answer() (`python -m evals.archive_eval`): dev passed 0.727, test 0.710
     # (2026-12-07, second session; 0.606 / 0.710 before topics kept their words whole and the
-    # words-alone rule read the title, not the summary; the first session, with English names from the dictionary and the archive: the fit before them
-    # gave dev P 0.801 R 0.681, test P 0.803 R 0.711). Tried and not kept (no better on dev): a
+    # words-alone rule read the title, not the summary; in the first session English names from
+    # the dictionary and the archive moved the fit from dev P 0.801 R 0.681, test P 0.803 R 0.711). Tried and not kept (no better on dev): a
     # feature "every group said" (dev F1 0.853 vs 0.855), "the rarest group said" (0.841 vs
     # 0.844), group weights idf squared (dev 0.847, test 0.806 vs 0.834). Without the
     # sentence, opening and feedback features (an earlier fit): dev P 0.658 R 0.704, test P

@@ -40,6 +40,10 @@ class TrainSettings:
     seed: int = 13
     checkpoint_every: int = 50
     trainable_from: int = TRAINABLE_FROM  # encoder layers from this one up are trained (and shipped)
+    # a second stage goes on from a trained delta (its layers and head) and draws its windows as
+    # the epochs after the first stage's, so it never repeats one of them
+    init_from: str | None = None
+    start_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,14 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     source = SourceModel()
     tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
     maker = ExampleMaker(tokenizer, settings.max_tokens)
-    reader = build_reader(None)
+    reader = build_reader(Path(settings.init_from) if settings.init_from else None, settings.trainable_from)
     for name, p in reader.named_parameters():
         p.requires_grad = trainable(name, settings.trainable_from)
     layers = [p for n, p in reader.named_parameters() if p.requires_grad and not n.startswith("span_head")]
     head = [p for n, p in reader.named_parameters() if n.startswith("span_head")]
     optimizer = torch.optim.AdamW([{"params": layers, "lr": settings.lr_layers},
                                    {"params": head, "lr": settings.lr_head}], weight_decay=settings.weight_decay)
-    first_epoch = epoch_examples(maker, items, settings, 0)
+    first_epoch = epoch_examples(maker, items, settings, settings.start_epoch)
     steps_per_epoch = len(first_epoch) // settings.batch_size
     total_steps = max(1, int(steps_per_epoch * settings.epochs))
 
@@ -171,10 +175,11 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
             log("the checkpoint is from other settings: starting over")
     reader.train()
     t0 = time.perf_counter()
-    epoch_cache: dict[int, list[Example]] = {0: first_epoch}
+    epoch_cache: dict[int, list[Example]] = {settings.start_epoch: first_epoch}
     bar = tqdm(total=total_steps, initial=step, desc="training reader", unit="step")
     while step < total_steps:
         epoch, within = divmod(step, steps_per_epoch)
+        epoch += settings.start_epoch
         if epoch not in epoch_cache:
             epoch_cache = {epoch: epoch_examples(maker, items, settings, epoch)}
         examples = epoch_cache[epoch]
