@@ -1,7 +1,7 @@
 """The reader alone on a fold of ../shared/qa: each question read over its own paragraph
 (no retrieval), short-answer EM/F1 and the no-answer threshold chosen on dev.
 
-    python -m evals.reader_eval [--fold dev|test] [--every N] [--margin M]
+    python -m evals.reader_eval [--fold dev|test] [--every N] [--margin M] [--delta FILE]
 
 Without `--margin`, the threshold is the one that minimizes 3 x (an unanswerable question
 answered) + 1 x (an answerable one abstained) on the fold: run it on dev, then give that
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -42,9 +43,10 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1)
     parser.add_argument("--margin", type=float)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--delta", help="a delta other than the shipped one (e.g. a training run's)")
     args = parser.parse_args()
     items = load_folds(args.qa)[args.fold][:: args.every]
-    reader = build_span_reader(threads=args.threads)
+    reader = build_span_reader(**({"delta": Path(args.delta)} if args.delta else {}), threads=args.threads)
     t0 = time.perf_counter()
     spans = [reader.read(item.question, [item.context])[0] for item in items]
     seconds = time.perf_counter() - t0

@@ -156,3 +156,29 @@ def test_the_chat_shows_the_short_answer_first_and_marks_it_inside_its_quote():
     assert page.index('class="short-answer"') < page.index("它是今年")
     assert '<mark class="short">第6号</mark>' in page
     assert "<p>第6号" not in page  # the first line is the short answer block, not repeated as text
+
+
+@pytest.mark.slow
+def test_a_second_training_stage_goes_on_from_the_trained_delta(tmp_path):
+    """`rag train-reader --init-from DELTA`: the run starts from the delta's layers and head (its
+    loss is a trained reader's, far under a fresh head's, near ln(window) ~ 4), and writes a
+    delta of the same depth."""
+    import dataclasses
+
+    from rag.reader.model import DELTA_FILE, delta_trainable_from, load_delta
+    from rag.reader.train import TrainSettings, train
+
+    context = "台风卡努是今年第6号台风，8月10日在韩国庆尚南道登陆。" * 2 + "其他内容。" * 10
+    qas = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
+           for i, (q, a) in enumerate([("卡努是今年第几号台风？", "第6号"), ("卡努在哪里登陆？", "韩国庆尚南道"),
+                                        ("卡努哪天登陆？", "8月10日")] * 6)]
+    items = load_squad(squad_file(tmp_path, [{"context": context, "qas": qas}]))
+    settings = TrainSettings(epochs=1, batch_size=6, max_tokens=64, negative_share=0.0, warmup_steps=1,
+                             lr_layers=1e-6, lr_head=1e-6, init_from=str(DELTA_FILE), start_epoch=2)
+    summary = train(items, tmp_path / "delta.safetensors", tmp_path / "work", settings, log=lambda m: None)
+    fresh = train(items, tmp_path / "fresh.safetensors", tmp_path / "work-fresh",
+                  dataclasses.replace(settings, init_from=None, start_epoch=0), log=lambda m: None)
+    assert summary["steps"] == 3
+    assert fresh["final_loss"] > 3.5 and summary["final_loss"] < fresh["final_loss"] - 1.0
+    assert delta_trainable_from(load_delta(tmp_path / "delta.safetensors")) == delta_trainable_from(
+        load_delta(DELTA_FILE))
