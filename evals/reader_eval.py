@@ -36,6 +36,7 @@ def choose_margin(margins: np.ndarray, impossible: np.ndarray) -> tuple[float, f
 
 def main() -> None:
     from rag.reader.build import build_span_reader
+    from rag.reader.model import DELTA_FILE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qa", default="../shared/qa")
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--delta", help="a delta other than the shipped one (e.g. a training run's)")
     args = parser.parse_args()
     items = load_folds(args.qa)[args.fold][:: args.every]
-    reader = build_span_reader(**({"delta": Path(args.delta)} if args.delta else {}), threads=args.threads)
+    reader = build_span_reader(Path(args.delta) if args.delta else DELTA_FILE, threads=args.threads)
     t0 = time.perf_counter()
     spans = [reader.read(item.question, [item.context])[0] for item in items]
     seconds = time.perf_counter() - t0
