@@ -39,3 +39,19 @@ def test_ask_endpoint_returns_fields_and_kind(ui_server):
 def test_ui_date_filter_narrows_a_collection_question(ui_server):
     reply = last_reply(client(ui_server).predict("这些文章主要讲了什么？", [], "2026-01-01", "", api_name="/chat"))
     assert "资料中共有2篇文章" in reply and "卢旺达" not in reply.split("来源 Sources")[0]
+
+
+@pytest.mark.parametrize(("title", "subject"), [
+    ("Anthropic与英国政府合作，为GOV.UK引入AI助手", True),
+    ("河南一老人将男婴放在路边后离开", True),
+    ("致敬医者情怀", True),
+    ("四川", False),  # too short to name an article
+    ("8月18日基金净值", False),  # a date
+    ("新京报讯\u00a0据中国驻欧盟使团官微消息", False),  # a dateline
+    ("张某某（报案人丈夫", False),  # a parenthesis the title cut left open
+    ("上海外高桥港区海通国际汽车码头刚刚送走“图兰朵”号外贸滚装轮", False),  # a lead, not a title
+])
+def test_an_example_question_names_an_articles_subject(title, subject):
+    from ui.chat import _topic, names_a_subject
+
+    assert names_a_subject(_topic(title)) is subject

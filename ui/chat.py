@@ -304,6 +304,22 @@ def _topic(title: str) -> str:
     return re.split(r"[：:，,；;—|｜]", title, maxsplit=1)[0].strip() or title
 
 
+EXAMPLE_TOPIC_MIN_CHARS = 4  # "四川的主要内容是什么？" names no article
+# what an example question must not name as its subject: each pattern with a title cut that
+# showed it (tests/test_ui_collection.py)
+NOT_A_SUBJECT = (
+    (re.compile(r"^(\d|[一二三四五六七八九十]+[月日])"), "a date: 8月18日基金净值"),
+    (re.compile(r"讯|^据|消息$"), "a dateline or a source: 新京报讯 据中国驻欧盟使团官微消息"),
+    (re.compile(r"[（(][^）)]*$"), "a parenthesis left open: 张某某（报案人丈夫"),
+)
+
+
+def names_a_subject(topic: str) -> bool:
+    """Can an example question ask about this title's head ("<topic>的主要内容是什么？")?"""
+    return (EXAMPLE_TOPIC_MIN_CHARS <= len(topic) <= EXAMPLE_TOPIC_CHARS
+            and not any(p.search(topic) for p, _ in NOT_A_SUBJECT))
+
+
 class Suggester:
     """Questions the collection can answer, made from article titles and checked once by
     answering them: an abstention is followed by two or three of them, nearest first."""
@@ -365,7 +381,7 @@ class Suggester:
             if len(out) < n - 1 and self._lists(question):
                 out.append(question)
         newest = sorted(self.catalog, key=lambda r: r.date or "", reverse=True)
-        short = [r for r in newest if len(_topic(r.title)) <= EXAMPLE_TOPIC_CHARS]  # a lead cut off reads badly
+        short = [r for r in newest if names_a_subject(_topic(r.title))]  # a lead cut off reads badly
         for record in short[: 3 * n]:  # bounded: a large archive is not answered through
             if len(out) == n:
                 break
@@ -403,7 +419,7 @@ class Suggester:
         for record in self._nearest(question):
             if len(out) == self.limit:
                 break
-            if self._answerable(record):
+            if names_a_subject(_topic(record.title)) and self._answerable(record):
                 out.append(self.candidate(record))
         return out
 
