@@ -192,14 +192,15 @@ class Tuning:
     # R 0.721. Through answer() (`python -m evals.archive_eval`): dev passed 0.727, test 0.710
     # (2026-12-07, second session; 0.606 / 0.710 before topics kept their words whole and the
     # words-alone rule read the title, not the summary; in the first session English names from
-    # the dictionary and the archive moved the fit from dev P 0.801 R 0.681, test P 0.803 R 0.711). Tried and not kept (no better on dev): a
-    # feature "every group said" (dev F1 0.853 vs 0.855), "the rarest group said" (0.841 vs
-    # 0.844), group weights idf squared (dev 0.847, test 0.806 vs 0.834). Without the
-    # sentence, opening and feedback features (an earlier fit): dev P 0.658 R 0.704, test P
-    # 0.690 R 0.716; gradient boosting over the same features: dev F1 0.77, test 0.55
-    # (overfits). Every meaning feature is a robust z-score within the window (median, MAD;
-    # capped at 8), so the weights hold for any model's cosine scale and for a topic common
-    # in its window (mean/std z-scores, an earlier fit: test P 0.735 R 0.720).
+    # the dictionary and the archive moved the fit from dev P 0.801 R 0.681, test P 0.803
+    # R 0.711). Tried and not kept (no better on dev): a feature "every group said" (dev F1
+    # 0.853 vs 0.855), "the rarest group said" (0.841 vs 0.844), group weights idf squared
+    # (dev 0.847, test 0.806 vs 0.834). Without the sentence, opening and feedback features
+    # (an earlier fit): dev P 0.658 R 0.704, test P 0.690 R 0.716; gradient boosting over the
+    # same features: dev F1 0.77, test 0.55 (overfits). Every meaning feature is a robust
+    # z-score within the window (median, MAD; capped at 8), so the weights hold for any
+    # model's cosine scale and for a topic common in its window (mean/std z-scores, an
+    # earlier fit: test P 0.735 R 0.720).
     topic_head: float = 1.066
     topic_said_twice: float = 1.162
     topic_said_once: float = 0.985

@@ -52,10 +52,9 @@ class ArchiveView:
         bodies: dict[str, list[str]] = {}
         for c in lexical.chunks:
             bodies.setdefault(c.article_id, []).append(c.text)
-        heads = [normalize("\n".join(p for p in (r.title, r.title_original or "", r.summary) if p)).lower()
-                 for r in records]
-        texts = [h + "\n" + normalize("\n".join(bodies.get(r.id, []))).lower() for h, r in zip(heads, records)]
         titles = [normalize("\n".join(p for p in (r.title, r.title_original or "") if p)).lower() for r in records]
+        heads = ["\n".join(p for p in (t, normalize(r.summary).lower()) if p) for t, r in zip(titles, records)]
+        texts = [h + "\n" + normalize("\n".join(bodies.get(r.id, []))).lower() for h, r in zip(heads, records)]
         index = semantics.sentences if semantics is not None else None
         rows: list[np.ndarray] = []
         if index is not None:

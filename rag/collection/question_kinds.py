@@ -462,6 +462,7 @@ _STRIP_ZH_WORDS = (
     "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
     "关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
 _STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=len, reverse=True)) + ")")
+_STRIP_ZH_RUN = re.compile(f"(?:{_STRIP_ZH.pattern})+")  # a jieba word made only of them (中有)
 _STRIP_EN = re.compile(
     rf"\b(please|give me|tell me|can you|could you|summar(y|ize|ise)|overview|of|the|a|an|which|what|is|are|was|were|"
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
@@ -475,7 +476,7 @@ def topic_of(question: str) -> str:
     text = normalize(question)
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
-    text = _strip_whole_words(_STRIP_ZH, text)
+    text = _strip_kind_words(text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -484,23 +485,22 @@ def topic_of(question: str) -> str:
 _DOC_NEXT = re.compile(r"\s*" + _DOC_ZH)
 
 
-def _strip_whole_words(pattern: re.Pattern, text: str) -> str:
-    """`pattern`'s matches cut out where they do not cut into a word of jieba's dictionary:
+def _strip_kind_words(text: str) -> str:
+    """_STRIP_ZH's matches cut out where they do not cut into a word of jieba's dictionary:
     中 of 资料中 goes, not the 中 of 中国女足 or of 8月中旬; 有关 goes whole, not 有 of it."""
     if not CJK_CHAR.search(text):
         return text
     from rag.text import dictionary_words
 
-    whole = re.compile(f"(?:{pattern.pattern})+")
     words = [(a, b) for a, b, count in dictionary_words(text)
-             if b - a > 1 and count and not whole.fullmatch(text, a, b)]
+             if b - a > 1 and count and not _STRIP_ZH_RUN.fullmatch(text, a, b)]
 
     def cuts_a_word(x: int) -> bool:
         return any(a < x < b for a, b in words)
 
     out, i = [], 0
     while i < len(text):
-        m = pattern.match(text, i)
+        m = _STRIP_ZH.match(text, i)
         particle = m is not None and m.group() == "的" and _DOC_NEXT.match(text, m.end()) is not None
         if m and m.end() > i and (particle or not cuts_a_word(i) and not cuts_a_word(m.end())):
             out.append(" ")
