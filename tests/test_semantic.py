@@ -118,6 +118,35 @@ def test_sentence_vectors_are_stored_at_ingest_not_computed_per_question(shipped
     assert Path(sentence_dir(shipped_index.data_dir), "vectors.npy").exists()
 
 
+def test_each_chunks_sentence_rows_are_stored_at_ingest_and_match_splitting_it(shipped_index, shipped_pipeline, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from rag.errors import IndexCorruptError
+    from rag.index.sentences import CHUNK_ROWS_FILE, SentenceIndex, sentence_dir
+
+    folder = sentence_dir(shipped_index.data_dir)
+    stored = SentenceIndex.load(folder)
+    assert stored is not None
+    chunks = shipped_pipeline.lexical.chunks
+    assert set(stored._chunk_rows) == {c.id for c in chunks}  # read from the file, nothing split yet
+    split = SentenceIndex(stored.keys, stored.row_vectors(slice(None)), stored.model)
+    for chunk in chunks:
+        assert np.array_equal(stored.chunk_rows(chunk), split.chunk_rows(chunk))
+    assert sum(len(stored.chunk_rows(c)) for c in chunks) > 100
+
+    damaged = tmp_path / "sentences"
+    shutil.copytree(folder, damaged)
+    (damaged / CHUNK_ROWS_FILE).write_bytes(b"not a zip")
+    with pytest.raises(IndexCorruptError, match="rag ingest --rebuild"):
+        SentenceIndex.load(damaged)
+    (damaged / CHUNK_ROWS_FILE).unlink()  # an index saved before the rows: split on first use
+    older = SentenceIndex.load(damaged)
+    assert older is not None and not older._chunk_rows
+    assert np.array_equal(older.chunk_rows(chunks[0]), stored.chunk_rows(chunks[0]))
+
+
 def test_invisible_characters_inside_a_name_do_not_change_the_answer(shipped_pipeline):
     plain = answer("卢旺达ICT与创新部长是谁？", pipeline=shipped_pipeline)
     hidden = answer("卢旺\u200b达ICT与创\u2060新部长\ufeff是谁？", pipeline=shipped_pipeline)
