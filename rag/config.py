@@ -115,7 +115,7 @@ class AnswerConfig:
     selection: str = "auto"
     # span: the trained reader (rag.reader) reads a short answer inside the cited sentence and
     # may pick that sentence; off: sentences chosen by similarity and words only (faster)
-    reader: str = "off"
+    reader: str = "span"
     max_sentences: int = 3
     list_max_sentences: int = 5
     max_question_chars: int = 2000

@@ -19,6 +19,16 @@ def reader_pipeline(shipped_index):
 
 
 @pytest.fixture(scope="module")
+def fast_pipeline(shipped_index):
+    """The fast path: the same index with the reader off by config."""
+    from rag.pipeline import build_pipeline
+
+    data = {"corpus": {"path": shipped_index.corpus.path}, "data_dir": shipped_index.data_dir,
+            "answer": {"reader": "off"}}
+    return build_pipeline(config_from_dict(data))
+
+
+@pytest.fixture(scope="module")
 def span_reader():
     from rag.reader.build import build_span_reader
 
@@ -36,9 +46,12 @@ def test_a_short_answer_comes_first_with_offsets_into_its_cited_sentence(reader_
     assert result.to_dict()["short_answer"]["text"] == short.text
 
 
-def test_without_the_reader_the_answer_has_no_short_answer(shipped_pipeline):
-    result = answer("How much money did Anthropic donate to Public First Action?", pipeline=shipped_pipeline)
-    assert result.short_answer is None and not result.abstained
+def test_the_reader_is_on_by_default_and_off_by_config(shipped_pipeline, fast_pipeline):
+    question = "How much money did Anthropic donate to Public First Action?"
+    assert answer(question, pipeline=shipped_pipeline).short_answer is not None
+    fast = answer(question, pipeline=fast_pipeline)
+    assert fast.short_answer is None and not fast.abstained
+    assert "2000万美元" in fast.citations[0].quote
 
 
 def test_an_english_question_gets_its_short_answer_from_a_chinese_sentence(reader_pipeline):

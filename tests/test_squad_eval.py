@@ -23,7 +23,7 @@ def test_a_squad_file_is_asked_of_its_own_paragraphs(tmp_path):
     ]
     path = tmp_path / "mini.json"
     path.write_text(json.dumps({"data": [{"title": "mini", "paragraphs": paragraphs}]}, ensure_ascii=False))
-    cfg = config_from_dict({"data_dir": str(tmp_path / "data")})
+    cfg = config_from_dict({"data_dir": str(tmp_path / "data"), "answer": {"reader": "off"}})
     result = run_squad_eval(cfg, path)
     assert result["questions"] == 3 and result["paragraphs"] == 2 and result["unanswerable"] == 1
     assert result["contains_gold"] == 1.0 and result["gold_article_cited"] == 1.0
