@@ -10,11 +10,8 @@ from rag.reader.runtime import SpanReader
 
 
 def build_span_reader(delta: Path = DELTA_FILE, threads: int = 1, max_tokens: int = 192) -> SpanReader:
-    from rag.index.e5.tokenizer import E5Tokenizer
-    from rag.index.e5.weights import SourceModel
     from rag.reader.export import ensure_reader
 
     model, words = ensure_reader(delta)
-    source = SourceModel()
-    return SpanReader(model, words, E5Tokenizer(source.vocabulary, source.dims.positions), threads=threads,
-                      max_tokens=max_tokens)
+    # the tokenizer is the query embedder's (rag.index.e5.tokenizer.tokenizer_of), on first use
+    return SpanReader(model, words, threads=threads, max_tokens=max_tokens)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import EmbeddingModelError
-from rag.index.e5.tokenizer import E5Tokenizer
+from rag.index.e5.tokenizer import E5Tokenizer, tokenizer_of
 from rag.reader.windows import NO_ANSWER, Window, windows_over
 
 MAX_ANSWER_TOKENS = 24
@@ -52,9 +52,11 @@ def best_span(logits: np.ndarray, window: Window, max_answer_tokens: int = MAX_A
 
 
 class SpanReader:
-    def __init__(self, model: Path, words: Path, tokenizer: E5Tokenizer, *, threads: int = 1,
+    def __init__(self, model: Path, words: Path, tokenizer: E5Tokenizer | None = None, *, threads: int = 1,
                  max_tokens: int = 192):
-        self._model, self._words_path, self.tokenizer = model, words, tokenizer
+        """`tokenizer`: None for the e5 weights' shared one, fetched on first use (in the
+        warming thread when the pipeline warms the reader)."""
+        self._model, self._words_path, self._tokenizer = model, words, tokenizer
         self.threads, self.max_tokens = threads, max_tokens
         self._session = None
         self._words = None
@@ -75,6 +77,12 @@ class SpanReader:
                 except Exception as exc:  # onnxruntime raises its own untyped errors
                     raise EmbeddingModelError(f"cannot load the reader {self._model}: {exc}") from exc
             return self._session, self._words
+
+    @property
+    def tokenizer(self) -> E5Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = tokenizer_of()
+        return self._tokenizer
 
     def warm(self) -> None:
         self.read("warm", ["warm"])

@@ -30,8 +30,7 @@ import numpy as np
 
 from rag.errors import EmbeddingModelError
 from rag.index.e5.export import ONNX_FP32, ONNX_INT8, WORD_EMBEDDINGS, ensure_model_folder
-from rag.index.e5.tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer
-from rag.index.e5.weights import SourceModel
+from rag.index.e5.tokenizer import PASSAGE_PREFIX, QUERY_PREFIX, E5Tokenizer, tokenizer_of
 
 E5_ONNX_MODEL_NAME = "multilingual-e5-small (e5 port, onnxruntime fp32)"
 E5_ONNX_INT8_MODEL_NAME = "multilingual-e5-small (e5 port, onnxruntime int8)"
@@ -93,8 +92,7 @@ class E5OnnxEmbedder:
         with self._lock:
             if self._folder is None or self._tokenizer is None:
                 folder = ensure_model_folder(self._source, self._root)
-                source = SourceModel(self._source) if self._source else SourceModel()
-                self._tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
+                self._tokenizer = tokenizer_of(self._source)
                 try:
                     self._words = np.load(folder / WORD_EMBEDDINGS, mmap_mode="r")
                 except (OSError, ValueError) as exc:
