@@ -242,7 +242,8 @@ def cmd_train_reader(args) -> int:
     depth = {} if args.trainable_from is None else {"trainable_from": args.trainable_from}
     stage = {} if args.init_from is None else {"init_from": args.init_from, "start_epoch": args.start_epoch}
     rates = {k: v for k, v in (("lr_layers", args.lr_layers), ("lr_head", args.lr_head)) if v is not None}
-    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed, **depth, **stage, **rates)
+    settings = TrainSettings(epochs=args.epochs, max_tokens=args.max_tokens, seed=args.seed, int8_delta=args.int8_delta,
+                             **depth, **stage, **rates)
     out = Path(args.out) if args.out else DELTA_FILE
     summary = train(folds["train"], out, Path(cfg.data_dir) / "reader-train", settings,
                     log=lambda m: print(m, file=sys.stderr))
@@ -380,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=192, help="question + context tokens per window")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--trainable-from", type=int, metavar="LAYER",
-                   help="train encoder layers from this one up (default 7; each adds 3.5 MB to the delta)")
+                   help="train encoder layers from this one up (default 7; each adds 3.5 MB to the delta, "
+                        "1.8 MB with --int8-delta; a stage may go deeper than the delta it starts from)")
+    p.add_argument("--int8-delta", action="store_true",
+                   help="store the delta's weight matrices as int8 rows with a scale each")
     p.add_argument("--init-from", metavar="DELTA", help="go on from a trained delta (a second stage)")
     p.add_argument("--start-epoch", type=int, default=0,
                    help="with --init-from: the epochs the first stage ran, so its windows are not drawn again")

@@ -77,3 +77,11 @@ def test_a_near_miss_is_abstained_with_the_reader_on(reader_pipeline):
     asked_right = answer("Anthropic向Public First Action捐赠了多少美元？", pipeline=reader_pipeline)
     assert not asked_right.abstained and asked_right.short_answer is not None
     assert "2000万" in asked_right.short_answer.text
+
+
+def test_pipelines_of_one_process_share_the_loaded_reader(shipped_pipeline, reader_pipeline, span_reader):
+    """A pipeline rebuilt after a re-ingest reuses the session, not a second 300 MB of it."""
+    from rag.reader.build import build_span_reader
+
+    assert shipped_pipeline.answerer.reader is reader_pipeline.answerer.reader is span_reader
+    assert build_span_reader(threads=2) is not span_reader  # other settings: another session

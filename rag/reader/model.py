@@ -64,9 +64,9 @@ def delta_trainable_from(state: dict) -> int:
     return min(layers) if layers else 12
 
 
-def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int | None = None):
-    """e5's weights with the delta on top (none: a fresh head, for training). The delta's
-    depth is read from the layers it holds unless `trainable_from` says it."""
+def build_reader(delta: Path | None = DELTA_FILE):
+    """e5's weights with the delta on top (none: a fresh head, for training); the delta's
+    depth is read from the layers it holds."""
     import torch
 
     from rag.index.e5.model import build_encoder
@@ -75,9 +75,10 @@ def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int | None = N
     reader = _reader_class()(build_encoder())
     if delta is not None:
         state = load_delta(delta)
-        if trainable_from is None:
-            trainable_from = delta_trainable_from(state)
-        missing = [k for k in reader.state_dict() if trainable(k, trainable_from) and k not in state]
+        # a training stage may go deeper than the delta it starts from: the layers under the
+        # delta's own depth start as e5's
+        depth = delta_trainable_from(state)
+        missing = [k for k in reader.state_dict() if trainable(k, depth) and k not in state]
         unknown = [k for k in state if k not in reader.state_dict()]
         if missing or unknown:
             raise EmbeddingModelError(f"reader delta {delta} does not fit the model: missing {missing[:3]}, "
@@ -87,28 +88,59 @@ def build_reader(delta: Path | None = DELTA_FILE, trainable_from: int | None = N
     return reader.eval()
 
 
-def delta_state(reader, trainable_from: int = TRAINABLE_FROM) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().numpy().astype(np.float16) for k, v in reader.state_dict().items()
-            if trainable(k, trainable_from)}
+# A matrix stored as int8 rows with one float16 scale per row, under the matrix's name and
+# this suffix for the scales: a layer is 1.8 MB so, not 3.5 MB in fp16
+SCALE_SUFFIX = ".row_scale"
 
 
-def save_delta(reader, path: Path, trainable_from: int = TRAINABLE_FROM, metadata: dict | None = None) -> None:
+def delta_state(reader, trainable_from: int = TRAINABLE_FROM, int8: bool = False) -> dict[str, np.ndarray]:
+    """The delta's tensors: fp16, or with `int8` each weight matrix as int8 rows and their
+    scales (biases, norms and the head stay fp16)."""
+    out: dict[str, np.ndarray] = {}
+    for k, v in reader.state_dict().items():
+        if not trainable(k, trainable_from):
+            continue
+        x = v.detach().cpu().numpy().astype(np.float32)
+        if int8 and x.ndim == 2 and not k.startswith(HEAD + "."):
+            scale = np.maximum(np.abs(x).max(axis=1), 1e-8) / 127.0
+            out[k] = np.clip(np.rint(x / scale[:, None]), -127, 127).astype(np.int8)
+            out[k + SCALE_SUFFIX] = scale.astype(np.float16)
+        else:
+            out[k] = x.astype(np.float16)
+    return out
+
+
+def save_delta(reader, path: Path, trainable_from: int = TRAINABLE_FROM, metadata: dict | None = None,
+               int8: bool = False) -> None:
     from safetensors.numpy import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    save_file(delta_state(reader, trainable_from), str(tmp),
+    save_file(delta_state(reader, trainable_from, int8), str(tmp),
               metadata={k: str(v) for k, v in (metadata or {}).items()})
     tmp.replace(path)
 
 
 def load_delta(path: Path) -> dict[str, np.ndarray]:
+    """The delta's tensors by parameter name, int8 matrices scaled back (float32 for those)."""
     from safetensors.numpy import load_file
 
     try:
-        return load_file(str(path))
+        raw = load_file(str(path))
     except (OSError, ValueError) as exc:  # safetensors raises SafetensorError (a ValueError)
         raise EmbeddingModelError(f"cannot read the reader delta {path}: {exc}") from exc
+    out = {}
+    for k, v in raw.items():
+        if k.endswith(SCALE_SUFFIX):
+            continue
+        scale = raw.get(k + SCALE_SUFFIX)
+        if v.dtype == np.int8:
+            if scale is None or scale.shape != (v.shape[0],):
+                raise EmbeddingModelError(f"the reader delta {path} holds {k} as int8 without its row scales")
+            out[k] = v.astype(np.float32) * scale.astype(np.float32)[:, None]
+        else:
+            out[k] = v
+    return out
 
 
 def delta_digest(path: Path = DELTA_FILE) -> str:
