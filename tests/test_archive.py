@@ -183,6 +183,14 @@ def test_a_title_that_is_the_lead_cut_off_is_marked_derived_and_a_real_one_is_no
     # an event naming the dates is when, not what; unless it is all the topic there is
     ("世博会闭幕那两天（8月8日、9日）有多少篇关于世博会的报道？", "世博会", "2023-08-08 至 2023-08-09", False),
     ("8月5日那天有哪些关于暴雨的新闻", "暴雨", "2023-08-05 至 2023-08-05", False),
+    # months said together are one range; a month in Chinese numerals is a date, not the topic
+    ("7、8月有几篇讲冰雹的报道？", "冰雹", "2023-07-01 至 2023-08-31", False),
+    ("7月和8月有多少篇关于台风的报道？", "台风", "2023-07-01 至 2023-08-31", False),
+    ("七八月份有几篇讲冰雹的报道？", "冰雹", "2023-07-01 至 2023-08-31", False),
+    ("七月份有哪些关于暴雨的新闻？", "暴雨", "2023-07-01 至 2023-07-31", False),
+    ("8月1日和8月3日有哪些新闻", "", "2023-08-01 至 2023-08-03", False),
+    ("reports from July to August on floods", "floods", "2023-07-01 至 2023-08-31", False),
+    ("What was reported in late July and early August about floods?", "floods", "2023-07-21 至 2023-08-10", False),
 ])
 def test_dates_are_read_against_the_archives_newest_day(question, topic, dates, recent):
     from rag.collection.question_kinds import classify

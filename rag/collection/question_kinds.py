@@ -163,13 +163,15 @@ _RANGE_REWRITES = (  # (pattern, replacement) making each range "<date> 到 <dat
     (re.compile(r"(\d{1,2})[日号]?[、,，和与及]\s*(\d{1,2})[日号]"), r"\1日到\2日"),  # 7月27号、28号
     (re.compile(r"(\d{1,2})[日号]?\s*(?:到|至|-|–|~|～)\s*(\d{1,2})[日号]"), r"\1日到\2日"),  # 27到29号
     (re.compile(r"(月(?:底|末|初|上旬|中旬|下旬))\s*(?=\d{1,2}月)"), r"\1到"),  # 7月底8月初
+    (re.compile(r"(?<![\d年])(\d{1,2})月?份?\s*[、,，和与及]\s*(\d{1,2})月"), r"\1月到\2月"),  # 7、8月, 7月和8月
     (re.compile(rf"\b(early|mid|late)[- ]to[- ](early|mid|late)[- ]({_EN_MONTH})\b", re.I), r"\1 \3 to \2 \3"),
     (re.compile(rf"\b({_EN_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-|–|to|and|through)\s*(\d{{1,2}})\b(?!\s*(?:{_EN_MONTH}))", re.I),
      r"\1 \2 to \1 \3"),  # August 10-11, between August 8 and 12
     (re.compile(rf"\bfirst half of\s+({_EN_MONTH})\b", re.I), r"\1 1 to \1 15"),
     (re.compile(rf"\bsecond half of\s+({_EN_MONTH})\b", re.I), r"\1 16 to \1 31"),
 )
-_RANGE_JOIN = re.compile(r"^\s*(?:到|至|~|～|-|–|\bto\b|\band\b|\bthrough\b|\buntil\b)\s*$", re.I)
+# two dates said together ("8月1日和8月3日", "7月20号、21号") are read as the days from the first to the last
+_RANGE_JOIN = re.compile(r"^\s*(?:到|至|和|与|及|、|~|～|-|–|\bto\b|\band\b|\bthrough\b|\buntil\b)\s*$", re.I)
 _POINTS = (  # one date or part of a month; a day alone takes the month before it
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(\d{1,2})[日号]"), "ymd"),
@@ -764,9 +766,9 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    cleaned = re.sub(rf"(\d{{4}}年?|\d{{1,2}}月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
-    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second)\b)", " ", cleaned, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
     # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
     cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)
