@@ -126,6 +126,9 @@ def point(size: str, data_root: Path, unk_share: float, rounds: int, quick: bool
         cfg.retrieval, unk_share_full=0.99, unk_share_skip=1.0))
     dense_pipeline = build_pipeline(dense_cfg, embedder=embedder)
     dense_ms = _time_answers(dense_pipeline, questions, max(1, rounds // 2))
+    # the fast path: the same pipeline without the trained reader (answer.reader: off)
+    fast_cfg = dataclasses.replace(cfg, answer=dataclasses.replace(cfg.answer, reader="off"))
+    fast_ms = _time_answers(build_pipeline(fast_cfg, embedder=embedder), questions, max(1, rounds // 2))
     return {
         "size": size,
         "articles": len(report.chunks_per_article),
@@ -135,6 +138,7 @@ def point(size: str, data_root: Path, unk_share: float, rounds: int, quick: bool
         "embedded_this_run": report.chunks_embedded,
         "query": _percentiles(default_ms),
         "query_with_dense": _percentiles(dense_ms),
+        "query_reader_off": _percentiles(fast_ms),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_ingest_mb": rss_after_ingest,
     }
@@ -280,13 +284,14 @@ def print_bench(r: dict) -> None:
     console = Console(width=150)
     t = Table(title="query latency (warm, answer() end to end) and memory by corpus size")
     for col in ("corpus", "articles", "chunks", "embedder", "ingest s", "p50 ms", "p95 ms",
-                "+dense p50", "+dense p95", "peak RSS MB"):
+                "+dense p50", "+dense p95", "no reader p50", "no reader p95", "peak RSS MB"):
         t.add_column(col, justify="right")
     for p in r["points"]:
+        off = p["query_reader_off"]
         t.add_row(p["size"], str(p["articles"]), str(p["chunks"]), p["embedder"], f"{p['ingest_s']:.1f}",
                   f"{p['query']['p50_ms']:.1f}", f"{p['query']['p95_ms']:.1f}",
                   f"{p['query_with_dense']['p50_ms']:.1f}", f"{p['query_with_dense']['p95_ms']:.1f}",
-                  f"{p['peak_rss_mb']:.0f}")
+                  f"{off['p50_ms']:.1f}", f"{off['p95_ms']:.1f}", f"{p['peak_rss_mb']:.0f}")
     console.print(t)
     i = r["ingest"]
     console.print(

@@ -381,8 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=192, help="question + context tokens per window")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--trainable-from", type=int, metavar="LAYER",
-                   help="train encoder layers from this one up (default 7; each adds 3.5 MB to the delta, "
-                        "1.8 MB with --int8-delta; a stage may go deeper than the delta it starts from)")
+                   help="train encoder layers from this one up (default: the depth of --init-from's delta, else 7; "
+                        "each adds 3.5 MB to the delta, 1.8 MB with --int8-delta; a stage may go deeper "
+                        "than the delta it starts from, not shallower)")
     p.add_argument("--int8-delta", action="store_true",
                    help="store the delta's weight matrices as int8 rows with a scale each")
     p.add_argument("--init-from", metavar="DELTA", help="go on from a trained delta (a second stage)")

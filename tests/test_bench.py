@@ -35,13 +35,14 @@ def test_quick_bench_prints_figures_and_writes_json(tmp_path, shipped_index):
     run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "bench", "--quick",
                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    for text in ("p50 ms", "vs raw encode of the same texts", "LangChain tutorial", "cold start"):
+    for text in ("p50 ms", "no reader p50", "vs raw encode of the same texts", "LangChain tutorial", "cold start"):
         assert text in run.stdout
     data = json.loads(out.read_text())
     sizes = [p["size"] for p in data["points"]]
     assert sizes == ["shipped", "100"]
     assert data["points"][0]["embedded_this_run"] == 0  # the copied index was reused
     assert all(p["query"]["p50_ms"] > 0 and p["peak_rss_mb"] > 0 for p in data["points"])
+    assert all(p["query_reader_off"]["p50_ms"] > 0 for p in data["points"])  # the fast path beside it
     assert data["ingest"]["reingest_embedded"] == 0 and data["ingest"]["pipeline_vs_raw"] > 0
     assert data["langchain_vs_ours"]["ours"]["hit1"] > data["langchain_vs_ours"]["langchain"]["hit1"]
 

@@ -186,41 +186,45 @@ def test_a_second_training_stage_goes_on_from_the_trained_delta(tmp_path):
 
 @pytest.mark.slow
 def test_a_deeper_stage_starts_from_a_shallower_delta_and_stores_int8_matrices(tmp_path):
-    """`--trainable-from 6 --init-from DELTA --int8-delta`: layer 6 starts as e5's, the delta's
-    layers and head as trained; the written delta holds layer 6 too, its matrices as int8 rows
-    with a scale each, which load back within a row's rounding step."""
+    """`--trainable-from 9 --init-from DELTA(10) --int8-delta`: layer 9 starts as e5's, the
+    delta's layers and head as trained; the written delta holds layer 9 too, its matrices as
+    int8 rows with a scale each, which load back within a rounding step. A stage shallower
+    than its starting delta is refused (it would drop that delta's lower layers)."""
+    import dataclasses
+
     import numpy as np
     from safetensors.numpy import load_file
 
-    from rag.reader.model import (
-        DELTA_FILE,
-        SCALE_SUFFIX,
-        build_reader,
-        delta_trainable_from,
-        load_delta,
-    )
+    from rag.errors import ConfigError
+    from rag.reader.model import SCALE_SUFFIX, build_reader, delta_trainable_from, load_delta
     from rag.reader.train import TrainSettings, train
 
     context = "台风卡努是今年第6号台风，8月10日在韩国庆尚南道登陆。" + "其他内容。" * 10
     qas = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
            for i, (q, a) in enumerate([("卡努是今年第几号台风？", "第6号"), ("卡努在哪里登陆？", "韩国庆尚南道")] * 3)]
     items = load_squad(squad_file(tmp_path, [{"context": context, "qas": qas}]))
-    settings = TrainSettings(epochs=1, batch_size=6, max_tokens=64, negative_share=0.0, warmup_steps=1,
-                             lr_layers=1e-6, lr_head=1e-6, init_from=str(DELTA_FILE), start_epoch=2,
-                             trainable_from=6, int8_delta=True)
-    summary = train(items, tmp_path / "deeper.safetensors", tmp_path / "work", settings, log=lambda m: None)
-    assert summary["final_loss"] < 3.0  # the shipped layers and head were loaded, not a fresh head
-    raw = load_file(str(tmp_path / "deeper.safetensors"))
-    weight = "encoder.encoder.layer.6.attention.self.query.weight"
-    assert raw[weight].dtype == np.int8 and raw[weight + SCALE_SUFFIX].shape == (raw[weight].shape[0],)
-    assert raw["span_head.weight"].dtype == np.float16  # the head stays fp16
-    deeper = load_delta(tmp_path / "deeper.safetensors")
-    assert delta_trainable_from(deeper) == 6 and all(k in deeper for k in load_delta(DELTA_FILE))
-    import torch
+    first = TrainSettings(epochs=1, batch_size=6, max_tokens=64, negative_share=0.0, warmup_steps=1,
+                          lr_layers=1e-6, lr_head=1e-6, trainable_from=10)
+    train(items, tmp_path / "first.safetensors", tmp_path / "work-1", first, log=lambda m: None)
+    deeper = dataclasses.replace(first, trainable_from=9, int8_delta=True, init_from=str(tmp_path / "first.safetensors"),
+                                 start_epoch=1)
+    train(items, tmp_path / "deeper.safetensors", tmp_path / "work-2", deeper, log=lambda m: None)
 
-    trained = torch.load(tmp_path / "work" / "checkpoint.pt", weights_only=False)["trainable"][weight].numpy()
-    step = raw[weight + SCALE_SUFFIX].astype(np.float32)[:, None]
-    assert np.all(np.abs(trained - deeper[weight]) <= 0.6 * step)  # half a step, and the fp16 scale
-    assert np.abs(trained - deeper[weight]).max() > 0  # int8 indeed, not a copy
-    served = build_reader(tmp_path / "deeper.safetensors").state_dict()[weight].numpy()
-    assert np.array_equal(served, deeper[weight])
+    raw = load_file(str(tmp_path / "deeper.safetensors"))
+    new, kept = "encoder.encoder.layer.9.attention.self.query.weight", "encoder.encoder.layer.10.output.dense.weight"
+    assert raw[new].dtype == np.int8 and raw[new + SCALE_SUFFIX].shape == (raw[new].shape[0],)
+    assert raw["span_head.weight"].dtype == np.float16  # the head stays fp16
+    stage = load_delta(tmp_path / "deeper.safetensors")
+    assert delta_trainable_from(stage) == 9
+    e5 = build_reader(None).state_dict()
+    before = load_delta(tmp_path / "first.safetensors")
+    for name, start in ((new, e5[new].numpy()), (kept, before[kept].astype(np.float32))):
+        step = raw[name + SCALE_SUFFIX].astype(np.float32)[:, None]
+        assert np.all(np.abs(stage[name] - start) <= 0.6 * step + 1e-4)  # where it started, int8-rounded
+    assert np.abs(stage[new] - e5[new].numpy()).max() > 0
+    served = build_reader(tmp_path / "deeper.safetensors").state_dict()[new].numpy()
+    assert np.array_equal(served, stage[new])
+    with pytest.raises(ConfigError, match="shallower"):
+        train(items, tmp_path / "x.safetensors", tmp_path / "work-3",
+              dataclasses.replace(deeper, init_from=str(tmp_path / "deeper.safetensors"), trainable_from=11),
+              log=lambda m: None)

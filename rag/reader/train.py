@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.reader.model import TRAINABLE_FROM
 from rag.reader.squad import SquadItem
 from rag.reader.windows import NO_ANSWER, Window, context_budget, context_pieces, make_window, question_ids
@@ -39,7 +40,9 @@ class TrainSettings:
     negative_share: float = 0.25  # answerable questions that also give a window without the answer
     seed: int = 13
     checkpoint_every: int = 50
-    trainable_from: int = TRAINABLE_FROM  # encoder layers from this one up are trained (and shipped)
+    # encoder layers from this one up are trained (and shipped); None: the depth of the delta
+    # a stage starts from (init_from), else TRAINABLE_FROM
+    trainable_from: int | None = None
     # a second stage goes on from a trained delta (its layers and head) and draws its windows as
     # the epochs after the first stage's, so it never repeats one of them
     init_from: str | None = None
@@ -47,6 +50,22 @@ class TrainSettings:
     # the delta's weight matrices as int8 rows with a scale each (rag.reader.model): 1.8 MB a
     # layer instead of 3.5, so a deeper delta stays under the 20 MB the repository may hold
     int8_delta: bool = False
+
+
+def stage_depth(settings: TrainSettings) -> int:
+    """The lowest layer a run trains and writes: the setting, else the depth of the delta it
+    starts from, else TRAINABLE_FROM. A stage shallower than its starting delta would write a
+    delta without that delta's lower trained layers: refused."""
+    from rag.reader.model import delta_trainable_from, load_delta
+
+    start = delta_trainable_from(load_delta(Path(settings.init_from))) if settings.init_from else None
+    if settings.trainable_from is None:
+        return start if start is not None else TRAINABLE_FROM
+    if start is not None and settings.trainable_from > start:
+        raise ConfigError(f"--trainable-from {settings.trainable_from} is shallower than the delta it starts "
+                          f"from ({settings.init_from} trains from layer {start}): its layers {start}-"
+                          f"{settings.trainable_from - 1} would be dropped")
+    return settings.trainable_from
 
 
 @dataclass(frozen=True)
@@ -145,9 +164,10 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     source = SourceModel()
     tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
     maker = ExampleMaker(tokenizer, settings.max_tokens)
+    depth = stage_depth(settings)  # before any work: a refused depth costs nothing
     reader = build_reader(Path(settings.init_from) if settings.init_from else None)
     for name, p in reader.named_parameters():
-        p.requires_grad = trainable(name, settings.trainable_from)
+        p.requires_grad = trainable(name, depth)
     layers = [p for n, p in reader.named_parameters() if p.requires_grad and not n.startswith("span_head")]
     head = [p for n, p in reader.named_parameters() if n.startswith("span_head")]
     optimizer = torch.optim.AdamW([{"params": layers, "lr": settings.lr_layers},
@@ -205,7 +225,7 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
         if step % settings.checkpoint_every == 0 or step == total_steps:
             state = {"key": key, "step": step, "seconds": seconds_before + time.perf_counter() - t0,
                      "losses": losses, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                     "trainable": {k: v for k, v in reader.state_dict().items() if trainable(k, settings.trainable_from)}}
+                     "trainable": {k: v for k, v in reader.state_dict().items() if trainable(k, depth)}}
             torch.save(state, checkpoint.with_suffix(".tmp"))
             checkpoint.with_suffix(".tmp").replace(checkpoint)
     bar.close()
@@ -213,6 +233,6 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     summary = {"steps": step, "examples_per_epoch": len(first_epoch), "questions": len(items),
                "seconds": round(seconds, 1), "final_loss": round(float(np.mean(losses[-50:])), 4),
                "settings": asdict(settings)}
-    save_delta(reader.eval(), out, settings.trainable_from, metadata={"training": json.dumps(summary)},
+    save_delta(reader.eval(), out, depth, metadata={"training": json.dumps(summary)},
                int8=settings.int8_delta)
     return summary
