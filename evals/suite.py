@@ -15,7 +15,9 @@ def variants(cfg: Config, ablate: bool) -> list[tuple[str, Config]]:
     if not ablate:
         return [(f"{cfg.retrieval.mode} + {cfg.answer.answerer}", cfg)]
     r, a = cfg.retrieval, cfg.answer
-    by_words = dataclasses.replace(a, selection="lexical")
+    # the baselines choose sentences by words alone and without the trained reader: each
+    # later layer (meaning, the reader) shows in the default row beside them
+    by_words = dataclasses.replace(a, selection="lexical", reader="off")
     out = [
         ("lexical only", cfg.replace(retrieval=dataclasses.replace(r, mode="lexical", rerank="none"),
                                      answer=by_words)),

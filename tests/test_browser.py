@@ -145,6 +145,8 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     answer = page.locator("#chatbot .message-row", has=page.locator("#ans-0"))
     chips = answer.locator("a.cite")
     assert chips.all_inner_texts() == ["1", "1"]  # two sentences, one article: one number
+    # the reader's short answer comes first, large, and is marked inside its quote
+    expect(answer.locator(".short-answer")).to_contain_text("Public First Action")
     assert answer.locator(".src").count() == 1 and answer.locator(".src-q").count() == 2
     link = answer.locator("a.src-title")
     assert link.inner_text() == TITLES[3]
@@ -175,7 +177,9 @@ def test_desktop_answer_chips_preview_evidence_copy_export_feedback(browser, ui_
     # copy gives clean text
     answer.locator(".copy-msg").click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith(QUOTE_1 + "[1]") and QUOTE_2 in copied and "来源 Sources" in copied
+    # the short answer the reader read first, then the cited sentences
+    assert copied.startswith("Public First Action\n\n" + QUOTE_1 + "[1]"), copied[:200]
+    assert QUOTE_2 in copied and "来源 Sources" in copied
     for dirt in ("\\(", "&#", "<details>", "<br>", "\\-"):
         assert dirt not in copied, dirt
 

@@ -21,12 +21,13 @@ DONATION_Q = "Anthropic向哪个组织捐赠了2000万美元？"
 @pytest.fixture(scope="module")
 def hash_index(tmp_path_factory):
     """The shipped corpus ingested once with the hashing embedder; sentence vectors on
-    (answer.selection: semantic), so the gate and sentence scoring weigh meaning too."""
+    (answer.selection: semantic), so the gate and sentence scoring weigh meaning too; the
+    trained reader off (its model is no fake, and it is tested in test_reader_model)."""
     from rag.pipeline import ingest
 
     def cfg_with(**sections):
         data = {"corpus": {"path": str(SHIPPED_CORPUS)}, "data_dir": str(root / "data"),
-                "answer": {"selection": "semantic"}, **sections}
+                "answer": {"selection": "semantic", "reader": "off"}, **sections}
         return config_from_dict(data)
 
     root = tmp_path_factory.mktemp("hash-index")
