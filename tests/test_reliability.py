@@ -562,8 +562,13 @@ def test_installed_wheel_answers_from_a_read_only_install(tmp_path):
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
     elsewhere.mkdir()
+    from rag.index.e5.export import models_dir
+
+    # the converted models are a cache shared by config (RAG_MODELS_DIR): the checkout's, built
+    # by `make install`, so this test does not convert e5 and assemble the reader again
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(target),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "RAG_MODELS_DIR": str(models_dir())}
     script = ("import json, rag; from rag import answer; r = answer('卢旺达ICT与创新部长是谁？'); "
               "print(json.dumps({'file': rag.__file__, 'text': r.text}))")
     with read_only(target):
