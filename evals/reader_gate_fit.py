@@ -39,9 +39,14 @@ def outcomes(rows: list[dict], threshold: float) -> dict:
             "false_abstention": round(false_abstention, 3), "unanswerable_abstained": round(caught, 3)}
 
 
+def candidate_thresholds(margins) -> list[float]:
+    """Every threshold that splits `margins` differently: none (-1e9) and each midpoint."""
+    ordered = sorted(set(margins))
+    return [-1e9] + [(a + b) / 2 for a, b in zip(ordered, ordered[1:])]
+
+
 def choose(rows: list[dict]) -> dict:
-    margins = sorted({r["margin"] for r in rows if r["margin"] is not None})
-    candidates = [-1e9] + [(a + b) / 2 for a, b in zip(margins, margins[1:])]
+    candidates = candidate_thresholds(r["margin"] for r in rows if r["margin"] is not None)
     return min((outcomes(rows, t) for t in candidates), key=lambda o: (o["cost"], o["threshold"]))
 
 

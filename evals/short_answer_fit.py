@@ -20,10 +20,12 @@ margins differ: the reader is surer on the fold it was trained beside).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.reader_gate_fit import candidate_thresholds
 from evals.squad_metrics import f1
 
 RIGHT_F1 = 0.5
@@ -70,8 +72,7 @@ def cost(readings: list[Reading], threshold: float) -> dict:
 
 
 def choose(sets: list[list[Reading]]) -> float:
-    margins = sorted({r.margin for s in sets for r in s})
-    candidates = [-1e9] + [(a + b) / 2 for a, b in zip(margins, margins[1:])]
+    candidates = candidate_thresholds(r.margin for s in sets for r in s)
     return min(candidates, key=lambda t: (sum(cost(s, t)["cost"] for s in sets) / len(sets), t))
 
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if dev.get("fold") != "dev":
         raise SystemExit("the threshold is chosen on the dev fold, not the held-out one")
     cfg = load_config(args.config)
-    cfg = cfg.replace(answer=cfg.answer.__class__(**{**cfg.answer.__dict__, "reader": "span"}),
+    cfg = cfg.replace(answer=dataclasses.replace(cfg.answer, reader="span"),
                       tuning=tuple(sorted({**dict(cfg.tuning), "reader_answer_margin": -1e9}.items())))
     pipeline = build_pipeline(cfg, ensure_index=True)
     squad, own = squad_readings(dev), own_readings(pipeline, "dev")

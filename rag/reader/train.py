@@ -156,15 +156,13 @@ def train(items: list[SquadItem], out: Path, work: Path, settings: TrainSettings
     import torch
     from tqdm import tqdm
 
-    from rag.index.e5.tokenizer import E5Tokenizer
-    from rag.index.e5.weights import SourceModel
+    from rag.index.e5.tokenizer import tokenizer_of
     from rag.reader.model import build_reader, save_delta, trainable
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    source = SourceModel()
-    tokenizer = E5Tokenizer(source.vocabulary, source.dims.positions)
-    maker = ExampleMaker(tokenizer, settings.max_tokens)
     depth = stage_depth(settings)  # before any work: a refused depth costs nothing
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    tokenizer = tokenizer_of()
+    maker = ExampleMaker(tokenizer, settings.max_tokens)
     reader = build_reader(Path(settings.init_from) if settings.init_from else None)
     for name, p in reader.named_parameters():
         p.requires_grad = trainable(name, depth)
