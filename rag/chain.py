@@ -3,7 +3,6 @@ runnable chain condense -> retrieve -> answer. Typed Answer objects are what lea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -13,7 +12,7 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict
 
 from rag.retrieve.retrieval import HybridRetriever
-from rag.types import Answer, Hit
+from rag.types import Hit
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -44,19 +43,7 @@ def hit_to_document(hit: Hit) -> Document:
 
 def build_chain(pipeline: Pipeline):
     """condense (and recognise the question's kind) -> retrieve -> answer, each step a
-    runnable; `.stream()` yields text pieces and finally the Answer."""
-
-    def condense(inp: dict) -> dict:
-        search = pipeline.condense(inp["question"], inp.get("history"))
-        kind = pipeline.classify(search, inp.get("history"), inp.get("page", 1))
-        return {**inp, "search": search, "kind": kind}
-
-    def retrieve(inp: dict) -> dict:
-        # a date range in the question narrows the asker's filter (a fact question has none)
-        flt = inp["kind"].merged_filter(inp.get("filters"))
-        return {**inp, "hits": pipeline.retrieve_condensed(inp["search"], flt)}
-
-    def answer(inp: dict) -> Iterator[str | Answer]:
-        yield from pipeline.answer_hits(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
-
-    return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)
+    runnable over the pipeline's own steps; `.stream()` yields text pieces and finally the
+    Answer, as `Pipeline.stream` does."""
+    return (RunnableLambda(pipeline.step_condense) | RunnableLambda(pipeline.step_retrieve)
+            | RunnableLambda(pipeline.step_answer))

@@ -102,6 +102,16 @@ def test_streaming_yields_text_then_the_answer(shipped_pipeline):
     assert "2000" in parts[-1].text
 
 
+def test_the_langchain_chain_answers_as_the_pipeline_does(shipped_pipeline):
+    question = "卢旺达的教育工作者将获得多少个Claude Pro许可证？"
+    inp = {"question": question, "history": None, "filters": None, "page": 1}
+    parts = list(shipped_pipeline.chain.stream(inp))
+    direct = shipped_pipeline.answer(question)
+    assert isinstance(parts[-1], Answer)
+    assert "".join(p for p in parts[:-1]) == parts[-1].text == direct.text
+    assert parts[-1].citations == direct.citations and "2000" in direct.text
+
+
 def test_langchain_retriever_adapter(shipped_pipeline):
     from rag.chain import HybridLangChainRetriever
 
