@@ -1,6 +1,7 @@
-"""jieba's dictionary loaded from the pickle in the models cache (rag/text.py): the same
-words as jieba's own cache, a damaged pickle replaced, a read-only cache dir harmless.
-Each case runs in a new process, as a cold `rag ask` does (jieba's tokenizer is global)."""
+"""jieba's dictionaries from the pickles in the models cache (rag/jieba_dictionary.py): the
+same words and tags as jieba's own, a damaged pickle replaced, a models dir that cannot be
+written harmless. The cache cases run in new processes, as a cold `rag ask` does (jieba's
+tokenizer is global)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
+
+from rag.text import script_runs, tagged_words
 
 TEXT = "台风卡努是今年第几号台风？北京市气象台发布暴雨橙色预警，Anthropic宣布与卢旺达政府合作。"
 SCRIPT = f"""
 import jieba
-from rag.text import _load_pickled_dictionary, terms
-loaded = _load_pickled_dictionary(jieba)
-print(loaded, len(jieba.dt.FREQ) if loaded else 0)
-print(" ".join(terms({TEXT!r})))
+from rag.text import _jieba, tagged_words
+from rag import jieba_dictionary
+pickled = {{p.name.split("-")[0] for p in (jieba_dictionary._pickle_path(jieba, "dict").parent).glob("*.pickle")}}
+_jieba()
+print(sorted(pickled))
+print(" ".join(w + "/" + t for w, t in tagged_words({TEXT!r})))
 """
 
 
@@ -26,28 +32,39 @@ def _run(models_dir) -> tuple[str, str]:
     return out[0], out[1]
 
 
-def test_the_pickled_dictionary_cuts_as_jiebas_own_and_a_damaged_one_is_replaced(tmp_path):
-    loaded, words = _run(tmp_path)  # nothing cached yet: jieba's own, then pickled
-    assert loaded == "False 0"
-    assert "台风" in words.split() and "预警" in words.split()
-    (pickled,) = (tmp_path / "jieba").glob("dict-*.pickle")
-    freq, total = pickle.loads(pickled.read_bytes())
-    assert len(freq) > 300_000 and total > 0
+def test_the_pickles_cut_and_tag_as_jiebas_own_and_a_damaged_one_is_made_again(tmp_path):
+    found, words = _run(tmp_path)  # nothing cached yet: jieba's own, then pickled
+    assert found == "[]"
+    assert "台风/ns" in words.split() and "预警/vn" in words.split()
+    folder = tmp_path / "jieba"
+    (dictionary,) = folder.glob("dict-*.pickle")
+    (tags,) = folder.glob("tags-*.pickle")
+    freq, total = pickle.loads(dictionary.read_bytes())
+    assert len(freq) > 300_000 and total > 0 and len(pickle.loads(tags.read_bytes())) > 300_000
 
-    loaded_again, words_again = _run(tmp_path)
-    assert loaded_again == f"True {len(freq)}"
-    assert words_again == words
+    assert _run(tmp_path) == ("['dict', 'tags']", words)  # read from the pickles: the same
 
-    pickled.write_bytes(b"\x80\x05 damaged")
-    loaded_damaged, words_damaged = _run(tmp_path)
-    assert loaded_damaged == "False 0" and words_damaged == words
-    assert pickle.loads(pickled.read_bytes())[1] == total  # written again
-    assert not list((tmp_path / "jieba").glob("*.tmp"))
+    dictionary.write_bytes(b"\x80\x05 damaged")
+    tags.write_bytes(b"")
+    assert _run(tmp_path)[1] == words
+    assert pickle.loads(dictionary.read_bytes())[1] == total  # made again
+    assert pickle.loads(tags.read_bytes())["台风"] == "ns"
+    assert not list(folder.glob("*.tmp"))
 
 
 def test_a_models_dir_that_cannot_be_written_still_cuts(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    loaded, words = _run(blocker / "models")
-    assert loaded == "False 0"
-    assert "台风" in words.split()
+    found, words = _run(blocker / "models")
+    assert found == "[]" and "台风/ns" in words.split()
+
+
+def test_tagged_words_are_what_jieba_posseg_gives():
+    import jieba.posseg as posseg
+
+    corpus = Path(__file__).resolve().parents[1] / "rag" / "shipped_corpus"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt"))) + TEXT
+    runs = [run for chinese, run in script_runs(text) if chinese]
+    assert len(runs) > 100
+    for run in runs:
+        assert tagged_words(run) == [(p.word, p.flag) for p in posseg.lcut(run, HMM=False)], run

@@ -107,15 +107,12 @@ _LATIN_WORD = re.compile(r"[a-z0-9]")
 
 def tagged_tokens(question: str) -> list[tuple[str, str]]:
     """(token, tag) with Latin names kept whole ("example.org", "501(c)(4)")."""
-    from rag.text import _jieba, latin_terms, script_runs
-
-    _jieba()
-    import jieba.posseg as posseg
+    from rag.text import latin_terms, script_runs, tagged_words
 
     out: list[tuple[str, str]] = []
     for chinese, run in script_runs(normalize(question)):
         if chinese:
-            out.extend((p.word, p.flag) for p in posseg.lcut(run, HMM=False))
+            out.extend(tagged_words(run))
         else:
             out.extend((w, "eng") for w in latin_terms(run))
     return out
