@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+from typing import NoReturn
 
 from rag.errors import ConfigError, IndexBusyError, RagError
 
@@ -311,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="page N of a listing answer (ten articles a page)")
     add_stream(p)
     add_filters(p)
-    p.set_defaults(func=cmd_ask)
+    p.set_defaults(func=cmd_ask, writes_nothing=True)
 
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups use the history)")
     add_stream(p)
@@ -401,7 +404,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _notes_to_stderr() -> None:
     """What the core logs on its own (e.g. finishing an interrupted restore) reaches the user."""
-    import logging
 
     log = logging.getLogger("rag")
     if not log.handlers:
@@ -413,12 +415,38 @@ def _notes_to_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return _dispatch(argv)[0]
+
+
+def run() -> NoReturn:
+    """The `rag` command. `rag ask` ends without tearing the interpreter down: freeing its
+    indexes, dictionaries and two onnxruntime sessions took 0.3 s of a 3.3 s cold `rag ask`
+    at 10,000 articles, after the answer was printed (median of six runs each, 2026-12-07),
+    and it wrote nothing that is still open. Every other command exits as usual."""
+    code, writes_nothing = _dispatch(None)
+    if writes_nothing:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # the reader left (`| head`): nothing more to say
+                pass
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _dispatch(argv: list[str] | None) -> tuple[int, bool]:
+    """(exit code, whether the command wrote nothing that needs closing)."""
     from rag.index.embedding import set_offline_env
 
     set_offline_env()
     _notes_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
+    return _run_command(args), bool(getattr(args, "writes_nothing", False))
+
+
+def _run_command(args) -> int:
     try:
         return args.func(args)
     except IndexBusyError as exc:
@@ -440,4 +468,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
