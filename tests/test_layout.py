@@ -1,6 +1,6 @@
 """The tree shows the stages, and no stage imports one above it: index < retrieve <
 answering < collection < the composition root (pipeline, cli). The shared foundation
-(types, config, errors, registry, text, tuned) imports no stage at all."""
+(types, config, errors, registry, text and its jieba_dictionary, tuned) imports no stage at all."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rag.config import PROJECT_ROOT
 
 RAG = PROJECT_ROOT / "rag"
 STAGES = ("index", "retrieve", "answering", "collection")
-FOUNDATION = ("types", "config", "config_doc", "errors", "registry", "text", "tuned")
+FOUNDATION = ("types", "config", "config_doc", "errors", "registry", "text", "jieba_dictionary", "tuned")
 ROOT = ("pipeline", "chain", "cli")  # the composition root and its faces (LangChain, the command line)
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.config import models_dir
 from rag.errors import EmbeddingModelError
 from rag.index.e5.weights import SourceModel, default_source
 from rag.index.storage import file_sha256
@@ -48,17 +49,6 @@ ONNX_FP32 = "onnx/encoder.onnx"
 ONNX_INT8 = "onnx/encoder_qint8.onnx"
 WORD_EMBEDDINGS = "onnx/word_embeddings.npy"
 _CONVERTER_FILES = ("weights.py", "tokenizer.py", "model.py", "export.py")
-
-
-def models_dir() -> Path:
-    """$RAG_MODELS_DIR, else `models/` in the default data dir (data/models in a checkout,
-    which .gitignore keeps out of git, next to the local LLM's files)."""
-    env = os.environ.get("RAG_MODELS_DIR")
-    if env:
-        return Path(env).expanduser().absolute()
-    from rag.config import default_data_dir
-
-    return default_data_dir() / "models"
 
 
 def converter_digest() -> str:
