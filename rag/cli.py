@@ -74,10 +74,13 @@ def _streamed_answer(parts):
 
 
 def cmd_ask(args) -> int:
+    from rag.index.index_layout import IndexPaths
     from rag.pipeline import build_pipeline
 
     cfg = _config(args)
     question = sys.stdin.read() if args.question == "-" else args.question
+    # without an index, `rag ask` builds one first: then it exits as every writer does
+    args.writes_nothing = IndexPaths.of(cfg.data_dir).lexical_meta.exists()
     pipeline = build_pipeline(cfg, ensure_index=True)
     if args.json:
         answer = pipeline.answer(question, None, _filters(args), args.page)

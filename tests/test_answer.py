@@ -1,6 +1,7 @@
 """The public answer API over the real shipped index (real model, real Chroma on disk)."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -141,6 +142,26 @@ def test_cli_ask_prints_answer_and_sources(cfg_file):
     assert data["abstained"] is False and data["citations"][0]["source"] == RWANDA
     bad = run_cli(cfg_file, "ask", "   ")
     assert bad.returncode == 2 and "question is empty" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_cli_ask_without_an_index_builds_one_that_the_next_ask_reads(tmp_path):
+    """`rag ask` exits without tearing the interpreter down only when it wrote nothing: the
+    index it builds first (no index yet) is whole when it exits."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    cfg = tmp_path / "rag.yaml"
+    cfg.write_text(json.dumps({"corpus": {"path": str(corpus)}, "data_dir": str(tmp_path / "data")}))
+    first = run_cli(str(cfg), "ask", "卢旺达ICT与创新部长是谁？")
+    assert first.returncode == 0, first.stderr
+    assert "Paula Ingabire" in first.stdout
+    again = run_cli(str(cfg), "ask", "--json", "Anthropic向哪个组织捐赠了2000万美元？")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["abstained"] is False
+    status = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "ingest"],
+                            capture_output=True, text=True, timeout=300)
+    assert status.returncode == 0, status.stderr
+    assert "0 added, 0 updated, 4 unchanged" in status.stdout, status.stdout  # whole: nothing to redo
 
 
 def test_cli_chat_keeps_history(cfg_file):
