@@ -72,8 +72,16 @@ class Tuning:
     anaphor_borrow: float = 0.7
     w_context: float = 0.25  # weight of the passage's own coverage (with title and headings)
     w_hit_rank: float = 0.04  # bonus / (1 + rank of the passage): a tie-break toward retrieval's order
-    number_bonus: float = 0.15  # asks for a number or date, and the sentence has one
-    list_bonus: float = 0.1  # a list question, and the sentence enumerates
+    # The two answer-type bonuses, each tried without with the reader on (2026-12-07,
+    # docs/reader.md "Rules the reader might retire"): both kept.
+    # asks for a number or date, and the sentence has one; without it the dev fold of
+    # ../shared/qa through answer() (every 3rd) falls from contains gold 0.803 to 0.790 and
+    # false abstentions rise 0.087 -> 0.103 (the gate reads the best sentence's type)
+    number_bonus: float = 0.15
+    # a list question, and the sentence enumerates; without it `rag eval` dev 0.873 -> 0.878
+    # (reader on or off: 2 list items won, doe-02's "三大领域" lost), the fold's EM 0.361 ->
+    # 0.365: within noise, and the lost item is the plainest list question there is
+    list_bonus: float = 0.1
     heading_penalty: float = 0.1  # subtracted: a heading alone rarely answers; it still may
     # subtracted from "> " editor's notes and wiki-link lists, which point elsewhere
     # (git 4ef4ce0: with the continuation rule, dev accuracy 0.896 -> 0.915)
