@@ -80,7 +80,7 @@ def cmd_ask(args) -> int:
     cfg = _config(args)
     question = sys.stdin.read() if args.question == "-" else args.question
     # without an index, `rag ask` builds one first: then it exits as every writer does
-    args.writes_nothing = IndexPaths.of(cfg.data_dir).lexical_meta.exists()
+    args.fast_exit = IndexPaths.of(cfg.data_dir).lexical_meta.exists()
     pipeline = build_pipeline(cfg, ensure_index=True)
     if args.json:
         answer = pipeline.answer(question, None, _filters(args), args.page)
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="page N of a listing answer (ten articles a page)")
     add_stream(p)
     add_filters(p)
-    p.set_defaults(func=cmd_ask, writes_nothing=True)
+    p.set_defaults(func=cmd_ask, fast_exit=True)
 
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups use the history)")
     add_stream(p)
@@ -418,6 +418,7 @@ def _notes_to_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line in-process (returns the exit code); `run` is the `rag` command."""
     return _dispatch(argv)[0]
 
 
@@ -426,27 +427,34 @@ def run() -> NoReturn:
     indexes, dictionaries and two onnxruntime sessions took 0.3 s of a 3.3 s cold `rag ask`
     at 10,000 articles, after the answer was printed (median of six runs each, 2026-12-07),
     and it wrote nothing that is still open. Every other command exits as usual."""
-    code, writes_nothing = _dispatch(None)
-    if writes_nothing:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):  # the reader left (`| head`): nothing more to say
-                pass
+    code, fast_exit = _dispatch(None)
+    if fast_exit:
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):  # the reader left (`| head`): nothing more to say
+            pass
+        except OSError as exc:  # a full disk under `> answer.txt`: the answer is not all there
+            print(f"error: cannot write the answer: {exc.strerror or exc}", file=sys.stderr)
+            code = code or 1
         logging.shutdown()
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         os._exit(code)
     sys.exit(code)
 
 
 def _dispatch(argv: list[str] | None) -> tuple[int, bool]:
-    """(exit code, whether the command wrote nothing that needs closing)."""
+    """(exit code, whether the command may end without tearing the interpreter down: it
+    left nothing open that closing would finish; see `run`)."""
     from rag.index.embedding import set_offline_env
 
     set_offline_env()
     _notes_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
-    return _run_command(args), bool(getattr(args, "writes_nothing", False))
+    return _run_command(args), bool(getattr(args, "fast_exit", False))
 
 
 def _run_command(args) -> int:

@@ -6,8 +6,8 @@ temp dir: loading it takes 0.48 s, the same dictionary pickled 0.15 s; jieba.pos
 tags from dict.txt again at import (0.25 s, 0.12 s pickled) and loads tables only its HMM
 uses (measured 2026-12-07; a cold `rag ask` is about 3 s). Each pickle is named for jieba's
 version and its dictionary file's size and time, so another jieba or dictionary makes new
-ones; a damaged pickle is made again from jieba's own, and a models dir that cannot be
-written leaves jieba's own to serve.
+ones; a damaged pickle (or one another user wrote: a pickle runs code as it loads) is made
+again from jieba's own, and a models dir that cannot be written leaves jieba's own to serve.
 """
 
 from __future__ import annotations
@@ -74,12 +74,18 @@ def _pickle_path(jieba, kind: str) -> Path | None:
 
 
 def _read(path: Path | None) -> object | None:
-    if path is None or not path.is_file():
+    if path is None:
         return None
     try:
         with open(path, "rb") as f:
+            # a pickle runs code as it loads: only one this user wrote is read
+            if os.fstat(f.fileno()).st_uid != os.getuid():
+                log.warning("the jieba pickle %s belongs to another user; reading jieba's own dictionary", path)
+                return None
             return pickle.load(f)
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError):
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged pickle raises nearly anything; jieba's own dictionary serves
         log.warning("the jieba pickle %s is unreadable; reading jieba's own dictionary", path)
         return None
 
@@ -96,6 +102,7 @@ def _write(path: Path | None, value: object) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(value, f, protocol=5)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the models cache may be shared
         os.replace(tmp, path)
     except OSError as exc:  # a full disk: the next start tries again
         log.debug("cannot save the jieba pickle %s: %s", path, exc)

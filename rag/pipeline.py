@@ -182,7 +182,8 @@ class Pipeline:
         """The pipeline as a LangChain runnable (rag.chain: condense -> retrieve -> answer,
         the same steps `stream` runs), for LangChain code to compose. `stream` calls the
         steps itself: importing LangChain's runnables (its tracing through langsmith) is
-        0.45 s of a cold `rag ask`, for callbacks nothing here uses (measured 2026-12-07)."""
+        0.45 s of a cold `rag ask`, for callbacks nothing here uses (measured 2026-12-07);
+        so LangSmith tracing sees a run only through this runnable."""
         if self._chain is None:
             from rag.chain import build_chain
 

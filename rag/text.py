@@ -184,11 +184,14 @@ def _jieba():
 
 
 def tagged_words(run: str) -> list[tuple[str, str]]:
-    """(word, part-of-speech tag) of a Chinese run, as `jieba.posseg.lcut(run, HMM=False)`
-    gives them: jieba's dictionary cut, each word tagged as jieba's dictionary tags it ("x"
-    for none; the same on 128,000 runs of news and questions, tests/test_jieba_dictionary.py),
-    without importing jieba.posseg, whose import reads the dictionary again and loads the
-    tables only its HMM uses: 0.4 s of a cold `rag ask` (measured 2026-12-07)."""
+    """(word, part-of-speech tag) of a run of Chinese characters (as `script_runs` gives
+    them), as `jieba.posseg.lcut(run, HMM=False)` gives them: jieba's dictionary cut, each
+    word tagged as jieba's dictionary tags it ("x" for none; the same pairs on 128,000 runs
+    of the news archive and the qa questions, measured 2026-12-07, and on the shipped
+    articles in tests/test_jieba_dictionary.py). Latin letters and digits inside a run would
+    be "x" here and "eng"/"m" there: callers pass Chinese runs only. Without importing
+    jieba.posseg, whose import reads the dictionary again and loads the tables only its HMM
+    uses: 0.4 s of a cold `rag ask`."""
     from rag.jieba_dictionary import word_tags
 
     tags = word_tags(_jieba())

@@ -144,24 +144,38 @@ def test_cli_ask_prints_answer_and_sources(cfg_file):
     assert bad.returncode == 2 and "question is empty" in bad.stderr and "Traceback" not in bad.stderr
 
 
-@pytest.mark.slow
-def test_cli_ask_without_an_index_builds_one_that_the_next_ask_reads(tmp_path):
-    """`rag ask` exits without tearing the interpreter down only when it wrote nothing: the
-    index it builds first (no index yet) is whole when it exits."""
+def test_cli_ask_without_an_index_builds_one_that_the_next_ask_reads(tmp_path, capsys):
+    """`rag ask` ends without tearing the interpreter down (rag.cli.run) only when it wrote
+    nothing: not when it had to build the index first; that index is whole afterwards."""
+    from rag.cli import _dispatch
+
     corpus = tmp_path / "corpus"
     shutil.copytree(SHIPPED_CORPUS, corpus)
     cfg = tmp_path / "rag.yaml"
     cfg.write_text(json.dumps({"corpus": {"path": str(corpus)}, "data_dir": str(tmp_path / "data")}))
-    first = run_cli(str(cfg), "ask", "卢旺达ICT与创新部长是谁？")
-    assert first.returncode == 0, first.stderr
-    assert "Paula Ingabire" in first.stdout
-    again = run_cli(str(cfg), "ask", "--json", "Anthropic向哪个组织捐赠了2000万美元？")
-    assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["abstained"] is False
+    assert _dispatch(["--config", str(cfg), "ask", "卢旺达ICT与创新部长是谁？"]) == (0, False)
+    assert "Paula Ingabire" in capsys.readouterr().out
+    assert _dispatch(["--config", str(cfg), "ask", "--json", "Anthropic向哪个组织捐赠了2000万美元？"]) == (0, True)
+    assert json.loads(capsys.readouterr().out)["abstained"] is False
+    again = run_cli(str(cfg), "ask", "Anthropic向哪个组织捐赠了2000万美元？")  # the `rag` command's own exit
+    assert again.returncode == 0 and "Public First Action" in again.stdout, again.stderr
     status = subprocess.run([sys.executable, "-m", "rag.cli", "--config", str(cfg), "ingest"],
                             capture_output=True, text=True, timeout=300)
     assert status.returncode == 0, status.stderr
     assert "0 added, 0 updated, 4 unchanged" in status.stdout, status.stdout  # whole: nothing to redo
+
+
+def test_cli_ask_into_a_full_disk_says_so(cfg_file):
+    """`rag ask ... > answer.txt` on a full disk: an error and exit code 1, not a silent 0."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "rag.cli", "--config", cfg_file, "ask", "卢旺达ICT与创新部长是谁？"],
+                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert run.returncode == 1 and "No space left on device" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_cli_chat_keeps_history(cfg_file):

@@ -42,7 +42,9 @@ def test_the_pickles_cut_and_tag_as_jiebas_own_and_a_damaged_one_is_made_again(t
     freq, total = pickle.loads(dictionary.read_bytes())
     assert len(freq) > 300_000 and total > 0 and len(pickle.loads(tags.read_bytes())) > 300_000
 
+    made = {p: p.stat().st_mtime_ns for p in (dictionary, tags)}
     assert _run(tmp_path) == ("['dict', 'tags']", words)  # read from the pickles: the same
+    assert {p: p.stat().st_mtime_ns for p in (dictionary, tags)} == made  # read, not made again
 
     dictionary.write_bytes(b"\x80\x05 damaged")
     tags.write_bytes(b"")
@@ -50,6 +52,18 @@ def test_the_pickles_cut_and_tag_as_jiebas_own_and_a_damaged_one_is_made_again(t
     assert pickle.loads(dictionary.read_bytes())[1] == total  # made again
     assert pickle.loads(tags.read_bytes())["台风"] == "ns"
     assert not list(folder.glob("*.tmp"))
+
+
+def test_a_pickle_another_user_could_have_written_is_not_loaded(tmp_path):
+    _run(tmp_path)
+    (dictionary,) = (tmp_path / "jieba").glob("dict-*.pickle")
+    if os.getuid() != 0:  # only root can give a file away; others test the permission only
+        assert oct(dictionary.stat().st_mode & 0o777) == "0o644"
+        return
+    os.chown(dictionary, 65534, 65534)
+    found, words = _run(tmp_path)
+    assert "台风/ns" in words.split()
+    assert dictionary.stat().st_uid == os.getuid()  # replaced by this user's own
 
 
 def test_a_models_dir_that_cannot_be_written_still_cuts(tmp_path):

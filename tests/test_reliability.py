@@ -562,7 +562,7 @@ def test_installed_wheel_answers_from_a_read_only_install(tmp_path):
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
     elsewhere.mkdir()
-    from rag.index.e5.export import models_dir
+    from rag.config import models_dir
 
     # the converted models are a cache shared by config (RAG_MODELS_DIR): the checkout's, built
     # by `make install`, so this test does not convert e5 and assemble the reader again

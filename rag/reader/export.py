@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.config import models_dir
 from rag.errors import EmbeddingModelError
-from rag.index.e5.export import ensure_model_folder, models_dir
+from rag.index.e5.export import ensure_model_folder
 from rag.index.storage import file_sha256
 from rag.reader.model import DELTA_FILE, delta_digest
 
