@@ -180,10 +180,11 @@ class Tuning:
     # a short answer is shown when the reader's span beats "no answer" by this many logits
     # (higher: fewer short answers): where one shown is more likely right than not, over two
     # dev sets weighed alike (`python -m evals.short_answer_fit <squad dev report>`, the
-    # shipped delta, layers 3-11): the dev fold of ../shared/qa shows 223 of 444 readings,
-    # 149 right; the eval set's dev items in users' words 44 of 102, 42 right. The fold
-    # alone would choose higher (0.50: 185 / 136), the users' items lower (-1.50: 50 / 46).
-    reader_answer_margin: float = -0.50
+    # shipped delta, layers 1-11, 2026-12-07): the dev fold of ../shared/qa shows 242 of 445
+    # readings, 153 right; the eval set's dev items in users' words 44 of 102, 41 right (mean
+    # cost 0.272; -0.50: 0.273). The fold alone would choose higher (0.80: 172 / 126), the
+    # users' items lower (-1.07 too).
+    reader_answer_margin: float = -1.07
     # the reader's best margin below this abstains even when the gate would answer (lower:
     # abstains less; -1e9: the reader never abstains). The 3x-cost choice on the dev fold of
     # ../shared/qa through answer() is -0.19 (`python -m evals.reader_gate_fit`; held-out near

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import torch
 
 # a first stage fine-tunes layers 7-11 and the head (17.7 MB in fp16; each layer is 3.5 MB);
-# the shipped delta's last stage goes down to layer 3 with int8 matrices (16.1 MB, under the
+# the shipped delta's last stage goes down to layer 1 with int8 matrices (19.7 MB, under the
 # 20 MB the repository may hold): docs/reader.md
 TRAINABLE_FROM = 7
 DELTA_FILE = Path(__file__).parent / "delta" / "reader-delta.safetensors"
