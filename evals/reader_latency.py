@@ -4,7 +4,7 @@ bar: p50 <= 300 ms and p95 <= 800 ms with the reader on, at the 10k archive too)
     python -m evals.reader_latency --config data/archive10k.yaml [--questions 20] [--rounds 3]
 
 The questions are made from the index's own newest articles as the chat's examples are
-(ui.chat.Suggester: "<title>的主要内容是什么？"), kept when the reader-off pipeline answers
+(ui.chat.Suggester: "<title>的主要内容是什么？", for a title whose head names a subject), kept when the reader-off pipeline answers
 them, so the reader has sentences to read. Both pipelines answer each question in turn,
 round after round, so the two figures share the machine's state (a ratio holds; absolute
 times depend on the machine).
@@ -26,7 +26,7 @@ def percentiles(ms: list[float]) -> dict:
 
 
 def answered_questions(pipeline, n: int) -> list[str]:
-    from ui.chat import EXAMPLE_TOPIC_CHARS, Suggester, _topic
+    from ui.chat import Suggester, _topic, names_a_subject
 
     suggester = Suggester(pipeline, list(pipeline.lexical.articles))
     newest = sorted(pipeline.lexical.articles, key=lambda r: r.date or "", reverse=True)
@@ -34,7 +34,7 @@ def answered_questions(pipeline, n: int) -> list[str]:
     for record in newest[: 10 * n]:
         if len(out) == n:
             break
-        if len(_topic(record.title)) <= EXAMPLE_TOPIC_CHARS and not pipeline.answer(q := suggester.candidate(record)).abstained:
+        if names_a_subject(_topic(record.title)) and not pipeline.answer(q := suggester.candidate(record)).abstained:
             out.append(q)
     return out
 
