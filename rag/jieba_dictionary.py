@@ -12,6 +12,7 @@ again from jieba's own, and a models dir that cannot be written leaves jieba's o
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -38,27 +39,21 @@ def load_dictionary(jieba) -> None:
     _write(path, (tokenizer.FREQ, tokenizer.total))
 
 
-_tags: dict[str, str] | None = None
-
-
+@functools.cache
 def word_tags(jieba) -> dict[str, str]:
     """Each dictionary word's part-of-speech tag, as jieba.posseg reads them from dict.txt."""
-    global _tags
-    if _tags is None:
-        path = _pickle_path(jieba, "tags")
-        loaded = _read(path)
-        if isinstance(loaded, dict) and loaded:
-            _tags = loaded
-        else:
-            tags: dict[str, str] = {}
-            with jieba.dt.get_dict_file() as f:
-                for line in f:
-                    parts = line.decode("utf-8").strip().split(" ")
-                    if len(parts) >= 3:
-                        tags[parts[0]] = parts[2]
-            _write(path, tags)
-            _tags = tags
-    return _tags
+    path = _pickle_path(jieba, "tags")
+    loaded = _read(path)
+    if isinstance(loaded, dict) and loaded:
+        return loaded
+    tags: dict[str, str] = {}
+    with jieba.dt.get_dict_file() as f:
+        for line in f:
+            parts = line.decode("utf-8").strip().split(" ")
+            if len(parts) >= 3:
+                tags[parts[0]] = parts[2]
+    _write(path, tags)
+    return tags
 
 
 def _pickle_path(jieba, kind: str) -> Path | None:

@@ -194,8 +194,9 @@ def tagged_words(run: str) -> list[tuple[str, str]]:
     uses: 0.4 s of a cold `rag ask`."""
     from rag.jieba_dictionary import word_tags
 
-    tags = word_tags(_jieba())
-    return [(w, tags.get(w, "x")) for w in _jieba().lcut(run, HMM=False)]
+    jieba = _jieba()
+    tags = word_tags(jieba)
+    return [(w, tags.get(w, "x")) for w in jieba.lcut(run, HMM=False)]
 
 
 def script_runs(text: str):

@@ -182,8 +182,8 @@ class Tuning:
     # dev sets weighed alike (`python -m evals.short_answer_fit <squad dev report>`, the
     # shipped delta, layers 1-11, 2026-12-07): the dev fold of ../shared/qa shows 242 of 445
     # readings, 153 right; the eval set's dev items in users' words 44 of 102, 41 right (mean
-    # cost 0.272; -0.50: 0.273). The fold alone would choose higher (0.80: 172 / 126), the
-    # users' items lower (-1.07 too).
+    # cost 0.272; -0.50: 0.273). The fold alone would choose higher (0.80: 172 / 126); the
+    # users' items alone choose -1.07 too.
     reader_answer_margin: float = -1.07
     # the reader's best margin below this abstains even when the gate would answer (lower:
     # abstains less; -1e9: the reader never abstains). The 3x-cost choice on the dev fold of
