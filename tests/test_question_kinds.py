@@ -152,6 +152,17 @@ def test_compare_sides(question, sides):
     ("2026年2月之前的文章", None, "2026-01-31"),
     ("articles published before 2026", None, "2025-12-31"),
     ("截至2026年1月的报道", None, "2026-01-31"),
+    # weeks and days, read against the reference date (a Monday here)
+    ("上周有什么新闻？", "2026-11-16", "2026-11-22"),
+    ("上个星期发了哪些报道", "2026-11-16", "2026-11-22"),
+    ("What were the top stories last week?", "2026-11-16", "2026-11-22"),
+    ("10月第二周有哪些报道？", "2026-10-08", "2026-10-14"),
+    ("2025年2月的第四个星期有什么新闻", "2025-02-22", "2025-02-28"),
+    ("10月第五周的文章", "2026-10-29", "2026-10-31"),
+    ("articles from the first week of October", "2026-10-01", "2026-10-07"),
+    ("news from the last week of February", "2026-02-22", "2026-02-28"),
+    ("昨天发的文章有哪些", "2026-11-22", "2026-11-22"),
+    ("What was published today?", "2026-11-23", "2026-11-23"),
 ])
 def test_dates_in_questions(question, start, end):
     d = parse_dates(question, TODAY)
@@ -182,6 +193,28 @@ def test_nearest_example_vote_decides_only_cue_questions_the_rules_leave_as_fact
     again = KindClassifier(HashEmbedder(), examples, margin=0.04, cache_dir=str(tmp_path))
     assert again._bank().shape == (2, 64)
     assert KindClassifier(None).classify("这些报道有啥看头", TODAY).kind == "fact"
+
+
+@pytest.mark.parametrize(("question", "kind", "topic", "start", "end"), [
+    # what happened to something within dates: its articles of those dates
+    ("Acme集团10月发生了什么？", "date", "Acme集团", "2026-10-01", "2026-10-31"),
+    ("10月份Acme怎么了", "date", "Acme", "2026-10-01", "2026-10-31"),
+    ("What happened with Acme in October?", "date", "Acme", "2026-10-01", "2026-10-31"),
+    ("Any updates on the harbour strike in mid October?", "date", "harbour strike", "2026-10-11", "2026-10-20"),
+    ("10月底那个港口出了什么事？", "date", "港口", "2026-10-21", "2026-10-31"),
+    ("Acme最近怎么样了？", "date", "Acme", "2026-11-17", "2026-11-23"),
+    ("What's been happening with Acme lately?", "date", "Acme", "2026-11-17", "2026-11-23"),
+    ("列出10月关于港口罢工的文章", "date", "港口罢工", "2026-10-01", "2026-10-31"),
+    ("帮我找出上周关于Acme的报道", "date", "Acme", "2026-11-16", "2026-11-22"),
+    # still single facts: a specific ask, or no date to list by
+    ("10月上旬港口罢工造成了什么影响？", "fact", "", None, None),
+    ("10月上旬政府如何应对罢工？", "fact", "", None, None),
+    ("What happened at the harbour?", "fact", "", None, None),
+])
+def test_what_happened_within_dates_lists_its_articles(question, kind, topic, start, end):
+    k = classify(question, TODAY)
+    assert (k.kind, k.topic) == (kind, topic)
+    assert (k.filter().date_from, k.filter().date_to) == (start, end) if start else k.dates is None
 
 
 @pytest.mark.parametrize(("question", "topic"), [

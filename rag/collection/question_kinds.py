@@ -116,8 +116,14 @@ _MONTHS["sept"] = 9
 _EN_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_NUM = r"(1[0-2]|0?[1-9]|十[一二]?|[一二两三四五六七八九])"
 
+_WEEK_ORDINAL = r"([一二三四五1-5])"
+_EN_WEEK_ORDINAL = r"(first|second|third|fourth|last|1st|2nd|3rd|4th)"
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
+    # "8月第二周", "2023年8月的第一个星期": the month's days 1-7, 8-14, ...
+    (re.compile(r"(?:(\d{4})年|(?<![\d年]))" + _MONTH_NUM + r"月份?的?第" + _WEEK_ORDINAL
+                + r"个?(?:周|星期|礼拜)"), "m_week"),
+    (re.compile(rf"\b{_EN_WEEK_ORDINAL}\s+week\s+of\s+({_EN_MONTH})\b\.?", re.I), "en_m_week"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(\d{1,2})[日号]"), "ymd"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "ym_part"),
     (re.compile(r"(\d{4})-(\d{1,2})(?!\d)"), "ym"),
@@ -126,6 +132,8 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})年(?:度)?"), "y"),
     (re.compile(r"(去年|今年|前年)"), "rel_y"),
     (re.compile(r"(上个?月|本月|这个月)"), "rel_m"),
+    (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
+    (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月份?"), "m"),
@@ -134,6 +142,8 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(rf"\b(?:in|since|after|before|from|until|during)\s+({_EN_MONTH})\b\.?", re.I), "en_m"),
     (re.compile(rf"\b({_EN_MONTH})\b(?=[\s,.?!]*(?:$|\d{{4}}|articles?|news|stories))", re.I), "en_m"),
     (re.compile(r"\b(last|this)\s+(year|month)\b", re.I), "en_rel"),
+    (re.compile(r"\b(last|previous)\s+week\b", re.I), "rel_w"),
+    (re.compile(r"\b(today|yesterday)\b", re.I), "rel_d"),
     (re.compile(r"\b(?:in|since|after|before|from|until|during)\s+((?:19|20)\d{2})\b", re.I), "y"),
     (re.compile(r"\b((?:19|20)\d{2})\b"), "y"),
 ]
@@ -279,6 +289,25 @@ def _part(year: int, month: int, part: str) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, first), dt.date(year, month, last)
 
 
+_WEEK_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
+                "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "last": -1} | {str(i): i for i in range(1, 6)}
+
+
+_DAYS_BACK = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
+
+
+def _week_of(year: int, month: int, week: int) -> tuple[dt.date, dt.date]:
+    """The month's `week`th seven days (1-7, 8-14, ...; the fifth is what is left; -1 the
+    last seven): "8月第二周" is August 8-14, whatever weekday the month starts on."""
+    last = calendar.monthrange(year, month)[1]
+    if week == -1:
+        return dt.date(year, month, last - 6), dt.date(year, month, last)
+    first = 7 * (week - 1) + 1
+    if first > last:
+        raise ValueError(f"{year}-{month} has no week {week}")
+    return dt.date(year, month, first), dt.date(year, month, last if week == 5 else first + 6)
+
+
 def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     rel_year = {"去年": -1, "今年": 0, "前年": -2, "last": -1, "this": 0}
     if kind == "ym_part":
@@ -315,6 +344,18 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if kind == "m":
         month = _month(m[1])
         return _month_range(_latest_month(month, today), month)
+    if kind == "rel_d":
+        d = today - dt.timedelta(days=_DAYS_BACK[m[1].lower()])
+        return d, d
+    if kind == "rel_w":
+        monday = today - dt.timedelta(days=today.weekday())
+        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    if kind == "m_week":
+        month = _month(m[2])
+        return _week_of(int(m[1]) if m[1] else _latest_month(month, today), month, _WEEK_NUMBER[m[3]])
+    if kind == "en_m_week":
+        month = _MONTHS[m[2].lower()]
+        return _week_of(_latest_month(month, today), month, _WEEK_NUMBER[m[1].lower()])
     if kind == "en_ym":
         return _month_range(int(m[2]), _MONTHS[m[1].lower()])
     if kind == "en_m":
@@ -353,10 +394,18 @@ _ORDER_OLD = re.compile(
 # "最近有哪些新闻", "最新的报道", "what's new": the newest articles, not the one newest ("最新的一篇是哪篇")
 _RECENT = re.compile(
     rf"((最近|近期|近来|近日|这几天|这两天|这一周|这周|本周)[^？?。]{{0,16}}({_DOC_ZH}|进展|动态|消息)"
-    rf"|(最近|近期|近来|这几天|这两天)(有没有|有什么|有啥|有哪些)|最新(的)?(一些|几条)?(新闻|报道|消息|资讯|动态)(?!中)"
+    rf"|(最近|近期|近来|这几天|这两天)(有没有|有什么|有啥|有哪些)"
+    rf"|(最近|近期|近来|这几天|这两天)[^？?。]{{0,6}}(怎么样|怎样|如何|怎么了|发生了?(什么|啥)|出了(什么|啥)事)|最新(的)?(一些|几条)?(新闻|报道|消息|资讯|动态)(?!中)"
     r"|(有|出了)(什么|哪些|啥)新(新闻|报道|消息|鲜事|动态)"
     r"|\bwhat is new\b|\bwhat is the latest\b|\b(latest|recent|newest)\s+(news|articles|stories|reports|headlines)\b"
-    r"|\banything (new|recent)\b|\bnews (this|last) week\b|\brecently\b)", re.I)
+    r"|\banything (new|recent)\b|\bnews (this|last) week\b|\brecently\b|\blately\b)", re.I)
+# "恒大8月发生了什么", "what happened with Evergrande in August": what the articles of those
+# dates report on it (with a date, a listing; without one, still a single fact)
+_HAPPENED = re.compile(
+    r"(发生了?(什么|哪些|啥)(事情?|大事)?|出了(什么|啥)事|有(什么|哪些|啥)(新的?)?(动向|进展|动态|变化|大事)"
+    r"|(怎么样|怎样|如何)了?\s*[？?。！!]*$|怎么了"
+    r"|\bwhat (has |had )?happen(ed|ing)\b|\bwhat is (been )?happening\b|\bwhat went on\b"
+    r"|\b(any )?(updates?|developments?) (on|about|with|from|in)\b)", re.I)
 # "最新的报道是哪天发的", "the latest article": the one newest, not what is new
 _ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
 _RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新|\bwhat is new\b"
@@ -456,7 +505,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -578,7 +627,8 @@ class Reading:
 
 def _read(text: str, today: dt.date | None) -> Reading:
     today = today or dt.date.today()
-    return Reading(text, parse_dates(text, today) if _PUBLISHED.search(text) else None, topic_of(text), today)
+    names_dates = _PUBLISHED.search(text) or _HAPPENED.search(text)
+    return Reading(text, parse_dates(text, today) if names_dates else None, topic_of(text), today)
 
 
 RECENT_DAYS = 7  # "最近" / "what's new": the newest week of the collection, said in the answer
@@ -592,8 +642,8 @@ def recent_range(today: dt.date) -> DateRange:
 def _recent(r: Reading) -> QuestionKind:
     """"最近有哪些新闻", "最近有什么关于台风的报道", "what's new": the newest week's articles
     (on the topic, if one is named), newest first; a date the question names wins."""
-    topic = _count_topic(topic_of(_RECENT_WORDS.sub(" ", r.text)), r.dates)
-    topic = re.sub(r"(一周|这周|本周|一段时间|以来|\b(new|archive|week|this|last|recent|recently|latest|anything)\b)", " ", topic,
+    topic = _count_topic(topic_of(_HAPPENED.sub(" ", _RECENT_WORDS.sub(" ", r.text))), r.dates)
+    topic = re.sub(r"(一周|这周|本周|一段时间|以来|\b(new|archive|week|this|last|recent|recently|lately|latest|anything|with)\b)", " ", topic,
                    flags=re.I).strip()
     return QuestionKind(Kind.DATE, topic, dates=r.dates or recent_range(r.today), recent=r.dates is None)
 
@@ -670,6 +720,14 @@ def _in_range(r: Reading) -> QuestionKind | None:
     return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates) if r.dates else None
 
 
+def _happened_in_range(r: Reading) -> QuestionKind | None:
+    """"恒大8月发生了什么", "what happened with Evergrande in early August": the articles of
+    those dates on the topic. Without a date or a topic it stays a single fact."""
+    topic = _count_topic(topic_of(_HAPPENED.sub(" ", r.text)), r.dates)
+    topic = re.sub(r"\b(with|to|at)\b", " ", topic, flags=re.I).strip()
+    return QuestionKind(Kind.DATE, topic, dates=r.dates) if r.dates and topic else None
+
+
 def _defined(r: Reading) -> QuestionKind | None:
     """"What is the Horizon Programme?": a proper name, not a description ("the capital of X")."""
     m = _DEFINE.match(r.text)
@@ -714,6 +772,8 @@ RULES: tuple[KindRule, ...] = (
         Wording("an article's date", 53, (_ASKS_DATE, _NAMES_AN_ARTICLE),
                 lambda r: QuestionKind(Kind.DATE, r.topic, asks_date=True)),
         Wording("a date range", 54, (_PUBLISHED,), _in_range),
+        Wording("what happened in a date range", 55, (_HAPPENED,), _happened_in_range,
+                excludes=(_COUNT, _COMPARE)),
     ), _date_from_vote, "rag.collection.date"),
     KindRule(Kind.WHICH, (
         Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic)),
@@ -766,9 +826,9 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|第[一二三四五1-5]个?(?:周|星期|礼拜)|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
-    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|previous|top|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
     # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
     cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)
