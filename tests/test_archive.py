@@ -115,6 +115,47 @@ def test_what_is_new_is_the_newest_week_of_the_archive(archive):
 
 
 @pytest.mark.slow
+def test_the_articles_on_a_topic_without_dates_are_every_one_in_the_archive_paged(archive):
+    pipeline, articles = archive
+    on_typhoon = {a for a, (_, body) in articles.items() if "杜苏芮" in body}
+    result = answer("有哪些关于杜苏芮的报道？", pipeline=pipeline)
+    assert f"有{len(on_typhoon)}篇" in result.text and "另有3篇未列出" in result.text, result.text
+    assert len(_listed(result)) == 10 and set(_listed(result)) <= on_typhoon
+    english = answer("List all articles about the earthquake.", pipeline=pipeline)
+    assert set(_listed(english)) == {a for a, (_, body) in articles.items() if "地震" in body}, english.text
+    none = answer("有没有关于火星探测的新闻？", pipeline=pipeline)
+    assert not _listed(none) and "没有关于火星探测的文章" in none.text
+
+
+@pytest.mark.slow
+def test_what_happened_within_dates_lists_the_topics_articles_of_those_dates(archive):
+    pipeline, articles = archive
+    result = answer("杜苏芮8月发生了什么？", pipeline=pipeline)
+    assert "2023-08-01 至 2023-08-31" in result.text
+    assert set(_listed(result)) == {a for a, (d, body) in articles.items()
+                                     if d and d.startswith("2023-08") and "杜苏芮" in body}
+
+
+@pytest.mark.slow
+def test_the_archives_size_and_date_span_are_answered(archive):
+    pipeline, articles = archive
+    span = answer("资料库覆盖了哪些时间段？", pipeline=pipeline)
+    assert "2023-07-01至2023-08-19" in span.text and f"共有{len(articles)}篇" in span.text, span.text
+    assert "2023-07-01" in answer("What date range does the archive cover?", pipeline=pipeline).text
+    count = answer("资料库里一共有多少篇文章？", pipeline=pipeline)
+    assert f"共有{len(articles)}篇" in count.text, count.text
+
+
+@pytest.mark.slow
+def test_a_span_back_from_the_newest_day_is_what_is_new_over_those_days(archive):
+    pipeline, articles = archive
+    result = answer("最近三天有哪些新闻？", pipeline=pipeline)
+    assert "最近3天（2023-08-17 至 2023-08-19）" in result.text, result.text
+    listed = _listed(result)
+    assert listed and all("2023-08-17" <= (articles[a][0] or "") <= "2023-08-19" for a in listed)
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"
@@ -191,6 +232,17 @@ def test_a_title_that_is_the_lead_cut_off_is_marked_derived_and_a_real_one_is_no
     ("8月1日和8月3日有哪些新闻", "", "2023-08-01 至 2023-08-03", False),
     ("reports from July to August on floods", "floods", "2023-07-01 至 2023-08-31", False),
     ("What was reported in late July and early August about floods?", "floods", "2023-07-21 至 2023-08-10", False),
+    # weeks, days and spans that end on the archive's newest day (said in the answer as recent)
+    ("上周有哪些关于台风的报道？", "台风", "2023-08-07 至 2023-08-13", False),
+    ("8月第二周有哪些报道？", "", "2023-08-08 至 2023-08-14", False),
+    ("昨天有哪些新闻？", "", "2023-08-18 至 2023-08-18", False),
+    ("最近三天有哪些新闻？", "", "2023-08-17 至 2023-08-19", True),
+    ("近三天有哪些报道？", "", "2023-08-17 至 2023-08-19", True),
+    ("近一个月有哪些关于人工智能的新闻？", "人工智能", "2023-07-21 至 2023-08-19", True),
+    ("Any news from the past two weeks about floods?", "floods", "2023-08-06 至 2023-08-19", True),
+    # what happened to something within dates
+    ("恒大8月发生了什么？", "恒大", "2023-08-01 至 2023-08-31", False),
+    ("What happened in the past two weeks?", "", "2023-08-06 至 2023-08-19", True),
 ])
 def test_dates_are_read_against_the_archives_newest_day(question, topic, dates, recent):
     from rag.collection.question_kinds import classify

@@ -217,6 +217,28 @@ def test_what_happened_within_dates_lists_its_articles(question, kind, topic, st
     assert (k.filter().date_from, k.filter().date_to) == (start, end) if start else k.dates is None
 
 
+@pytest.mark.parametrize(("question", "kind", "scope", "topic", "mentions"), [
+    # the articles on a topic: every one (an archive scans for them)
+    ("有哪些关于港口罢工的报道？", "which", "", "港口罢工", False),
+    ("有没有关于Acme的新闻？", "which", "", "Acme", False),
+    ("关于港口罢工的报道都有哪些？", "which", "", "港口罢工", False),
+    ("List all articles about the harbour strike.", "which", "", "harbour strike", False),
+    ("资料库里有哪些关于Acme的文章", "which", "", "Acme", False),
+    # the articles that say it, each with its sentence
+    ("哪篇文章提到了港口罢工？", "which", "", "港口罢工", True),
+    # the collection's size and dates
+    ("资料库覆盖了哪些时间段？", "overview", "collection", "", False),
+    ("这个资料库的文章时间跨度是多少？", "overview", "collection", "", False),
+    ("What date range does the archive cover?", "overview", "collection", "", False),
+    ("How far back does the archive go?", "overview", "collection", "", False),
+    ("资料库里一共有多少篇文章？", "count", "", "", False),
+    ("10月份关于罢工的报道有多少？", "count", "", "罢工", False),
+])
+def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope, topic, mentions):
+    k = classify(question, TODAY)
+    assert (k.kind, k.scope, k.topic, k.mentions) == (kind, scope, topic, mentions)
+
+
 @pytest.mark.parametrize(("question", "topic"), [
     ("女足世界杯期间，关于中国女足的报道一共有几篇？", "女足世界杯期间 中国女足"),  # 中 of 中国 stays
     ("有没有火山喷发的新闻？", "火山喷发"),  # 发的 of 喷发的 is no "发的" (published)

@@ -4,6 +4,8 @@ article is named as undated, never placed in an order or a range."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rag.collection.context import (
     MAX_LINES,
     Context,
@@ -85,8 +87,9 @@ def answer(ctx: Context) -> Answer | None:
     records = by_date(records)
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if specific else ""
     if kind.recent and ctx.records_newest:
-        w.text(ctx.say(f"资料中最新的文章发布于{ctx.records_newest}，按最近{RECENT_DAYS}天（{kind.dates.label}）算：",
-                       f"The newest article is from {ctx.records_newest}; the last {RECENT_DAYS} days ({kind.dates.label}):"))
+        days = _days(kind.dates)
+        w.text(ctx.say(f"资料中最新的文章发布于{ctx.records_newest}，按最近{days}天（{kind.dates.label}）算：",
+                       f"The newest article is from {ctx.records_newest}; the last {days} days ({kind.dates.label}):"))
         w.text("\n")
     if not records:
         if specific:
@@ -107,6 +110,14 @@ def answer(ctx: Context) -> Answer | None:
     else:
         undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
     return w.answer(ctx)
+
+
+def _days(dates) -> int:
+    """The days a recency range spans ("最近三天": 3; "最近": RECENT_DAYS)."""
+    try:
+        return (dt.date.fromisoformat(dates.date_to) - dt.date.fromisoformat(dates.date_from)).days + 1
+    except (TypeError, ValueError):
+        return RECENT_DAYS
 
 
 def _cite_title(w: Writer, ctx: Context, r: ArticleRecord) -> None:

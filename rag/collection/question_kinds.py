@@ -72,7 +72,7 @@ class QuestionKind:
     asks_date: bool = False  # date: "when was the article about X published"
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
-    mentions: bool = False  # count/across: articles that mention the topic ("提到"), not ones about it
+    mentions: bool = False  # count/across/which: articles that mention the topic ("提到"), not ones about it
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
 
@@ -117,6 +117,13 @@ _EN_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_NUM = r"(1[0-2]|0?[1-9]|十[一二]?|[一二两三四五六七八九])"
 
 _WEEK_ORDINAL = r"([一二三四五1-5])"
+_SPAN_ZH = r"(?:最近|近|过去|前)的?(\d{1,3}|[一二两三四五六七八九十]{1,3}|半)个?(天|日|周|星期|礼拜|月)"
+_EN_COUNT = r"(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
+# "last week" / "last month" are the calendar week or month before (rel_w, en_rel), "the past week" the 7 days
+_SPAN_EN = rf"\b(?!(?:last|previous)\s+(?:week|month)\b)(?:past|last|previous)\s+(?:{_EN_COUNT}\s+)?(days?|weeks?|months?)\b"
+_SPAN_UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "月": 30, "day": 1, "week": 7, "month": 30}
+_EN_NUMBER = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+              "a couple of": 2, "a few": 3}
 _EN_WEEK_ORDINAL = r"(first|second|third|fourth|last|1st|2nd|3rd|4th)"
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
@@ -132,6 +139,9 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})年(?:度)?"), "y"),
     (re.compile(r"(去年|今年|前年)"), "rel_y"),
     (re.compile(r"(上个?月|本月|这个月)"), "rel_m"),
+    # "最近三天", "近一个月", "过去两周", "the past 10 days": that many days ending on the reference date
+    (re.compile(_SPAN_ZH), "rel_span"),
+    (re.compile(_SPAN_EN, re.I), "en_rel_span"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
@@ -296,6 +306,28 @@ _WEEK_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "first": 1, "s
 _DAYS_BACK = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 
 
+def _span_back(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """"最近三天", "近一个月" (30 days), "the past two weeks": the days ending on `today`."""
+    if kind == "rel_span":
+        n = 0.5 if m[1] == "半" else (int(m[1]) if m[1].isdigit() else _chinese_number(m[1]))
+        unit = m[2]
+    else:
+        n = 1 if m[1] is None else (int(m[1]) if m[1].isdigit() else _EN_NUMBER[m[1].lower()])
+        unit = m[2].lower().rstrip("s")
+    days = max(1, round(n * _SPAN_UNIT_DAYS[unit]))
+    if days > 3660:
+        raise ValueError(f"a span of {days} days")
+    return today - dt.timedelta(days=days - 1), today
+
+
+def _chinese_number(z: str) -> int:
+    """一 .. 九十九 ("十五", "二十", "三")."""
+    if "十" not in z:
+        return _CN_NUM[z]
+    tens, _, ones = z.partition("十")
+    return (_CN_NUM[tens] if tens else 1) * 10 + (_CN_NUM[ones] if ones else 0)
+
+
 def _week_of(year: int, month: int, week: int) -> tuple[dt.date, dt.date]:
     """The month's `week`th seven days (1-7, 8-14, ...; the fifth is what is left; -1 the
     last seven): "8月第二周" is August 8-14, whatever weekday the month starts on."""
@@ -344,6 +376,8 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if kind == "m":
         month = _month(m[1])
         return _month_range(_latest_month(month, today), month)
+    if kind in ("rel_span", "en_rel_span"):
+        return _span_back(m, kind, today)
     if kind == "rel_d":
         d = today - dt.timedelta(days=_DAYS_BACK[m[1].lower()])
         return d, d
@@ -383,7 +417,7 @@ _COMPARE = re.compile(
     r"|\bcompare[sd]?\b|\bcomparison\b|\bdiffer(?:s|ence|ences|ent)?\b|\bvs\.?\b|\bversus\b|\bcontrast\b)",
     re.I)
 _COUNT = re.compile(
-    rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|收录了?(多少|几)"
+    rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*[？?。!！]*$|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
     re.I)
 _ORDER_NEW = re.compile(
@@ -462,6 +496,16 @@ _ACROSS = re.compile(
     r"|\blist (all |the )?(governments|partners|organi[sz]ations|countries|companies|partnerships)\b"
     r"|\bacross (these|the|all) \w+|\bin each (article|story|piece)\b)".replace("{_DOC}", _DOC_ZH),
     re.I)
+# "有哪些关于杜苏芮的报道", "list all articles about the wildfire": the articles on a topic
+_ARTICLES_ABOUT = re.compile(
+    rf"((有哪些|有没有|有什么|有无|列出|找出)[^？?。]{{0,4}}(关于|有关|涉及|讲)[^？?。]{{1,30}}的?{_DOC_ZH}"
+    rf"|(关于|有关)[^？?。]{{1,30}}的{_DOC_ZH}(都)?有(哪些|什么)"
+    rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b)", re.I)
+# "资料库覆盖了哪些时间段", "what date range does the archive cover": its size and date span
+_COLLECTION_SPAN = re.compile(
+    r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
+    r"|从(什么时候|哪天)到(什么时候|哪天)|(最早|最晚)[^？?。]{0,8}(最晚|最早|到什么时候)"
+    r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
 _OVERVIEW_COLLECTION = re.compile(
     rf"((这些|这批|这几篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
     rf"[^？?]{{0,12}}(讲|说|写|主题|话题|关于|涉及|概括|总结|内容|介绍)"
@@ -505,14 +549,16 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
-    "[哪那这一几](一|几)?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 "
+    "[哪那这一几](一|几)?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
     "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
     "关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
-_STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=len, reverse=True)) + ")")
+# longest first (资料库 before 资料); the word for articles, a pattern, counts as two characters
+_STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=lambda w: 2 if w == _DOC_ZH else len(w),
+                                             reverse=True)) + ")")
 _STRIP_ZH_RUN = re.compile(f"(?:{_STRIP_ZH.pattern})+")  # a jieba word made only of them (中有)
 _STRIP_EN = re.compile(
     rf"\b(please|give me|tell me|can you|could you|summar(y|ize|ise)|overview|of|the|a|an|which|what|is|are|was|were|"
@@ -608,6 +654,7 @@ def compare_sides(question: str) -> tuple[str, ...]:
 
 
 _CONTRACTION = re.compile(r"\b(what|who|where|how|that|it)['’]s\b", re.I)
+_NAMES_ONE_ARTICLE = re.compile(r"(那篇|这篇|\b(the|this|that) (article|story|piece|report)\b)", re.I)
 _NAMES_AN_ARTICLE = re.compile(rf"({_DOC_ZH}|那篇|这篇|\b{_DOC_EN}\b)", re.I)
 
 
@@ -643,9 +690,19 @@ def _recent(r: Reading) -> QuestionKind:
     """"最近有哪些新闻", "最近有什么关于台风的报道", "what's new": the newest week's articles
     (on the topic, if one is named), newest first; a date the question names wins."""
     topic = _count_topic(topic_of(_HAPPENED.sub(" ", _RECENT_WORDS.sub(" ", r.text))), r.dates)
-    topic = re.sub(r"(一周|这周|本周|一段时间|以来|\b(new|archive|week|this|last|recent|recently|lately|latest|anything|with)\b)", " ", topic,
+    topic = re.sub(r"((\d{1,3}|[一二两三四五六七八九十]{1,3}|半)个?(天|日|周|星期|礼拜|月)|一周|这周|本周|一段时间|以来|\b(new|archive|week|this|last|recent|recently|lately|latest|anything|with)\b)", " ", topic,
                    flags=re.I).strip()
-    return QuestionKind(Kind.DATE, topic, dates=r.dates or recent_range(r.today), recent=r.dates is None)
+    return QuestionKind(Kind.DATE, topic, dates=r.dates or recent_range(r.today),
+                        recent=r.dates is None or _looks_back(r))
+
+
+_SPANS = (re.compile(_SPAN_ZH), re.compile(_SPAN_EN, re.I))
+
+
+def _looks_back(r: Reading) -> bool:
+    """The question's dates are a span ending on the reference date ("最近三天", "the past
+    month"): what is new, over that span."""
+    return r.dates is not None and r.dates.date_to == r.today.isoformat() and any(p.search(r.text) for p in _SPANS)
 
 
 Need = re.Pattern | tuple[re.Pattern, ...]  # a pattern, or patterns of which any one will do
@@ -717,15 +774,16 @@ def _counted(r: Reading) -> QuestionKind:
 
 def _in_range(r: Reading) -> QuestionKind | None:
     """"2026年2月发布了哪些文章？": the articles of a date range."""
-    return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates) if r.dates else None
+    return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates, recent=_looks_back(r)) if r.dates else None
 
 
 def _happened_in_range(r: Reading) -> QuestionKind | None:
     """"恒大8月发生了什么", "what happened with Evergrande in early August": the articles of
-    those dates on the topic. Without a date or a topic it stays a single fact."""
+    those dates on the topic (or all of them: "过去一周发生了什么"). Without a date it stays a
+    single fact."""
     topic = _count_topic(topic_of(_HAPPENED.sub(" ", r.text)), r.dates)
     topic = re.sub(r"\b(with|to|at)\b", " ", topic, flags=re.I).strip()
-    return QuestionKind(Kind.DATE, topic, dates=r.dates) if r.dates and topic else None
+    return QuestionKind(Kind.DATE, topic, dates=r.dates, recent=_looks_back(r)) if r.dates else None
 
 
 def _defined(r: Reading) -> QuestionKind | None:
@@ -751,6 +809,8 @@ def _date_from_vote(r: Reading) -> QuestionKind:
 RULES: tuple[KindRule, ...] = (
     KindRule(Kind.OVERVIEW, (
         Wording("the collection", 60, (_OVERVIEW_COLLECTION,), lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection")),
+        Wording("the collection's dates", 41, (_COLLECTION_SPAN,),
+                lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection"), excludes=(_NAMES_ONE_ARTICLE,)),
         Wording("one article", 90, (_OVERVIEW_ARTICLE,),
                 lambda r: QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")),
         Wording("a name defined", 91, (_DEFINE,), _defined),
@@ -776,7 +836,10 @@ RULES: tuple[KindRule, ...] = (
                 excludes=(_COUNT, _COMPARE)),
     ), _date_from_vote, "rag.collection.date"),
     KindRule(Kind.WHICH, (
-        Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic)),
+        # "哪篇文章提到了X", "哪些文章报道了X": the articles that say it (retrieved, each with its
+        # sentence); "有哪些关于X的报道": every article on it (in an archive, scanned and paged)
+        Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic, mentions=True)),
+        Wording("the articles about", 81, (_ARTICLES_ABOUT,), lambda r: QuestionKind(Kind.WHICH, r.topic) if r.topic else None),
     ), lambda r: QuestionKind(Kind.WHICH, r.topic), "rag.collection.which"),
     KindRule(Kind.ACROSS, (
         Wording("one item per article", 70, (_ACROSS,),
@@ -826,9 +889,10 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|第[一二三四五1-5]个?(?:周|星期|礼拜)|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    topic = re.sub(_SPAN_EN, " ", re.sub(_SPAN_ZH, " ", topic), flags=re.I)
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:最近|近|过去|前)的?(?:\d{{1,3}}|[一二两三四五六七八九十]{{1,3}}|半)个?(?:天|日|周|星期|礼拜|月)|第[一二三四五1-5]个?(?:周|星期|礼拜)|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
-    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|previous|top|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
     # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
     cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)

@@ -1,4 +1,7 @@
-"""which: the articles that mention something, each with the sentence that does."""
+"""which: the articles that mention something ("哪篇文章提到了X"), each with the sentence that
+does; the articles on a topic ("有哪些关于X的报道"), which in an archive too large for
+retrieved passages to see whole are found by scanning every article (rag.collection.archive),
+newest first and paged."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from rag.collection.context import (
     about,
     article_line,
     mention,
+    on_topic_records,
+    scans,
+    summary_lines,
 )
 from rag.types import Answer
 
@@ -17,6 +23,8 @@ def answer(ctx: Context) -> Answer | None:
     topic = ctx.kind.topic
     if not topic:
         return None
+    if scans(ctx) and not ctx.kind.mentions:
+        return _on_topic(ctx, topic)
     found = about(ctx, topic, skip_related=False, whole=True)  # the topic itself is mentioned
     if not found:
         return None
@@ -29,3 +37,17 @@ def answer(ctx: Context) -> Answer | None:
         w.text("\n")
         article_line(w, ctx, c.record, mention(ctx, topic, c), i if len(found) > 1 else None)
     return w.answer(ctx) if w.citations else None
+
+
+def _on_topic(ctx: Context, topic: str) -> Answer:
+    """"有哪些关于杜苏芮的报道": every article of the archive on the topic (not the few whose
+    passages retrieval returns), newest first, a page at a time; none is said, not abstained."""
+    records, words, _ = on_topic_records(ctx, topic)
+    w = Writer()
+    if not records:
+        w.text(ctx.say(f"资料中没有关于{topic}的文章。", f"No article in the collection is on {topic}."))
+        return w.answer(ctx)
+    w.text(ctx.say(f"资料中关于{topic}的文章有{len(records)}篇（从新到旧）：",
+                   f"{len(records)} articles in the collection are on {topic} (newest first):"))
+    summary_lines(w, ctx, records, words)
+    return w.answer(ctx)
