@@ -68,3 +68,14 @@ def test_a_name_is_checked_as_the_passages_write_it_even_where_an_english_passag
     q = key_terms("What did Lai Ching-te do in New York?", flat_idf, lambda t: t in passages.lower())
     assert {"赖清德", "纽约"} <= set(q.terms) and "new" not in q.terms and "york" not in q.terms
     assert q.coverage("Tujia New Year is celebrated one day earlier.") < q.coverage("赖清德“过境”纽约。")
+
+
+def test_an_english_name_the_dictionary_writes_in_chinese_is_absent_when_no_passage_says_it():
+    passages = "Anthropic与英国政府合作。Anthropic在非洲推出学习伙伴。"
+    q = key_terms("Does Anthropic work with the French government?", flat_idf, lambda t: t in passages.lower())
+    assert q.absent_names == ("法国",) and q.share_of(q.absent_names) > 0
+    # said under another of its names, or as the stem of the dictionary's (非洲 of 非洲人): present
+    q = key_terms("In how many African countries will it roll out?", flat_idf, lambda t: t in passages.lower())
+    assert q.absent_names == ()
+    # a common word capitalised ("Series", "CEO") is no name the table has: left to the gate's other signals
+    assert key_terms("What was the Series G valuation?", flat_idf, lambda t: t in passages.lower()).absent_names == ()

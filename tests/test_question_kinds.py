@@ -232,11 +232,19 @@ def test_what_happened_within_dates_lists_its_articles(question, kind, topic, st
     ("What date range does the archive cover?", "overview", "collection", "", False),
     ("How far back does the archive go?", "overview", "collection", "", False),
     ("资料库里一共有多少篇文章？", "count", "", "", False),
+    # the collection counted in its own number ("这四篇")
+    ("这四篇文章分别讲了什么？", "overview", "collection", "", False),
+    ("这4篇文章分别讲了什么？", "overview", "collection", "", False),
     ("10月份关于罢工的报道有多少？", "count", "", "罢工", False),
 ])
 def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope, topic, mentions):
     k = classify(question, TODAY)
     assert (k.kind, k.scope, k.topic, k.mentions) == (kind, scope, topic, mentions)
+
+
+def test_the_newest_of_the_four_is_the_newest_article():
+    k = classify("这四篇文章里哪篇最新？", TODAY)
+    assert (k.kind, k.order, k.topic) == ("date", "newest", "")
 
 
 @pytest.mark.parametrize(("question", "topic"), [

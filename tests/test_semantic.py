@@ -32,6 +32,8 @@ def assert_quotes_exact(result):
     ("How many Claude Pro licenses will Rwandan teachers get?", "2000", RWANDA),
     ("Which cancer will Anthropic help Rwanda eliminate?", "宫颈癌", RWANDA),
     ("How much money did Anthropic give to Public First Action?", "2000万美元", DONATION),
+    # a name the passages write another way than the dictionary's first (非洲 of 非洲人)
+    ("In how many African countries will the Claude learning companion be rolled out?", "非洲", RWANDA),
 ])
 def test_english_question_is_answered_from_a_chinese_sentence_with_its_citation(
         shipped_pipeline, question, fact, article):
@@ -64,6 +66,8 @@ def test_paraphrase_in_the_askers_own_words_is_answered(shipped_pipeline, questi
     "能源部为这项合作付给Anthropic多少钱？",  # asks for a sum; the DOE article gives none
     "How much did the Department of Energy pay Anthropic?",
     "Public First Action现在的总部在哪里？",  # 现在 is phrasing; 总部 is still missing
+    # an English name the dictionary writes in Chinese (法国) that no passage says
+    "Does Anthropic work with the French government?",
 ])
 def test_near_miss_is_abstained(shipped_pipeline, question):
     result = answer(question, pipeline=shipped_pipeline)

@@ -479,7 +479,7 @@ _FIRST_OF_TWO = re.compile(r"[，,]?\s*(哪个|哪篇|谁|哪一篇)(先|更早|
 _EACH_OF_TWO = re.compile(r"(分别|各自)")
 _MENTIONS = re.compile(r"(提到|提及|说到|讲到|谈到|出现|\bmention\w*|\bappear\w*)", re.I)
 _EACH_ARTICLE_STRICT = re.compile(r"(各篇|每篇|每一篇|\b(each|every) (article|story|piece)\b|\bin each\b)", re.I)
-_EACH_ARTICLE = re.compile(r"(各篇|每篇|各个|每个|每一篇|所有|这些|这几篇)")
+_EACH_ARTICLE = re.compile(r"(各篇|每篇|各个|每个|每一篇|所有|这些|这[几两二三四五六七八九十0-9]{1,2}篇)")
 _WHICH = re.compile(
     rf"(哪(一|几)?[篇份则条]|哪些{_DOC_ZH}|哪个{_DOC_ZH}|什么{_DOC_ZH}(提到|提及|讲到|谈到|涉及|报道)"
     rf"|在哪[篇份]|出现在哪[篇份]"
@@ -491,7 +491,7 @@ _ACROSS = re.compile(
     r"|(和|与|跟|同)哪些(国家|政府|国家的政府|机构|组织|公司|企业|部门|地区)"
     r"|(各篇|每篇|各个|每个|每一篇|所有)[^？?]*(分别|都|各自)|各篇|每篇|各自"
     r"|(这些|所有|全部){_DOC}中"
-    r"|(这几篇|这些|各篇|所有|全部)({_DOC})?(里|中)[^？?]*(哪些|都有)"
+    r"|(这[几两二三四五六七八九十0-9]{1,2}篇|这些|各篇|所有|全部)({_DOC})?(里|中)[^？?]*(哪些|都有)"
     r"|\b(which|what)\s+(governments|partners|organi[sz]ations|countries|companies|institutions|agencies|partnerships)\b"
     r"|\blist (all |the )?(governments|partners|organi[sz]ations|countries|companies|partnerships)\b"
     r"|\bacross (these|the|all) \w+|\bin each (article|story|piece)\b)".replace("{_DOC}", _DOC_ZH),
@@ -507,9 +507,9 @@ _COLLECTION_SPAN = re.compile(
     r"|从(什么时候|哪天)到(什么时候|哪天)|(最早|最晚)[^？?。]{0,8}(最晚|最早|到什么时候)"
     r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
 _OVERVIEW_COLLECTION = re.compile(
-    rf"((这些|这批|这几篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
+    rf"((这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
     rf"[^？?]{{0,12}}(讲|说|写|主题|话题|关于|涉及|概括|总结|内容|介绍)"
-    rf"|(概括|总结|归纳|介绍)[^？?]{{0,6}}(这些|这批|这几篇|所有|全部|整个)"
+    rf"|(概括|总结|归纳|介绍)[^？?]{{0,6}}(这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个)"
     rf"|(语料库?|资料库|资料集|数据集|文集)[^？?]{{0,12}}(主题|话题|内容|包括|包含|涉及|讲|说|写)"
     rf"|\bwhat('s| is| are)\s+(in\s+)?(this|the)\s+(collection|corpus|archive|set|articles)(\s+about)?\s*\??$"
     rf"|\b(what|which)\s+(do|are|topics|themes|subjects)\b[^?]*\b(these|the|all|this|your|my)\s+{_DOCS_EN}\b"
@@ -553,7 +553,7 @@ _STRIP_ZH_WORDS = (
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
-    "[哪那这一几](一|几)?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
+    "[哪那这一几](一|几|[二两三四五六七八九十]|\\d{1,3})?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
     "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
     "关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
 # longest first (资料库 before 资料); the word for articles, a pattern, counts as two characters

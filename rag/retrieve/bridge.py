@@ -163,7 +163,7 @@ def _without_possessive(word: str) -> str:
     return re.sub(r"['’]s$", "", word)
 
 
-def _name_lookup(words: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+def name_lookup(words: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """A name's Chinese forms: by its words (lower case), or by its pinyin written apart
     ("Cheng du")."""
     names = _dictionary()[1]
@@ -179,7 +179,7 @@ def name_runs(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for run in _NAME_RUN.finditer(text):
         words = [_without_possessive(w).lower() for w in run.group().split()]
-        for part, found in longest_runs(words, lambda p: _name_lookup(p) if all(w in named for w in p) else None):
+        for part, found in longest_runs(words, lambda p: name_lookup(p) if all(w in named for w in p) else None):
             if found:
                 out.append((tuple(part), found))
     return out
@@ -198,7 +198,7 @@ def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
     if not words:
         return ()
     if name:
-        found = _name_lookup(words)
+        found = name_lookup(words)
         if found:
             return found
     glosses = _glosses()

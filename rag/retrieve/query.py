@@ -167,6 +167,23 @@ def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
     return found, todo
 
 
+def _unsaid_names(unmatched: set[str], question: str, in_evidence) -> list[str]:
+    """The Chinese names (the dictionary's first) of the question's capitalised words among
+    `unmatched` that the dictionary's table of names has ("French": 法国; not "Series" or
+    "CEO", common words capitalised) and no passage says, nor their stem (非洲 of 非洲人 for
+    "African")."""
+    from rag.retrieve.bridge import name_lookup, names_in
+
+    asked = names_in(question)
+    out = []
+    for w in sorted(unmatched & asked):
+        glosses = name_lookup([w])
+        stems = [g[:-1] for g in glosses if len(g) >= 3 and g[-1] in "人语籍的"]
+        if glosses and not any(in_evidence(z) for z in (*glosses, *stems)):
+            out.append(glosses[0])
+    return list(dict.fromkeys(out))
+
+
 def key_terms(question: str, idf, in_evidence=None, context: str | None = None) -> QueryTerms:
     """`idf(term)` weighs terms; `in_evidence(term)` tells whether the evidence contains it.
     `context` (earlier turns of a follow-up) adds its terms at half weight."""
@@ -226,6 +243,13 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             del chosen[t]
         for zh, weight in bridged.items():
             chosen[zh] = max(weight, chosen.get(zh, 0.0))
+        # a name the asker wrote ("French", "Moody's") that the dictionary writes in Chinese
+        # and no retrieved passage says, under either name: absent, as a Chinese name would be
+        missing = _unsaid_names(unmatched, question, in_evidence)
+        for zh in missing:
+            chosen[zh] = idf(zh)
+            names.add(zh)
+        absent = tuple(missing)
     return QueryTerms(
         terms=tuple(chosen),
         weights=tuple(chosen.values()),
