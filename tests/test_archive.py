@@ -347,3 +347,22 @@ def test_a_report_is_sure_by_its_words_only_when_its_title_names_the_topic():
                        titles=[h.split("。")[0] for h in heads])
     x = topic_features(view, view.records, [["冰雹"]])
     assert sure_by_words(x).tolist() == [True, False]
+
+
+def test_a_name_asked_in_english_is_said_in_every_report_listed():
+    """"Moody's cutting US bank ratings": a report on Fitch's downgrade of US banks has every
+    other word of the topic and stays out; a month's name (July: 七月 in the table of names)
+    is the dates, never a word every report must say."""
+    import dataclasses
+
+    from rag.collection.archive import named_groups, on_topic
+    from rag.tuned import Tuning
+
+    groups = [["穆迪"], ["美国"], ["银行"], ["评级"]]
+    assert named_groups("Moody s cutting US bank ratings", groups) == (0, 1)
+    assert named_groups("US July CPI", [["七月"], ["cpi"]]) == ()
+    view = _view(["穆迪下调美国多家银行评级。穆迪称银行业风险上升，美国银行股下跌。",
+                  "惠誉警告美国银行评级或被下调。惠誉称美国银行业承压，银行评级面临下调。"])
+    lenient = dataclasses.replace(Tuning(), topic_bias=-1.0, topic_floor=-10.0)
+    assert [r.id for r in on_topic(view, view.records, groups, lenient)] == ["a0.md", "a1.md"]
+    assert [r.id for r in on_topic(view, view.records, groups, lenient, required=(0, 1))] == ["a0.md"]

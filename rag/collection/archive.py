@@ -374,8 +374,25 @@ def best_sentence_similarity(view: ArchiveView, positions: np.ndarray, q: np.nda
     return best
 
 
+def named_groups(topic: str, groups: list[list[str]]) -> tuple[int, ...]:
+    """The groups that stand for a name the asker wrote in English and the dictionary's table
+    of names writes in Chinese ("Moody's": 穆迪, "Lai Ching-te": 赖清德): a report that never
+    says it is about something else (Fitch's downgrade of US banks is no report on Moody's)."""
+    from rag.retrieve.bridge import name_runs
+
+    names = {z for words, found in name_runs(topic) if not set(words) & _CALENDAR_WORDS for z in found}
+    return tuple(i for i, g in enumerate(groups) if names & set(g))
+
+
+# capitalised, and in the table of names (July: 七月), but a date is the filter, not the topic
+_CALENDAR_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split())
+
+
 def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[str]], tuning,
-             idf=None, query_vector=None, by_meaning: bool = False) -> list[ArticleRecord]:
+             idf=None, query_vector=None, by_meaning: bool = False,
+             required: tuple[int, ...] = ()) -> list[ArticleRecord]:
     """The articles of `records` on the topic `groups` (topic_groups) describe, in the order
     given: those the topic model (a logistic model over TOPIC_FEATURES, fitted on labelled
     archive questions: Tuning.topic_weights) puts at even odds or better. Words weigh most; the
@@ -383,7 +400,7 @@ def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[
     question's (李铁 for "国足前主教练") and keeps out one that only mentions them. With no
     word to match (`groups` empty), only `by_meaning` lets the meaning features decide alone:
     for a topic whose words the archive writes otherwise (an English name), not for one that
-    had no words at all."""
+    had no words at all. The `required` groups (named_groups) must each be said."""
     if not records or not (groups or (by_meaning and query_vector is not None)):
         return []
     x = topic_features(view, records, groups, idf, query_vector)
@@ -399,7 +416,9 @@ def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[
         # the archive has no report on the topic: its best candidate is a near miss (a moon
         # probe for 火星探测), not a report the model is unsure of
         return []
-    return [r for r, z, s in zip(records, logit.tolist(), sure.tolist()) if z >= 0 or s]
+    chosen = [r for r, z, s in zip(records, logit.tolist(), sure.tolist()) if z >= 0 or s]
+    # a name the question asks about (named_groups) is said somewhere in every report on it
+    return [r for r in chosen if all(any(w in view.texts[view.position[r.id]] for w in groups[i]) for i in required)]
 
 
 _ALL = 0.999  # a share of the topic's weight that is all of it (float sums)

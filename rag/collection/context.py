@@ -495,12 +495,13 @@ class TopicScan:
     groups and vector, made once per answer; `select` keeps the records on it."""
 
     def __init__(self, ctx: Context, topic: str):
-        from rag.collection.archive import archive_view, topic_groups, topic_words
+        from rag.collection.archive import archive_view, named_groups, topic_groups, topic_words
 
         self.ctx = ctx
         self.view = archive_view(ctx.pipeline)
         embedder = ctx.pipeline.retriever.embedder
         self.groups = topic_groups(self.view, topic, ctx.tuning, embedder)
+        self.required = named_groups(topic, self.groups)
         self.words = tuple(dict.fromkeys(w for g in self.groups for w in g))
         self.named = bool(topic_words(topic))  # it had words, even if none is matched here
         self.vector = embedder.embed_query(" ".join(topic_words(topic)) or topic) if embedder is not None else None
@@ -510,7 +511,7 @@ class TopicScan:
 
         ctx = self.ctx
         return by_date(on_topic(self.view, records, self.groups, ctx.tuning, ctx.lexical.idf, self.vector,
-                                by_meaning=self.named))
+                                by_meaning=self.named, required=self.required))
 
 
 def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:
