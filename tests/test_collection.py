@@ -132,6 +132,34 @@ def test_ingest_writes_the_catalog_and_adds_it_to_an_older_index(make_cfg, fake_
     assert report.chunks_embedded == 0 and len(LexicalIndex.load(folder).articles) == 4
 
 
+def test_the_text_a_topic_scan_reads_is_saved_at_ingest_and_made_again_when_unreadable(make_cfg, fake_embedder):
+    """An archive question reads every article (rag.collection.archive): the normalised text
+    is saved with the lexical index, read back as it was made, and made from the chunks when
+    the file is missing, damaged or from another format."""
+    from rag.index.catalog import scan_text
+    from rag.index.ingest import lexical_dir
+    from rag.index.lexical import SCAN_TEXTS_FILE
+    from rag.pipeline import ingest
+
+    cfg = make_cfg()
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    folder = Path(lexical_dir(cfg))
+    index = LexicalIndex.load(folder)
+    saved = index.scan_texts()
+    assert (folder / SCAN_TEXTS_FILE).exists() and index._saved_scan_texts() == saved
+    bodies = {r.id: [c.text for c in index.chunks if c.article_id == r.id] for r in index.articles}
+    assert saved == [scan_text(r, bodies[r.id]) for r in index.articles]
+    donation = saved[[r.id for r in index.articles].index(DONATION)]
+    assert donation.titles.startswith("anthropic捐赠2000万美元") and donation.head.startswith(donation.titles)
+    assert "public first action" in donation.text and donation.text.startswith(donation.head + "\n")
+    for damage in ("", '[1, 2, "x"]\n', "not json\n", None):
+        if damage is None:
+            (folder / SCAN_TEXTS_FILE).unlink()
+        else:
+            (folder / SCAN_TEXTS_FILE).write_text(damage)
+        assert LexicalIndex.load(folder).scan_texts() == saved
+
+
 def test_article_profiles_are_embedded_at_ingest_and_reused(make_cfg, fake_embedder, corpus_dir):
     """Comparisons and pointers in other words ("the donation") use each article's profile
     vector: made at ingest from the sentence vectors, and reused for unchanged articles."""

@@ -21,7 +21,7 @@ import numpy as np
 from rag.index.catalog import profile_text
 from rag.index.sentences import embed_text
 from rag.retrieve.bridge import longest_runs, names_in
-from rag.text import normalize, terms
+from rag.text import terms
 from rag.tuned import TOPIC_FEATURES
 from rag.types import ArticleRecord
 
@@ -49,12 +49,10 @@ class ArchiveView:
     @classmethod
     def build(cls, lexical, semantics=None, embedder=None) -> ArchiveView:
         records = list(lexical.articles)
-        bodies: dict[str, list[str]] = {}
-        for c in lexical.chunks:
-            bodies.setdefault(c.article_id, []).append(c.text)
-        titles = [normalize("\n".join(p for p in (r.title, r.title_original or "") if p)).lower() for r in records]
-        heads = ["\n".join(p for p in (t, normalize(r.summary).lower()) if p) for t, r in zip(titles, records)]
-        texts = [h + "\n" + normalize("\n".join(bodies.get(r.id, []))).lower() for h, r in zip(heads, records)]
+        scanned = lexical.scan_texts()  # saved at ingest: making them here took over a second
+        titles = [s.titles for s in scanned]
+        heads = [s.head for s in scanned]
+        texts = [s.text for s in scanned]
         index = semantics.sentences if semantics is not None else None
         rows: list[np.ndarray] = []
         if index is not None:

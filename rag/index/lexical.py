@@ -23,6 +23,7 @@ import orjson
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
+from rag.index.catalog import ScanText, scan_text
 from rag.index.index_layout import META_FILE, IndexMeta
 from rag.index.storage import fsync_dir, fsync_tree
 from rag.index.topics import load_topics, save_topics
@@ -31,6 +32,9 @@ from rag.types import ArticleRecord, Chunk, RetrievalFilter
 
 LEXICAL_FORMAT = 2
 CATALOG_FILE = "articles.jsonl"  # one ArticleRecord per line (rag.index.catalog)
+# per article of the catalog, in its order, what a topic scan reads (catalog.ScanText), one
+# JSON row a line: read only when an archive question needs it
+SCAN_TEXTS_FILE = "scan_texts.jsonl"
 
 
 
@@ -57,6 +61,8 @@ class LexicalIndex:
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
         self._by_id: dict[str, Chunk] | None = None
+        self._folder: Path | None = None  # the generation it was loaded from (scan_texts reads there)
+        self._scan_texts: list[ScanText] | None = None
 
     @property
     def index_meta(self) -> IndexMeta:
@@ -89,6 +95,30 @@ class LexicalIndex:
         if self._by_id is None:
             self._by_id = {c.id: c for c in self.chunks}
         return self._by_id.get(chunk_id)
+
+    def scan_texts(self) -> list[ScanText]:
+        """Per article of `articles`, in order, what a topic scan reads (catalog.ScanText):
+        as ingest saved it, else (an index saved before it, or a generation already
+        replaced) made from the chunks."""
+        if self._scan_texts is None:
+            self._scan_texts = self._saved_scan_texts() or self._made_scan_texts()
+        return self._scan_texts
+
+    def _saved_scan_texts(self) -> list[ScanText] | None:
+        if self._folder is None:
+            return None
+        try:
+            with open(self._folder / SCAN_TEXTS_FILE, "rb") as f:
+                texts = [ScanText.from_row(orjson.loads(line)) for line in f]
+        except (OSError, ValueError, TypeError):
+            return None
+        return texts if len(texts) == len(self.articles) else None
+
+    def _made_scan_texts(self) -> list[ScanText]:
+        bodies: dict[str, list[str]] = {}
+        for c in self.chunks:
+            bodies.setdefault(c.article_id, []).append(c.text)
+        return [scan_text(r, bodies.get(r.id, [])) for r in self.articles]
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term no chunk contains gets the highest weight."""
@@ -147,6 +177,9 @@ class LexicalIndex:
                 for r in self.articles:
                     f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
             (tmp / "doc_freq.json").write_text(json.dumps(self.doc_freq, ensure_ascii=False))
+            with open(tmp / SCAN_TEXTS_FILE, "wb") as fb:
+                for row in self.scan_texts():
+                    fb.write(orjson.dumps(row.to_row()) + b"\n")
             if self.topics:
                 save_topics(tmp, self.topics)
             # sizes of the other files, so a truncated or missing one is noticed without reading it
@@ -184,7 +217,8 @@ class LexicalIndex:
                 raise IndexCorruptError(
                     f"lexical index in {folder} is from another version; run `rag ingest`"
                 )
-            bad = damaged_files(real, meta.get("files") or {})
+            # the scan texts are derived from the rest and made again when unreadable
+            bad = [f for f in damaged_files(real, meta.get("files") or {}) if f != SCAN_TEXTS_FILE]
             if bad:
                 raise IndexCorruptError(f"lexical index in {folder} is damaged ({bad[0]} is missing or "
                                         "truncated); `rag ingest` repairs it")
@@ -205,7 +239,9 @@ class LexicalIndex:
             raise IndexCorruptError(
                 f"lexical index in {folder} is damaged ({exc}); run `rag ingest --rebuild`"
             ) from exc
-        return cls(chunks, bm25, doc_freq, meta, article_bm25, articles, topics)
+        index = cls(chunks, bm25, doc_freq, meta, article_bm25, articles, topics)
+        index._folder = real
+        return index
 
 
 def damaged_files(folder: str | os.PathLike, sizes: dict[str, int]) -> list[str]:
