@@ -209,7 +209,9 @@ class Tuning:
     # 0.853 vs 0.855), "the rarest group said" (0.841 vs 0.844), group weights idf squared
     # (dev 0.847, test 0.806 vs 0.834), the share of the topic's mentions that are items of a
     # list (海啸、地震和火山: passing mentions; weight -0.29, dev F1 0.868 either way, the same
-    # 8 dev items failed with the threshold chosen for items passed; 2026-12-07). Without the sentence, opening and feedback features
+    # 8 dev items failed with the threshold chosen for items passed; 2026-12-07), the share of
+    # its sentences that say a topic word (weight -0.05; "said in under a fifth of them", 0.18;
+    # said x (1 - share), 0.50: no dev item more passed, 37 items, 2026-12-07 fourth session). Without the sentence, opening and feedback features
     # (an earlier fit): dev P 0.658 R 0.704, test P 0.690 R 0.716; gradient boosting over the
     # same features: dev F1 0.77, test 0.55 (overfits). Every meaning feature is a robust
     # z-score within the window (median, MAD; capped at 8), so the weights hold for any
