@@ -156,6 +156,17 @@ def test_a_span_back_from_the_newest_day_is_what_is_new_over_those_days(archive)
 
 
 @pytest.mark.slow
+def test_what_a_month_was_about_is_its_articles_grouped_by_the_topic_map(archive):
+    pipeline, articles = archive
+    result = answer("8月份的新闻主要讲了什么？", pipeline=pipeline)
+    in_august = [a for a, (d, _) in articles.items() if d and d.startswith("2023-08")]
+    assert f"2023-08-01 至 2023-08-31发布的文章有{len(in_august)}篇，按内容可分为" in result.text, result.text
+    sizes = [int(n) for n in re.findall(r"（(\d+)篇）", result.text)]
+    assert sum(sizes) == len(in_august) and sizes == sorted(sizes, reverse=True)
+    assert _listed(result) and set(_listed(result)) <= set(in_august)
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"
@@ -366,3 +377,36 @@ def test_a_name_asked_in_english_is_said_in_every_report_listed():
     lenient = dataclasses.replace(Tuning(), topic_bias=-1.0, topic_floor=-10.0)
     assert [r.id for r in on_topic(view, view.records, groups, lenient)] == ["a0.md", "a1.md"]
     assert [r.id for r in on_topic(view, view.records, groups, lenient, required=(0, 1))] == ["a0.md"]
+
+
+def test_an_index_from_before_topic_centres_and_scan_texts_is_brought_up_to_date_by_ingest(tmp_path, fake_embedder):
+    """The next `rag ingest` of an unchanged archive remakes a lexical index saved before its
+    topic map kept centres and before it held the scan texts; the one after finds it current."""
+    import json
+    from pathlib import Path
+
+    from rag.index.ingest import lexical_dir
+    from rag.index.lexical import SCAN_TEXTS_FILE, LexicalIndex
+    from rag.index.topics import TOPICS_FILE
+    from rag.pipeline import ingest
+
+    _write(tmp_path / "news", ARTICLES)
+    cfg = config_from_dict({"corpus": {"path": str(tmp_path / "news")}, "data_dir": str(tmp_path / "data")})
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    folder = Path(lexical_dir(cfg)).resolve()
+    topics = json.loads((folder / TOPICS_FILE).read_text(encoding="utf-8"))
+    assert topics and all(len(t["centre"]) == 64 for t in topics)  # the fake model's dimension
+    for t in topics:  # as an index saved before centres were
+        del t["centre"]
+    (folder / TOPICS_FILE).write_text(json.dumps(topics, ensure_ascii=False), encoding="utf-8")
+    (folder / SCAN_TEXTS_FILE).unlink()
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["files"] = {k: v for k, v in meta["files"].items() if k not in (TOPICS_FILE, SCAN_TEXTS_FILE)}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert all(not t.centre for t in LexicalIndex.load(folder).topics)
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    again = LexicalIndex.load(lexical_dir(cfg))
+    assert all(t.centre for t in again.topics) and (Path(lexical_dir(cfg)) / SCAN_TEXTS_FILE).exists()
+    generation = Path(lexical_dir(cfg)).resolve()
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    assert Path(lexical_dir(cfg)).resolve() == generation  # current now: not made again

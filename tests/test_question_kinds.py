@@ -242,6 +242,20 @@ def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope,
     assert (k.kind, k.scope, k.topic, k.mentions) == (kind, scope, topic, mentions)
 
 
+@pytest.mark.parametrize(("question", "kind", "start", "end"), [
+    ("10月份的新闻主要讲了什么？", "overview", "2026-10-01", "2026-10-31"),
+    ("What were the top stories last week?", "overview", "2026-11-16", "2026-11-22"),
+    ("10月发生了哪些大事？", "overview", "2026-10-01", "2026-10-31"),
+    ("Give me an overview of October.", "overview", "2026-10-01", "2026-10-31"),
+    # with a topic of its own it lists that topic's articles
+    ("10月关于罢工的报道主要讲了什么？", "date", "2026-10-01", "2026-10-31"),
+])
+def test_what_a_date_window_was_about_is_an_overview_of_it(question, kind, start, end):
+    k = classify(question, TODAY)
+    assert k.kind == kind and (k.dates.date_from, k.dates.date_to) == (start, end)
+    assert k.scope == ("collection" if kind == "overview" else "")
+
+
 def test_the_newest_of_the_four_is_the_newest_article():
     k = classify("这四篇文章里哪篇最新？", TODAY)
     assert (k.kind, k.order, k.topic) == ("date", "newest", "")

@@ -54,3 +54,22 @@ def test_a_small_collection_has_no_map_and_the_map_is_saved_and_read_back(tmp_pa
     (tmp_path / TOPICS_FILE).write_text('[{"label": "x"}]', encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="topic map .* is damaged"):
         load_topics(tmp_path)
+
+
+def test_articles_of_a_window_are_grouped_by_the_saved_centres(tmp_path):
+    """"7月的新闻主要讲了什么": the window's articles go to the nearest saved centre, as ingest
+    grouped them; a map saved before centres were has none to go to."""
+    from dataclasses import replace
+
+    from rag.index.topics import nearest_topics
+
+    records, vectors = archive()
+    topics = build_topics(records, vectors)
+    save_topics(tmp_path, topics)
+    loaded = load_topics(tmp_path)
+    assert all(len(t.centre) == 32 and abs(np.linalg.norm(t.centre) - 1) < 1e-3 for t in loaded)
+    units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    groups = nearest_topics(loaded, units)
+    for r, g in zip(records, groups):  # every article to its own subject's group
+        assert loaded[g].representative.split("-")[0] == r.id.split("-")[0]
+    assert nearest_topics([replace(t, centre=()) for t in loaded], units) is None

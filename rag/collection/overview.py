@@ -6,6 +6,7 @@ sentences of the covering article that say what it is)."""
 from __future__ import annotations
 
 from rag.collection.context import (
+    MAX_LINES,
     Context,
     Writer,
     article_line,
@@ -28,6 +29,10 @@ def answer(ctx: Context) -> Answer | None:
             return None
         if ctx.lexical.topics and len(records) == len(ctx.lexical.articles):
             return _topic_overview(ctx, w, records)
+        if kind.dates is not None and len(records) > MAX_LINES:
+            window = _window_overview(ctx, w, records)
+            if window is not None:
+                return window
         w.text(ctx.say(f"资料中共有{len(records)}篇文章（按日期从新到旧）：",
                        f"The collection has {len(records)} articles (newest first):"))
         summary_lines(w, ctx, records)
@@ -48,6 +53,40 @@ def answer(ctx: Context) -> Answer | None:
         return None
     for e in evidence:
         w.cite(e)
+    return w.answer(ctx)
+
+
+def _window_overview(ctx: Context, w: Writer, records: list) -> Answer | None:
+    """"7月份的新闻主要讲了什么": the articles of the dates asked grouped as ingest grouped the
+    whole archive (each to the nearest topic centre, rag.index.topics), the groups by size,
+    each with the article of the window nearest its centre, cited. None without a topic map
+    with centres (a small collection, an older index): the articles are listed instead."""
+    import numpy as np
+
+    from rag.collection.archive import archive_view
+    from rag.index.topics import nearest_topics
+
+    topics = ctx.lexical.topics
+    view = archive_view(ctx.pipeline)
+    if view.profiles is None or not topics:
+        return None
+    profiles = view.profiles[[view.position[r.id] for r in records]]
+    groups = nearest_topics(topics, profiles)
+    if groups is None:
+        return None
+    centres = np.asarray([t.centre for t in topics], dtype=np.float32)
+    counts = np.bincount(groups, minlength=len(topics))
+    order = sorted((i for i in range(len(topics)) if counts[i]), key=lambda i: (-counts[i], i))
+    assert ctx.kind.dates is not None
+    label = ctx.kind.dates.label
+    w.text(ctx.say(f"{label}发布的文章有{len(records)}篇，按内容可分为{len(order)}类（从多到少，每类举这段时间里最接近该类中心的一篇）：",
+                   f"{len(records)} articles were published {label}; by content they fall into {len(order)} groups"
+                   " (largest first, each with the article of those dates nearest its centre):"))
+    for n, i in enumerate(order, 1):
+        members = np.flatnonzero(groups == i)
+        r = records[int(members[np.argmax(profiles[members] @ centres[i])])]
+        w.text(ctx.say(f"\n{n}. {topics[i].label}（{counts[i]}篇），如", f"\n{n}. {topics[i].label} ({counts[i]} articles), e.g. "))
+        article_line(w, ctx, r, [ctx.evidence(r, s) for s in r.summary_spans[:1]])
     return w.answer(ctx)
 
 

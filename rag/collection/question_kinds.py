@@ -506,6 +506,12 @@ _COLLECTION_SPAN = re.compile(
     r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
     r"|从(什么时候|哪天)到(什么时候|哪天)|(最早|最晚)[^？?。]{0,8}(最晚|最早|到什么时候)"
     r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
+# "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
+_WINDOW_OVERVIEW = re.compile(
+    r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
+    r"|主要(话题|主题|内容|新闻)|大事|要闻"
+    r"|\b(main|top|key|biggest|major|big)\s+(topics|themes|stories|news|headlines|events)\b"
+    r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b|\boverview\b|\bsummar(y|ize|ise)\b)", re.I)
 _OVERVIEW_COLLECTION = re.compile(
     rf"((这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
     rf"[^？?]{{0,12}}(讲|说|写|主题|话题|关于|涉及|概括|总结|内容|介绍)"
@@ -674,7 +680,7 @@ class Reading:
 
 def _read(text: str, today: dt.date | None) -> Reading:
     today = today or dt.date.today()
-    names_dates = _PUBLISHED.search(text) or _HAPPENED.search(text)
+    names_dates = _PUBLISHED.search(text) or _HAPPENED.search(text) or _WINDOW_OVERVIEW.search(text)
     return Reading(text, parse_dates(text, today) if names_dates else None, topic_of(text), today)
 
 
@@ -786,6 +792,14 @@ def _happened_in_range(r: Reading) -> QuestionKind | None:
     return QuestionKind(Kind.DATE, topic, dates=r.dates, recent=_looks_back(r)) if r.dates else None
 
 
+def _window_overview(r: Reading) -> QuestionKind | None:
+    """"7月份的新闻主要讲了什么", "the top stories last week": the topics of the articles of
+    those dates. Not with a topic of its own ("7月关于台风的报道主要讲了什么" lists them)."""
+    if r.dates is None or _count_topic(topic_of(_HAPPENED.sub(" ", _WINDOW_OVERVIEW.sub(" ", r.text))), r.dates):
+        return None
+    return QuestionKind(Kind.OVERVIEW, "", scope="collection", dates=r.dates)
+
+
 def _defined(r: Reading) -> QuestionKind | None:
     """"What is the Horizon Programme?": a proper name, not a description ("the capital of X")."""
     m = _DEFINE.match(r.text)
@@ -809,6 +823,8 @@ def _date_from_vote(r: Reading) -> QuestionKind:
 RULES: tuple[KindRule, ...] = (
     KindRule(Kind.OVERVIEW, (
         Wording("the collection", 60, (_OVERVIEW_COLLECTION,), lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection")),
+        Wording("what a date window is about", 54, (_WINDOW_OVERVIEW,), _window_overview,
+                excludes=(_NAMES_ONE_ARTICLE, _COUNT)),
         Wording("the collection's dates", 41, (_COLLECTION_SPAN,),
                 lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection"), excludes=(_NAMES_ONE_ARTICLE,)),
         Wording("one article", 90, (_OVERVIEW_ARTICLE,),
@@ -831,8 +847,8 @@ RULES: tuple[KindRule, ...] = (
         Wording("the undated", 52, (_UNDATED,), lambda r: QuestionKind(Kind.DATE, r.topic, undated=True)),
         Wording("an article's date", 53, (_ASKS_DATE, _NAMES_AN_ARTICLE),
                 lambda r: QuestionKind(Kind.DATE, r.topic, asks_date=True)),
-        Wording("a date range", 54, (_PUBLISHED,), _in_range),
-        Wording("what happened in a date range", 55, (_HAPPENED,), _happened_in_range,
+        Wording("a date range", 56, (_PUBLISHED,), _in_range),
+        Wording("what happened in a date range", 57, (_HAPPENED,), _happened_in_range,
                 excludes=(_COUNT, _COMPARE)),
     ), _date_from_vote, "rag.collection.date"),
     KindRule(Kind.WHICH, (

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import IndexBusyError, IngestRefusedError, RagError
+from rag.errors import IndexBusyError, IndexCorruptError, IngestRefusedError, RagError
 from rag.index.chunking import chunk_article
 from rag.index.corpus import FRONT_MATTER_LOADER, load_corpus
 from rag.index.embedding import Embedder, dense_weight_for
 from rag.index.index_layout import IndexMeta, IndexPaths
-from rag.index.lexical import CATALOG_FILE, LEXICAL_FORMAT, LexicalIndex, damaged_files
+from rag.index.lexical import CATALOG_FILE, LEXICAL_FORMAT, SCAN_TEXTS_FILE, LexicalIndex, damaged_files
 from rag.index.sentences import SentenceIndex, VectorCache, sentence_dir
 from rag.index.storage import storage_error
 from rag.index.store import ArticleState, VectorStore
@@ -256,7 +256,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
     """Rebuild the lexical index (and the sentence vectors) from the store when it does not
     match what the store now holds; its meta (collection name, per-article keys) is the
     ingest record. Returns (unk share, chunks per article, rebuilt)."""
-    from rag.index.topics import TOPICS_FILE, topic_count
+    from rag.index.topics import topic_count
 
     lex_dir = lexical_dir(cfg)
     sentences_dir = sentence_dir(cfg.data_dir)
@@ -266,7 +266,8 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or previous.articles != plan.record
                or previous.count != target.count()
                or not (lex_dir / CATALOG_FILE).exists()
-               or (topic_count(len(plan.record)) > 0 and not (lex_dir / TOPICS_FILE).exists())
+               or (topic_count(len(plan.record)) > 0 and not _has_centred_topics(lex_dir))
+               or not (lex_dir / SCAN_TEXTS_FILE).exists()
                or bool(damaged_files(lex_dir.resolve(), previous.files)))
     if not changed and previous is not None:
         return previous.unk_share, previous.chunks_per_article, False
@@ -395,6 +396,18 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
         moved=plan.moved,
         notes=tuple(notes),
     )
+
+
+def _has_centred_topics(lex_dir: Path) -> bool:
+    """The index has a topic map whose groups keep their centres (one saved before centres
+    were is made again, once, by the next ingest)."""
+    from rag.index.topics import load_topics
+
+    try:
+        topics = load_topics(lex_dir)
+    except IndexCorruptError:
+        return False
+    return bool(topics) and all(t.centre for t in topics)
 
 
 def _topic_map(catalog, sentences) -> list:

@@ -40,12 +40,16 @@ _NUMBERISH = re.compile(r"^[\d.,%:：\-年月日号时分秒万亿个名]+$")
 @dataclass(frozen=True)
 class Topic:
     """One group of the map. `articles` counts its members; `representative` is the id of
-    the member nearest the group's centre (cited when the overview names the group)."""
+    the member nearest the group's centre (cited when the overview names the group);
+    `centre` the unit vector of that centre in the profile vectors' space, so the articles of
+    a date window can be grouped the same way ("7月的新闻主要讲了什么"); () in a map saved
+    before centres were."""
 
     label: str
     words: tuple[str, ...]
     articles: int
     representative: str
+    centre: tuple[float, ...] = ()
 
 
 def topic_count(n_articles: int) -> int:
@@ -85,9 +89,19 @@ def build_topics(records: list[ArticleRecord], profiles: np.ndarray, seed: int =
                 break
         centre = model.cluster_centers_[g]
         nearest = members[int(np.argmax(vectors[members] @ centre))]
+        unit = centre / max(float(np.linalg.norm(centre)), 1e-12)
         topics.append(Topic("、".join(label_words) or records[nearest].title, tuple(label_words), int(len(members)),
-                            records[nearest].id))
+                            records[nearest].id, tuple(round(float(v), 5) for v in unit)))
     return sorted(topics, key=lambda t: (-t.articles, t.label))
+
+
+def nearest_topics(topics: list[Topic], profiles: np.ndarray) -> np.ndarray | None:
+    """Per row of `profiles` (unit vectors), the index in `topics` of the nearest centre, as
+    ingest grouped the collection; None when the map has no centres (saved before them)."""
+    if not topics or any(len(t.centre) != profiles.shape[1] for t in topics):
+        return None
+    centres = np.asarray([t.centre for t in topics], dtype=np.float32)
+    return np.argmax(profiles @ centres.T, axis=1)
 
 
 def _head_words(r: ArticleRecord) -> set[str]:
@@ -106,7 +120,8 @@ def load_topics(folder: Path) -> list[Topic]:
     """The saved map; [] when the index has none (a small collection, or one made before maps)."""
     try:
         data = json.loads((Path(folder) / TOPICS_FILE).read_text(encoding="utf-8"))
-        return [Topic(d["label"], tuple(d["words"]), int(d["articles"]), d["representative"]) for d in data]
+        return [Topic(d["label"], tuple(d["words"]), int(d["articles"]), d["representative"],
+                      tuple(float(v) for v in d.get("centre", ()))) for d in data]
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as exc:
