@@ -256,6 +256,29 @@ def test_what_a_date_window_was_about_is_an_overview_of_it(question, kind, start
     assert k.scope == ("collection" if kind == "overview" else "")
 
 
+@pytest.mark.parametrize(("question", "kind", "order", "topic", "start", "end"), [
+    ("第一篇关于港口罢工的报道是哪天发的？", "date", "oldest", "港口罢工", None, None),
+    ("关于Acme的最新报道是什么？", "date", "newest", "Acme", None, None),  # one article, not the newest week
+    ("关于港口罢工，最近一篇报道说了什么？", "date", "newest", "港口罢工", None, None),
+    ("最新的报道都有哪些？", "date", "", "", "2026-11-17", "2026-11-23"),
+    ("How many strike articles were there in total?", "count", "", "strike", None, None),
+    ("关于罢工的报道有多少？分别是哪天的？", "count", "", "罢工", None, None),
+    ("今年夏天有哪些极端天气的报道？", "date", "", "极端天气", "2026-06-01", "2026-08-31"),
+    ("暑假期间有什么关于溺水的新闻？", "date", "", "溺水", "2026-07-01", "2026-08-31"),
+    ("去年冬天的新闻", "date", "", "", "2025-12-01", "2026-02-28"),
+])
+def test_more_of_the_ways_people_ask_an_archive(question, kind, order, topic, start, end):
+    k = classify(question, TODAY)
+    assert (k.kind, k.order, k.topic) == (kind, order, topic)
+    assert (k.dates.date_from, k.dates.date_to) == (start, end) if start else k.dates is None
+
+
+def test_a_summary_of_the_news_about_something_is_about_it_not_the_collection():
+    assert classify("Summarize the news about the harbour strike", TODAY).topic == "harbour strike"
+    assert classify("Summarize the news about the harbour strike", TODAY).scope == "article"
+    assert classify("Summarize these articles", TODAY).scope == "collection"
+
+
 def test_the_newest_of_the_four_is_the_newest_article():
     k = classify("这四篇文章里哪篇最新？", TODAY)
     assert (k.kind, k.order, k.topic) == ("date", "newest", "")

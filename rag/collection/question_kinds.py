@@ -131,6 +131,8 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(?:(\d{4})年|(?<![\d年]))" + _MONTH_NUM + r"月份?的?第" + _WEEK_ORDINAL
                 + r"个?(?:周|星期|礼拜)"), "m_week"),
     (re.compile(rf"\b{_EN_WEEK_ORDINAL}\s+week\s+of\s+({_EN_MONTH})\b\.?", re.I), "en_m_week"),
+    # "今年夏天", "暑假": the season's months of the reference date's year (or the year said)
+    (re.compile(r"(?:(\d{4})年|(今年|去年))?(春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)"), "season"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(\d{1,2})[日号]"), "ymd"),
     (re.compile(r"(\d{4})年" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "ym_part"),
     (re.compile(r"(\d{4})-(\d{1,2})(?!\d)"), "ym"),
@@ -303,6 +305,7 @@ _WEEK_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "first": 1, "s
                 "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "last": -1} | {str(i): i for i in range(1, 6)}
 
 
+_SEASON_MONTHS = {"春": (3, 5), "夏": (6, 8), "秋": (9, 11), "冬": (12, 2), "暑": (7, 8)}  # first, last month
 _DAYS_BACK = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 
 
@@ -378,6 +381,12 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
         return _month_range(_latest_month(month, today), month)
     if kind in ("rel_span", "en_rel_span"):
         return _span_back(m, kind, today)
+    if kind == "season":
+        year = int(m[1]) if m[1] else today.year + (-1 if m[2] == "去年" else 0)
+        first_month, last_month = _SEASON_MONTHS[m[3][0]]
+        if first_month > last_month:  # winter: December and the next year's January and February
+            return dt.date(year, first_month, 1), _month_range(year + 1, last_month)[1]
+        return dt.date(year, first_month, 1), _month_range(year, last_month)[1]
     if kind == "rel_d":
         d = today - dt.timedelta(days=_DAYS_BACK[m[1].lower()])
         return d, d
@@ -417,7 +426,7 @@ _COMPARE = re.compile(
     r"|\bcompare[sd]?\b|\bcomparison\b|\bdiffer(?:s|ence|ences|ent)?\b|\bvs\.?\b|\bversus\b|\bcontrast\b)",
     re.I)
 _COUNT = re.compile(
-    rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*[？?。!！]*$|收录了?(多少|几)"
+    rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
     re.I)
 _ORDER_NEW = re.compile(
@@ -441,7 +450,7 @@ _HAPPENED = re.compile(
     r"|\bwhat (has |had )?happen(ed|ing)\b|\bwhat is (been )?happening\b|\bwhat went on\b"
     r"|\b(any )?(updates?|developments?) (on|about|with|from|in)\b)", re.I)
 # "最新的报道是哪天发的", "the latest article": the one newest, not what is new
-_ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
+_ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|(最近|最新)的?一篇|(最新|最近)的?(报道|文章|新闻)(是什么|说了什么|讲了什么|说的是什么)|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
 _RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新|\bwhat is new\b"
                            r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything (new|recent)\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
@@ -512,6 +521,9 @@ _WINDOW_OVERVIEW = re.compile(
     r"|主要(话题|主题|内容|新闻)|大事|要闻"
     r"|\b(main|top|key|biggest|major|big)\s+(topics|themes|stories|news|headlines|events)\b"
     r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b|\boverview\b|\bsummar(y|ize|ise)\b)", re.I)
+# "summarize the news about the Niger coup": a topic, not the whole collection
+_ABOUT_A_TOPIC = re.compile(r"\b(about|on|regarding|concerning)\s+(?!(these|this|the|all|your|my)\s+"
+                            rf"{_DOCS_EN}\b)(the\s+)?[A-Za-z]", re.I)
 _OVERVIEW_COLLECTION = re.compile(
     rf"((这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
     rf"[^？?]{{0,12}}(讲|说|写|主题|话题|关于|涉及|概括|总结|内容|介绍)"
@@ -528,7 +540,7 @@ _OVERVIEW_ARTICLE = re.compile(
     rf"((总结|概括|概述|归纳|介绍|简述|简要说说|说说|讲讲|摘要)[^？?]*({_DOC_ZH}|那篇|这篇)"
     rf"|{_DOC_ZH}[^？?]{{0,6}}(讲了什么|讲的什么|说了什么|写了什么|主要内容|大意|要点|讲什么)"
     rf"|(那篇|这篇)[^？?]{{0,12}}(要点|大意|主要内容|讲(了|的是|的)?(什么|啥)|说(了|的是|的)?(什么|啥)|在说啥|是啥)"
-    rf"|\b(summar(y|ize|ise)|overview|gist|recap)\b[^?]*\b(article|story|piece|post|report)\b"
+    rf"|\b(summar(y|ize|ise)|overview|gist|recap)\b[^?]*\b(article|story|piece|post|report|news)\b"
     rf"|\bwhat (is|does) the\b[^?]*\b(article|story|piece)\b[^?]*\babout\b"
     rf"|\bwhat\b[^?]*\b(article|story|piece|post|report)\s+(says|said|is about|covers|reports)\b)", re.I)
 _DEFINE = re.compile(
@@ -555,7 +567,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -571,7 +583,7 @@ _STRIP_EN = re.compile(
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
     rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
-    rf"show|list|from|have|has|you|we|there|{_DOC_EN})\b", re.I)
+    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|{_DOC_EN})\b", re.I)
 
 
 def topic_of(question: str) -> str:
@@ -822,7 +834,8 @@ def _date_from_vote(r: Reading) -> QuestionKind:
 
 RULES: tuple[KindRule, ...] = (
     KindRule(Kind.OVERVIEW, (
-        Wording("the collection", 60, (_OVERVIEW_COLLECTION,), lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection")),
+        Wording("the collection", 60, (_OVERVIEW_COLLECTION,), lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection"),
+                excludes=(_ABOUT_A_TOPIC,)),
         Wording("what a date window is about", 54, (_WINDOW_OVERVIEW,), _window_overview,
                 excludes=(_NAMES_ONE_ARTICLE, _COUNT)),
         Wording("the collection's dates", 41, (_COLLECTION_SPAN,),
@@ -906,9 +919,9 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     if dates is None:
         return topic
     topic = re.sub(_SPAN_EN, " ", re.sub(_SPAN_ZH, " ", topic), flags=re.I)
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:最近|近|过去|前)的?(?:\d{{1,3}}|[一二两三四五六七八九十]{{1,3}}|半)个?(?:天|日|周|星期|礼拜|月)|第[一二三四五1-5]个?(?:周|星期|礼拜)|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:最近|近|过去|前)的?(?:\d{{1,3}}|[一二两三四五六七八九十]{{1,3}}|半)个?(?:天|日|周|星期|礼拜|月)|第[一二三四五1-5]个?(?:周|星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
-    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
     # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
     cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)
