@@ -123,6 +123,8 @@ def test_the_articles_on_a_topic_without_dates_are_every_one_in_the_archive_page
     assert len(_listed(result)) == 10 and set(_listed(result)) <= on_typhoon
     english = answer("List all articles about the earthquake.", pipeline=pipeline)
     assert set(_listed(english)) == {a for a, (_, body) in articles.items() if "地震" in body}, english.text
+    summary = answer("Summarize the news about the earthquake.", pipeline=pipeline)
+    assert set(_listed(summary)) == {a for a, (_, body) in articles.items() if "地震" in body}, summary.text
     none = answer("有没有关于火星探测的新闻？", pipeline=pipeline)
     assert not _listed(none) and "没有关于火星探测的文章" in none.text
 

@@ -12,10 +12,12 @@ from rag.collection.context import (
     article_line,
     best_article,
     best_sentences,
+    scans,
     semantic_sentences,
     summary_lines,
     weak,
 )
+from rag.collection.question_kinds import names_one_article
 from rag.index.catalog import by_date
 from rag.types import Answer
 
@@ -37,6 +39,12 @@ def answer(ctx: Context) -> Answer | None:
                        f"The collection has {len(records)} articles (newest first):"))
         summary_lines(w, ctx, records)
         return w.answer(ctx)
+    if kind.scope == "article" and scans(ctx) and not names_one_article(ctx.search.question):
+        # "summarize the news about the Niger coup" in an archive: every article on it, each
+        # with its summary sentence ("那篇…讲了什么" still picks the one it points at)
+        from rag.collection.which import on_topic_listing
+
+        return on_topic_listing(ctx, kind.topic)
     top = best_article(ctx, kind.topic)
     if top is None:
         return None

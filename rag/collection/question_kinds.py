@@ -672,7 +672,12 @@ def compare_sides(question: str) -> tuple[str, ...]:
 
 
 _CONTRACTION = re.compile(r"\b(what|who|where|how|that|it)['’]s\b", re.I)
-_NAMES_ONE_ARTICLE = re.compile(r"(那篇|这篇|\b(the|this|that) (article|story|piece|report)\b)", re.I)
+_NAMES_ONE_ARTICLE = re.compile(r"(那篇|这篇|一篇|\b(the|this|that|an?) (article|story|piece|report|post)\b(?!s))", re.I)
+
+
+def names_one_article(question: str) -> bool:
+    """The question points at one article ("那篇", "the article about X"), not the news on a topic."""
+    return bool(_NAMES_ONE_ARTICLE.search(normalize(question)))
 _NAMES_AN_ARTICLE = re.compile(rf"({_DOC_ZH}|那篇|这篇|\b{_DOC_EN}\b)", re.I)
 
 

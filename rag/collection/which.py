@@ -24,7 +24,7 @@ def answer(ctx: Context) -> Answer | None:
     if not topic:
         return None
     if scans(ctx) and not ctx.kind.mentions:
-        return _on_topic(ctx, topic)
+        return on_topic_listing(ctx, topic)
     found = about(ctx, topic, skip_related=False, whole=True)  # the topic itself is mentioned
     if not found:
         return None
@@ -39,7 +39,7 @@ def answer(ctx: Context) -> Answer | None:
     return w.answer(ctx) if w.citations else None
 
 
-def _on_topic(ctx: Context, topic: str) -> Answer:
+def on_topic_listing(ctx: Context, topic: str) -> Answer:
     """"有哪些关于杜苏芮的报道": every article of the archive on the topic (not the few whose
     passages retrieval returns), newest first, a page at a time; none is said, not abstained."""
     records, words, _ = on_topic_records(ctx, topic)
