@@ -412,3 +412,30 @@ def test_an_index_from_before_topic_centres_and_scan_texts_is_brought_up_to_date
     generation = Path(lexical_dir(cfg)).resolve()
     ingest(cfg, embedder=fake_embedder, progress=False)
     assert Path(lexical_dir(cfg)).resolve() == generation  # current now: not made again
+
+
+_COMPANIONS_SCRIPT = """
+import dataclasses, json
+from types import SimpleNamespace
+from rag.collection.archive import ArchiveView, companions
+from rag.tuned import Tuning
+heads = ["台风杜苏芮登陆福建，卡努北上", "台风杜苏芮登陆福建，卡努北上", "台风杜苏芮登陆福建，卡努北上"]
+view = ArchiveView([SimpleNamespace(id=f"a{i}.md") for i in range(3)], heads, heads, None)
+tuning = dataclasses.replace(Tuning(), companion_candidates=2, companion_min_articles=1)
+print(json.dumps(companions(view, "台风", tuning), ensure_ascii=False))
+"""
+
+
+def test_the_words_standing_for_a_topic_do_not_depend_on_the_process_string_hash():
+    """Tied candidates are taken in the order the titles say them: a set ordered them by the
+    process's string hash, so one run listed a Wagner report and the next did not."""
+    import os
+    import subprocess
+    import sys
+
+    runs = set()
+    for seed in ("1", "2", "3", "4"):
+        out = subprocess.run([sys.executable, "-c", _COMPANIONS_SCRIPT], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True, timeout=120)
+        runs.add(out.stdout.strip().splitlines()[-1])
+    assert len(runs) == 1, runs

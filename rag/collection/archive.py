@@ -132,7 +132,9 @@ def companions(view: ArchiveView, word: str, tuning) -> list[str]:
     if cached is not None:
         return cached
     named = [p for p, h in enumerate(view.heads) if word in h]
-    counts = Counter(t for p in named for t in set(topic_words(view.heads[p])) if word not in t and not t.isascii())
+    # topic_words is each word once, in order: a set here ordered ties by the process's string
+    # hash, so the candidates cut at companion_candidates changed from run to run
+    counts = Counter(t for p in named for t in topic_words(view.heads[p]) if word not in t and not t.isascii())
     least = max(tuning.companion_min_articles, tuning.companion_min_share * len(named))
     out = []
     for term, n in counts.most_common(tuning.companion_candidates):
@@ -216,7 +218,7 @@ def _find_written_beside(view: ArchiveView, word: str, embedder, tuning) -> list
     saying = [p for p, t in enumerate(view.texts) if word in t and as_word.search(t)]
     if not saying or len(saying) > tuning.name_beside_max_articles:
         return []  # a word many reports write is the archive's own word (CPI, AI)
-    counts = Counter(t for p in saying for t in set(topic_words(view.heads[p])) if not t.isascii())
+    counts = Counter(t for p in saying for t in topic_words(view.heads[p]) if not t.isascii())  # in order (companions)
     if len(counts) < 2 or counts.most_common(1)[0][1] < tuning.companion_share * len(saying):
         return []  # no word in nearly all of them (and nothing to embed)
     # the most common words only: a name said in hundreds of reports has thousands of title
