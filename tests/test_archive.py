@@ -439,3 +439,21 @@ def test_the_words_standing_for_a_topic_do_not_depend_on_the_process_string_hash
                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True, timeout=120)
         runs.add(out.stdout.strip().splitlines()[-1])
     assert len(runs) == 1, runs
+
+
+def test_a_name_glossed_word_by_word_that_no_title_says_together_is_left_to_meaning():
+    """"Country Garden" glossed 国家, 花园: no title names them together (the archive writes
+    碧桂园), so they are no topic words; "Typhoon Khanun" (台风 beside 卡努, said together in
+    three titles) keeps both; what of a name the archive or the dictionary has stays (瓦格纳)."""
+    from rag.collection.archive import _without_literal_names
+
+    view = _view(["碧桂园债务展期。国家统计局发布数据。", "城市花园开放。市民游园。", "台风卡努北上。卡努影响东北。",
+                  "台风卡努登陆韩国。", "卡努减弱为热带风暴，台风预警解除。", "瓦格纳集团动向。"])
+    garden = [(["国家"], True), (["花园"], True)]
+    assert _without_literal_names(view, "Country Garden", garden, [(["country"], False), (["garden"], False)], 3) == []
+    typhoon = [(["台风"], True), (["卡努"], True)]
+    assert _without_literal_names(view, "Typhoon Khanun", typhoon, [(["typhoon"], False), (["khanun"], True)], 3) == typhoon
+    wagner = [(["瓦格纳"], True), (["小组"], True)]
+    assert _without_literal_names(view, "Wagner Group", wagner, [(["wagner"], True), (["group"], False)], 3) == wagner[:1]
+    # words not capitalised together are no name: each keeps its gloss
+    assert _without_literal_names(view, "country garden", garden, [(["country"], False), (["garden"], False)], 3) == garden

@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.index.catalog import profile_text
 from rag.index.sentences import embed_text
-from rag.retrieve.bridge import longest_runs, names_in
+from rag.retrieve.bridge import longest_runs, name_lookup, names_in
 from rag.text import terms
 from rag.tuned import TOPIC_FEATURES
 from rag.types import ArticleRecord
@@ -174,15 +174,20 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
         g = _glossed(view, " ".join(run), embedder, tuning, name=is_name)
         return (g, is_name) if g else None
 
-    for (word, *_), found in longest_runs(latin, gloss):
+    runs: list[tuple[list[str], bool]] = []  # per glossed entry: its English words, a name's own
+    for run, found in longest_runs(latin, gloss):
+        word = run[0]
         if found:
             glossed.append(found)
+            runs.append((run, bool(name_lookup(run))))
         elif beside := _written_beside(view, word, embedder, tuning):
             glossed.append((beside, True))
+            runs.append((run, True))
         elif sum(word in h for h in view.heads) >= least:
             groups.append([word])
         # else: a word the archive never writes and no dictionary glosses: not matched by
         # words; the meaning carries it
+    glossed = _without_literal_names(view, topic, glossed, runs, least)
     # A name is the topic's anchor and keeps every spelling the archive uses (特朗普, 川普); a
     # common word's gloss keeps the senses said beside the topic's other words, or goes
     # ("Lai Ching-te stopover": 停靠站 goes)
@@ -193,6 +198,29 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
         if kept:
             kept_glosses.append(kept)
     return groups + [k + companions(view, k[0], tuning) for k in kept_glosses]
+
+
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*)*")
+
+
+def _without_literal_names(view: ArchiveView, topic: str, glossed: list[tuple[list[str], bool]],
+                           runs: list[tuple[list[str], bool]], least: int) -> list[tuple[list[str], bool]]:
+    """A name of capitalised words glossed word by word ("Country Garden": 国家, 花园; "World
+    Aquatics Championships Fukuoka": 世界, 水上, 锦标赛 beside 福冈) is not how the archive
+    writes it when its glosses are named together in fewer than `least` titles and summaries
+    (碧桂园, 游泳世锦赛): those words' glosses go, and the meaning carries the name, beside
+    what of it is a name the dictionary or the archive has (福冈, 瓦格纳 of "Wagner Group")."""
+    drop: set[int] = set()
+    for phrase in _CAPITALISED_RUN.findall(topic):
+        words = {w.lower().removesuffix("'s").removesuffix("’s") for w in phrase.split()}
+        inside = [i for i, (run, _) in enumerate(runs) if set(run) <= words]
+        literal = [i for i in inside if not runs[i][1]]
+        if len(inside) < 2 or not literal:
+            continue
+        together = sum(all(any(z in h for z in glossed[i][0]) for i in inside) for h in view.heads)
+        if together < least:
+            drop.update(literal)
+    return [g for i, g in enumerate(glossed) if i not in drop]
 
 
 def _written_beside(view: ArchiveView, word: str, embedder, tuning) -> list[str]:
