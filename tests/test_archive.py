@@ -169,6 +169,24 @@ def test_what_a_month_was_about_is_its_articles_grouped_by_the_topic_map(archive
 
 
 @pytest.mark.slow
+def test_counts_by_month_count_each_month_and_name_the_largest(archive):
+    pipeline, articles = archive
+    result = answer("每个月各有多少篇关于股市的报道？", pipeline=pipeline)
+    on_market = [(d, a) for a, (d, body) in articles.items() if d and "股市" in body]
+    july = sum(d.startswith("2023-07") for d, _ in on_market)
+    august = sum(d.startswith("2023-08") for d, _ in on_market)
+    assert f"2023-07：{july}篇" in result.text and f"2023-08：{august}篇" in result.text, result.text
+    assert f"最多的是2023-08（{august}篇）" in result.text and len(_listed(result)) == 2
+    newest = max(on_market)[1]
+    assert newest in _listed(result)  # each month's newest article is cited
+    english = answer("Which month had more articles about the earthquake, July or August?", pipeline=pipeline)
+    assert "2023-08: 5" in english.text and "2023-07" not in english.text.split("by month")[-1], english.text
+    everything = answer("每个月发了多少篇文章？", pipeline=pipeline)
+    undated = sum(1 for d, _ in articles.values() if not d)
+    assert f"另有{undated}篇没有注明日期" in everything.text
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"

@@ -279,6 +279,21 @@ def test_a_summary_of_the_news_about_something_is_about_it_not_the_collection():
     assert classify("Summarize these articles", TODAY).scope == "collection"
 
 
+@pytest.mark.parametrize(("question", "topic", "start", "end"), [
+    ("每个月各有多少篇关于罢工的报道？", "罢工", None, None),
+    ("9月和10月哪个月关于罢工的报道多？", "罢工", "2026-09-01", "2026-10-31"),
+    ("Which month had more articles about strikes, September or October?", "strikes", "2026-09-01", "2026-10-31"),
+    ("How many articles about the strike were there each month?", "strike", None, None),
+    ("按月统计一下关于罢工的报道", "罢工", None, None),
+    ("每个月发了多少篇文章？", "", None, None),
+])
+def test_counts_by_month(question, topic, start, end):
+    k = classify(question, TODAY)
+    assert (k.kind, k.by_month, k.topic) == ("count", True, topic)
+    assert (k.dates.date_from, k.dates.date_to) == (start, end) if start else k.dates is None
+    assert classify("10月有多少篇关于罢工的报道？", TODAY).by_month is False
+
+
 def test_the_newest_of_the_four_is_the_newest_article():
     k = classify("这四篇文章里哪篇最新？", TODAY)
     assert (k.kind, k.order, k.topic) == ("date", "newest", "")

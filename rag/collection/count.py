@@ -32,6 +32,8 @@ def answer(ctx: Context) -> Answer | None:
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
         _titles_or_stop(w, ctx, records)
         return w.answer(ctx) if records else None
+    if kind.by_month:
+        return _by_month(ctx, w)
     if kind.topic and scans(ctx):
         records, words, undated = on_topic_records(ctx, kind.topic)
         label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
@@ -71,3 +73,43 @@ def _titles_or_stop(w: Writer, ctx: Context, records: list) -> None:
         titles(w, ctx, records)
     else:
         w.text("。" if ctx.zh else ".")
+
+
+def _by_month(ctx: Context, w: Writer) -> Answer | None:
+    """"每个月各有多少篇关于台风的报道", "which month had more articles about floods": the
+    articles (on the topic, if one is named) counted per month of publication, oldest month
+    first, each month with its newest article cited; the largest month said; undated ones
+    counted apart."""
+    kind = ctx.kind
+    undated: list = []  # on the topic, left out by the question's dates
+    if kind.topic and scans(ctx):
+        records, _, undated = on_topic_records(ctx, kind.topic)
+    elif kind.topic:
+        found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
+        if not found:
+            return None
+        records = [c.record for c in found]
+    else:
+        records = list(ctx.records)
+    months: dict[str, list] = {}
+    for r in by_date([r for r in records if r.date]):
+        months.setdefault((r.date or "")[:7], []).append(r)
+    label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+    on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
+    if not months:
+        w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
+        return w.answer(ctx) if scans(ctx) else None
+    w.text(ctx.say(f"{label}{on}文章按发布月份统计（共{sum(map(len, months.values()))}篇）：",
+                   f"Articles{on} {label} by month of publication ({sum(map(len, months.values()))} in all):"))
+    for month in sorted(months):
+        newest = months[month][0]
+        w.text(ctx.say(f"\n{month}：{len(months[month])}篇，最新一篇是", f"\n{month}: {len(months[month])}, the newest "))
+        article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
+    if len(months) > 1:
+        top = max(sorted(months), key=lambda m: len(months[m]))
+        w.text("\n" + ctx.say(f"最多的是{top}（{len(months[top])}篇）。", f"The most: {top} ({len(months[top])})."))
+    left = [r for r in records if not r.date] + (undated or [])
+    if left:
+        w.text("\n" + ctx.say(f"另有{len(left)}篇没有注明日期，不属于任何月份。",
+                              f"{len(left)} more are undated, so in no month."))
+    return w.answer(ctx)

@@ -73,6 +73,7 @@ class QuestionKind:
     undated: bool = False  # count/date: the articles without a date
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
     mentions: bool = False  # count/across/which: articles that mention the topic ("提到"), not ones about it
+    by_month: bool = False  # count: per month of publication ("每个月各有多少篇", "which month had more")
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
 
@@ -425,6 +426,9 @@ _COMPARE = re.compile(
     r"(比较|对比|相比|比起|区别|不同之处|有何不同|有什么不同|有哪些不同|有啥不同|不一样|差异|差别|异同"
     r"|\bcompare[sd]?\b|\bcomparison\b|\bdiffer(?:s|ence|ences|ent)?\b|\bvs\.?\b|\bversus\b|\bcontrast\b)",
     re.I)
+# "每个月各有多少篇", "which month had more articles about floods": counts per month
+_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|哪个月|哪一个月|哪月|月份分布"
+                       r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b|\bwhich month\b)", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -567,7 +571,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -791,8 +795,23 @@ def _listing(r: Reading) -> QuestionKind | None:
 
 
 def _counted(r: Reading) -> QuestionKind:
-    return QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates,
-                        undated=bool(_UNDATED.search(r.text)), mentions=bool(_MENTIONS.search(r.text)))
+    by_month = bool(_BY_MONTH.search(r.text))
+    dates = _months_named(r) if by_month else r.dates
+    topic = _count_topic(topic_of(_BY_MONTH.sub(" ", r.text)) if by_month else r.topic, dates)
+    if by_month:  # what the comparison leaves: 各, 多, 少, or
+        topic = " ".join(w for w in re.sub(r"\b(or|more|most|fewer|had)\b", " ", topic, flags=re.I).split()
+                         if w not in ("各", "多", "少", "更多", "最多", "较多"))
+    return QuestionKind(Kind.COUNT, topic, dates=dates, undated=bool(_UNDATED.search(r.text)),
+                        mentions=bool(_MENTIONS.search(r.text)), by_month=by_month)
+
+
+def _months_named(r: Reading) -> DateRange | None:
+    """"7月和8月哪个月…", "July or August": from the first month named to the last."""
+    points = _points(normalize(r.text), r.today)
+    if len(points) < 2:
+        return r.dates
+    lo, hi = min(p[2] for p in points), max(p[3] for p in points)
+    return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
 
 
 def _in_range(r: Reading) -> QuestionKind | None:
@@ -850,6 +869,7 @@ RULES: tuple[KindRule, ...] = (
         Wording("a name defined", 91, (_DEFINE,), _defined),
     ), _overview_from_vote, "rag.collection.overview"),
     KindRule(Kind.COUNT, (
+        Wording("counts by month", 39, (_BY_MONTH, _PUBLISHED), _counted),
         Wording("how many", 40, (_COUNT,), _counted),
     ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "rag.collection.count"),
     KindRule(Kind.DATE, (
