@@ -91,16 +91,17 @@ def _by_month(ctx: Context, w: Writer) -> Answer | None:
         records = [c.record for c in found]
     else:
         records = list(ctx.records)
+    dated = by_date([r for r in records if r.date])
     months: dict[str, list] = {}
-    for r in by_date([r for r in records if r.date]):
+    for r in dated:
         months.setdefault((r.date or "")[:7], []).append(r)
     label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
     if not months:
         w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
         return w.answer(ctx) if scans(ctx) else None
-    w.text(ctx.say(f"{label}{on}文章按发布月份统计（共{sum(map(len, months.values()))}篇）：",
-                   f"Articles{on} {label} by month of publication ({sum(map(len, months.values()))} in all):"))
+    w.text(ctx.say(f"{label}{on}文章按发布月份统计（共{len(dated)}篇）：",
+                   f"Articles{on} {label} by month of publication ({len(dated)} in all):"))
     for month in sorted(months):
         newest = months[month][0]
         w.text(ctx.say(f"\n{month}：{len(months[month])}篇，最新一篇是", f"\n{month}: {len(months[month])}, the newest "))
@@ -108,7 +109,7 @@ def _by_month(ctx: Context, w: Writer) -> Answer | None:
     if len(months) > 1:
         top = max(sorted(months), key=lambda m: len(months[m]))
         w.text("\n" + ctx.say(f"最多的是{top}（{len(months[top])}篇）。", f"The most: {top} ({len(months[top])})."))
-    left = [r for r in records if not r.date] + (undated or [])
+    left = [r for r in records if not r.date] + undated
     if left:
         w.text("\n" + ctx.say(f"另有{len(left)}篇没有注明日期，不属于任何月份。",
                               f"{len(left)} more are undated, so in no month."))

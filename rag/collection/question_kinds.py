@@ -122,6 +122,8 @@ _SPAN_ZH = r"(?:最近|近|过去|前)的?(\d{1,3}|[一二两三四五六七八�
 _EN_COUNT = r"(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
 # "last week" / "last month" are the calendar week or month before (rel_w, en_rel), "the past week" the 7 days
 _SPAN_EN = rf"\b(?!(?:last|previous)\s+(?:week|month)\b)(?:past|last|previous)\s+(?:{_EN_COUNT}\s+)?(days?|weeks?|months?)\b"
+# compiled once: dates read from them, topics lose them, recency is told by them
+_SPANS = (re.compile(_SPAN_ZH), re.compile(_SPAN_EN, re.I))
 _SPAN_UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "月": 30, "day": 1, "week": 7, "month": 30}
 _EN_NUMBER = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
               "a couple of": 2, "a few": 3}
@@ -143,8 +145,8 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(去年|今年|前年)"), "rel_y"),
     (re.compile(r"(上个?月|本月|这个月)"), "rel_m"),
     # "最近三天", "近一个月", "过去两周", "the past 10 days": that many days ending on the reference date
-    (re.compile(_SPAN_ZH), "rel_span"),
-    (re.compile(_SPAN_EN, re.I), "en_rel_span"),
+    (_SPANS[0], "rel_span"),
+    (_SPANS[1], "en_rel_span"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
@@ -723,9 +725,6 @@ def _recent(r: Reading) -> QuestionKind:
                         recent=r.dates is None or _looks_back(r))
 
 
-_SPANS = (re.compile(_SPAN_ZH), re.compile(_SPAN_EN, re.I))
-
-
 def _looks_back(r: Reading) -> bool:
     """The question's dates are a span ending on the reference date ("最近三天", "the past
     month"): what is new, over that span."""
@@ -943,8 +942,8 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    topic = re.sub(_SPAN_EN, " ", re.sub(_SPAN_ZH, " ", topic), flags=re.I)
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:最近|近|过去|前)的?(?:\d{{1,3}}|[一二两三四五六七八九十]{{1,3}}|半)个?(?:天|日|周|星期|礼拜|月)|第[一二三四五1-5]个?(?:周|星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", topic))
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|第[一二三四五1-5]个?(?:周|星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what

@@ -144,14 +144,14 @@ def _names_as_written(question: str, chosen: dict[str, float], idf, in_evidence)
 
 
 def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
-            in_evidence, question: str) -> tuple[dict[str, float], set[str]]:
+            in_evidence, names: set[str]) -> tuple[dict[str, float], set[str]]:
     """Chinese words the passages use for the question's English words ("civil servants" ->
     公务员, "malaria" -> 疟疾): of a word's dictionary glosses, the most specific (highest
     IDF) one the retrieved passages contain. Two-word phrases are looked up first. Returns
     those words with their weights, and the unknown words left without one."""
-    from rag.retrieve.bridge import chinese_for, names_in
+    from rag.retrieve.bridge import chinese_for
 
-    names = names_in(question)  # as asked ("Moody's" is 穆迪, "moody" is not): tokens are lower case
+    # `names`: names_in(question), as asked ("Moody's" is 穆迪, "moody" is not): tokens are lower case
     words = [w.lower() for w, tag in tokens if tag == "eng"]
     todo = set(unknown)
     found: dict[str, float] = {}
@@ -167,14 +167,13 @@ def _bridge(tokens: list[tuple[str, str]], unknown: list[str], idf,
     return found, todo
 
 
-def _unsaid_names(unmatched: set[str], question: str, in_evidence) -> list[str]:
+def _unsaid_names(unmatched: set[str], asked: set[str], in_evidence) -> list[str]:
     """The Chinese names (the dictionary's first) of the question's capitalised words among
     `unmatched` that the dictionary's table of names has ("French": 法国; not "Series" or
     "CEO", common words capitalised) and no passage says, nor their stem (非洲 of 非洲人 for
-    "African")."""
-    from rag.retrieve.bridge import name_lookup, names_in
+    "African"). `asked`: names_in(question)."""
+    from rag.retrieve.bridge import name_lookup
 
-    asked = names_in(question)
     out = []
     for w in sorted(unmatched & asked):
         glosses = name_lookup([w])
@@ -237,7 +236,10 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
         # A question in another language than the corpus: words the corpus never uses
         # cannot be checked, so they are left out of coverage and counted instead.
         unknown = [t for t in chosen if not in_evidence(t)]
-        bridged, unmatched = _bridge(tokens, unknown, idf, in_evidence, question)
+        from rag.retrieve.bridge import names_in
+
+        capitalised = names_in(question)  # the words the asker capitalised, read once for both
+        bridged, unmatched = _bridge(tokens, unknown, idf, in_evidence, capitalised)
         unknown_share = len(unmatched) / len(chosen)
         for t in unknown:
             del chosen[t]
@@ -245,7 +247,7 @@ def key_terms(question: str, idf, in_evidence=None, context: str | None = None) 
             chosen[zh] = max(weight, chosen.get(zh, 0.0))
         # a name the asker wrote ("French", "Moody's") that the dictionary writes in Chinese
         # and no retrieved passage says, under either name: absent, as a Chinese name would be
-        missing = _unsaid_names(unmatched, question, in_evidence)
+        missing = _unsaid_names(unmatched, capitalised, in_evidence)
         for zh in missing:
             chosen[zh] = idf(zh)
             names.add(zh)
