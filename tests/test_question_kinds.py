@@ -210,6 +210,10 @@ def test_nearest_example_vote_decides_only_cue_questions_the_rules_leave_as_fact
     ("10月上旬港口罢工造成了什么影响？", "fact", "", None, None),
     ("10月上旬政府如何应对罢工？", "fact", "", None, None),
     ("What happened at the harbour?", "fact", "", None, None),
+    # events long before the collection's newest day, or "today": history, not its articles
+    ("1923年的时候，日本发生什么天灾?", "fact", "", None, None),
+    ("自2014年以来私立学校发生了什么事？", "fact", "", None, None),
+    ("灾难主义相信今天仍在发生什么？", "fact", "", None, None),
 ])
 def test_what_happened_within_dates_lists_its_articles(question, kind, topic, start, end):
     k = classify(question, TODAY)
@@ -231,6 +235,7 @@ def test_what_happened_within_dates_lists_its_articles(question, kind, topic, st
     ("这个资料库的文章时间跨度是多少？", "overview", "collection", "", False),
     ("What date range does the archive cover?", "overview", "collection", "", False),
     ("How far back does the archive go?", "overview", "collection", "", False),
+    ("哪个时间范围更难确定？", "fact", "", "", False),  # a time range, not the collection's
     ("资料库里一共有多少篇文章？", "count", "", "", False),
     # the collection counted in its own number ("这四篇")
     ("这四篇文章分别讲了什么？", "overview", "collection", "", False),
@@ -292,6 +297,8 @@ def test_counts_by_month(question, topic, start, end):
     assert (k.kind, k.by_month, k.topic) == ("count", True, topic)
     assert (k.dates.date_from, k.dates.date_to) == (start, end) if start else k.dates is None
     assert classify("10月有多少篇关于罢工的报道？", TODAY).by_month is False
+    # which month something came out is a date, not a comparison of months
+    assert classify("这项研究在2025年的哪个月出版？", TODAY).by_month is False
 
 
 def test_the_newest_of_the_four_is_the_newest_article():

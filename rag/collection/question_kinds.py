@@ -429,8 +429,10 @@ _COMPARE = re.compile(
     r"|\bcompare[sd]?\b|\bcomparison\b|\bdiffer(?:s|ence|ences|ent)?\b|\bvs\.?\b|\bversus\b|\bcontrast\b)",
     re.I)
 # "每个月各有多少篇", "which month had more articles about floods": counts per month
-_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|哪个月|哪一个月|哪月|月份分布"
-                       r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b|\bwhich month\b)", re.I)
+# ("哪个月" alone asks a date: "在1998年的哪个月出版？"; with more or fewer it compares months)
+_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布"
+                       r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
+                       r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -521,6 +523,7 @@ _COLLECTION_SPAN = re.compile(
     r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
     r"|从(什么时候|哪天)到(什么时候|哪天)|(最早|最晚)[^？?。]{0,8}(最晚|最早|到什么时候)"
     r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
+_ARCHIVE = re.compile(r"(资料库|知识库|语料库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
 _WINDOW_OVERVIEW = re.compile(
     r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
@@ -821,10 +824,20 @@ def _in_range(r: Reading) -> QuestionKind | None:
 def _happened_in_range(r: Reading) -> QuestionKind | None:
     """"恒大8月发生了什么", "what happened with Evergrande in early August": the articles of
     those dates on the topic (or all of them: "过去一周发生了什么"). Without a date it stays a
-    single fact."""
+    single fact, and so does a date long before the collection's newest day or "today": "1923
+    年日本发生什么天灾", 「灾难主义相信今天仍在发生什么」 ask about events, not the articles of
+    those dates (of 17,955 reading-comprehension questions, 30 read so with no such bound)."""
+    # an open window ("自2014年以来", "1204年之后") is judged by where it starts
+    edge = r.dates.date_to or r.dates.date_from if r.dates is not None else None
+    if edge is None or _NOW.search(r.text) or edge < (r.today - dt.timedelta(days=_HAPPENED_WITHIN_DAYS)).isoformat():
+        return None
     topic = _count_topic(topic_of(_HAPPENED.sub(" ", r.text)), r.dates)
     topic = re.sub(r"\b(with|to|at)\b", " ", topic, flags=re.I).strip()
-    return QuestionKind(Kind.DATE, topic, dates=r.dates, recent=_looks_back(r)) if r.dates else None
+    return QuestionKind(Kind.DATE, topic, dates=r.dates, recent=_looks_back(r))
+
+
+_NOW = re.compile(r"(今天|今日|如今|现今|\btoday\b|\bnowadays\b)", re.I)
+_HAPPENED_WITHIN_DAYS = 366  # a window ending earlier than this before the reference date is history
 
 
 def _window_overview(r: Reading) -> QuestionKind | None:
@@ -861,7 +874,7 @@ RULES: tuple[KindRule, ...] = (
                 excludes=(_ABOUT_A_TOPIC,)),
         Wording("what a date window is about", 54, (_WINDOW_OVERVIEW,), _window_overview,
                 excludes=(_NAMES_ONE_ARTICLE, _COUNT)),
-        Wording("the collection's dates", 41, (_COLLECTION_SPAN,),
+        Wording("the collection's dates", 41, (_COLLECTION_SPAN, (_PUBLISHED, _ARCHIVE)),
                 lambda r: QuestionKind(Kind.OVERVIEW, "", scope="collection"), excludes=(_NAMES_ONE_ARTICLE,)),
         Wording("one article", 90, (_OVERVIEW_ARTICLE,),
                 lambda r: QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")),
