@@ -187,6 +187,22 @@ def test_counts_by_month_count_each_month_and_name_the_largest(archive):
 
 
 @pytest.mark.slow
+def test_which_of_two_topics_has_more_articles_counts_each(archive):
+    pipeline, articles = archive
+    result = answer("杜苏芮和地震哪个的报道更多？", pipeline=pipeline)
+    typhoon = [a for a, (d, body) in articles.items() if "杜苏芮" in body]
+    quake = [a for a, (d, body) in articles.items() if "地震" in body]
+    assert f"关于杜苏芮的文章有{len(typhoon)}篇" in result.text and f"关于地震的文章有{len(quake)}篇" in result.text
+    assert f"关于杜苏芮的文章更多（{len(typhoon)}篇对{len(quake)}篇）" in result.text, result.text
+    # each side's newest article is cited
+    newest = {max((articles[a][0], a) for a in side)[1] for side in (typhoon, quake)}
+    assert set(_listed(result)) == newest
+    in_august = answer("8月关于杜苏芮和地震的报道哪个多？", pipeline=pipeline)
+    august = sum(articles[a][0].startswith("2023-08") for a in typhoon)
+    assert "2023-08-01 至 2023-08-31" in in_august.text and f"关于杜苏芮的文章有{august}篇" in in_august.text
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"

@@ -271,6 +271,19 @@ def test_what_a_date_window_was_about_is_an_overview_of_it(question, kind, start
     ("今年夏天有哪些极端天气的报道？", "date", "", "极端天气", "2026-06-01", "2026-08-31"),
     ("暑假期间有什么关于溺水的新闻？", "date", "", "溺水", "2026-07-01", "2026-08-31"),
     ("去年冬天的新闻", "date", "", "", "2025-12-01", "2026-02-28"),
+    # the month's last seven days; this week up to the reference date (a Monday)
+    ("10月最后一周有哪些新闻？", "date", "", "", "2026-10-25", "2026-10-31"),
+    ("这周有什么新闻", "date", "", "", "2026-11-23", "2026-11-23"),
+    ("What happened this week?", "date", "", "", "2026-11-23", "2026-11-23"),
+    # date words and requests are not the topic (这个月 left 月, 有什么新闻 left 闻, 之间, 找)
+    ("这个月关于罢工的报道有多少篇", "count", "", "罢工", "2026-11-01", "2026-11-30"),
+    ("10月10日到10月15日之间有哪些关于暴雨的报道？", "date", "", "暴雨", "2026-10-10", "2026-10-15"),
+    ("帮我找一下关于洪水救援的新闻", "which", "", "洪水救援", None, None),
+    # a kind of news is about its kind: 体育新闻 is news about 体育
+    ("有哪些体育新闻？", "which", "", "体育", None, None),
+    ("最近的财经新闻", "date", "", "财经", "2026-11-17", "2026-11-23"),
+    # 新闻库 names the collection as 资料库 does
+    ("新闻库里最早的文章是哪天的？", "date", "oldest", "", None, None),
 ])
 def test_more_of_the_ways_people_ask_an_archive(question, kind, order, topic, start, end):
     k = classify(question, TODAY)
@@ -291,6 +304,9 @@ def test_a_summary_of_the_news_about_something_is_about_it_not_the_collection():
     ("How many articles about the strike were there each month?", "strike", None, None),
     ("按月统计一下关于罢工的报道", "罢工", None, None),
     ("每个月发了多少篇文章？", "", None, None),
+    # this month against the one before: both months
+    ("这个月关于罢工的报道比上个月多吗？", "罢工", "2026-10-01", "2026-11-30"),
+    ("9月关于罢工的报道比上个月多吗？", "罢工", "2026-08-01", "2026-09-30"),
 ])
 def test_counts_by_month(question, topic, start, end):
     k = classify(question, TODAY)
@@ -320,3 +336,19 @@ def test_a_topic_keeps_its_words_whole(question, topic):
     from rag.collection.question_kinds import topic_of
 
     assert topic_of(question) == topic
+
+
+@pytest.mark.parametrize(("question", "sides", "start"), [
+    ("杜苏芮和卡努哪个台风的报道更多？", ("杜苏芮", "卡努"), None),
+    ("关于暴雨和高温的新闻，哪个更多？", ("暴雨", "高温"), None),
+    ("10月关于地震和台风的报道哪个多", ("地震", "台风"), "2026-10-01"),
+    ("Which had more coverage, Doksuri or Khanun?", ("Doksuri", "Khanun"), None),
+    ("Were there more articles about floods or earthquakes?", ("floods", "earthquakes"), None),
+])
+def test_which_of_two_topics_has_more_articles_counts_both(question, sides, start):
+    k = classify(question, TODAY)
+    assert (k.kind, k.sides, k.by_month) == ("count", sides, False)
+    assert (k.dates.date_from if k.dates else None) == start
+    # one topic, or months compared, is not two topics
+    assert classify("7月和8月哪个月关于暴雨的报道多？", TODAY).sides == ()
+    assert classify("关于台风的报道多吗", TODAY).sides == ()

@@ -34,6 +34,8 @@ def answer(ctx: Context) -> Answer | None:
         return w.answer(ctx) if records else None
     if kind.by_month:
         return _by_month(ctx, w)
+    if len(kind.sides) == 2:
+        return _by_topic(ctx, w)
     if kind.topic and scans(ctx):
         records, words, undated = on_topic_records(ctx, kind.topic)
         label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
@@ -73,6 +75,51 @@ def _titles_or_stop(w: Writer, ctx: Context, records: list) -> None:
         titles(w, ctx, records)
     else:
         w.text("。" if ctx.zh else ".")
+
+
+def _topic_records(ctx: Context, topic: str) -> tuple[list, list] | None:
+    """(the admitted articles on `topic`, newest first; the undated ones the dates left out),
+    or None when a small collection's retrieval finds none on it."""
+    if scans(ctx):
+        records, _, undated = on_topic_records(ctx, topic)
+        return records, undated
+    found = about(ctx, topic, skip_related=ctx.kind.mentions is False, by_profile=not ctx.kind.mentions)
+    if not found:
+        return None
+    return by_date([c.record for c in found]), []
+
+
+def _by_topic(ctx: Context, w: Writer) -> Answer | None:
+    """"杜苏芮和卡努哪个台风的报道更多": each topic's articles counted (in the question's
+    dates), each with its newest article cited, and the larger named."""
+    kind = ctx.kind
+    counted = [(side, _topic_records(ctx, side)) for side in kind.sides]
+    if all(found is None for _, found in counted):
+        return None
+    label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+    w.text(ctx.say(f"{label}：", f"{label[:1].upper()}{label[1:]}:"))
+    sizes = {}
+    for side, found in counted:
+        records = found[0] if found else []
+        sizes[side] = len(records)
+        w.text("\n" + ctx.say(f"关于{side}的文章有{len(records)}篇", f"{len(records)} articles on {side}"))
+        if records:
+            w.text(ctx.say("，最新一篇是", ", the newest "))
+            newest = records[0]
+            article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
+        else:
+            w.text("。" if ctx.zh else ".")
+    (a, n_a), (b, n_b) = sizes.items()
+    if n_a != n_b:
+        more, fewer = (a, b) if n_a > n_b else (b, a)
+        w.text("\n" + ctx.say(f"关于{more}的文章更多（{sizes[more]}篇对{sizes[fewer]}篇）。",
+                              f"More on {more} ({sizes[more]} against {sizes[fewer]})."))
+    else:
+        w.text("\n" + ctx.say(f"两者一样多（各{n_a}篇）。", f"As many on each ({n_a})."))
+    left = sum(len(found[1]) for _, found in counted if found)
+    if left:
+        w.text("\n" + ctx.say(f"另有{left}篇相关文章没有注明日期，未计入。", f"{left} more on them are undated, not counted."))
+    return w.answer(ctx)
 
 
 def _by_month(ctx: Context, w: Writer) -> Answer | None:

@@ -74,6 +74,7 @@ class QuestionKind:
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
     mentions: bool = False  # count/across/which: articles that mention the topic ("提到"), not ones about it
     by_month: bool = False  # count: per month of publication ("每个月各有多少篇", "which month had more")
+    # count: two topics counted side by side ("杜苏芮和卡努哪个的报道更多"), in `sides`
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
 
@@ -117,7 +118,8 @@ _MONTHS["sept"] = 9
 _EN_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_NUM = r"(1[0-2]|0?[1-9]|十[一二]?|[一二两三四五六七八九])"
 
-_WEEK_ORDINAL = r"([一二三四五1-5])"
+# "第二周", "最后一周" (the month's last seven days)
+_WEEK_ORDINAL = r"(?:第([一二三四五1-5])|(最后一))"
 _SPAN_ZH = r"(?:最近|近|过去|前)的?(\d{1,3}|[一二两三四五六七八九十]{1,3}|半)个?(天|日|周|星期|礼拜|月)"
 _EN_COUNT = r"(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
 # "last week" / "last month" are the calendar week or month before (rel_w, en_rel), "the past week" the 7 days
@@ -131,7 +133,7 @@ _EN_WEEK_ORDINAL = r"(first|second|third|fourth|last|1st|2nd|3rd|4th)"
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
     # "8月第二周", "2023年8月的第一个星期": the month's days 1-7, 8-14, ...
-    (re.compile(r"(?:(\d{4})年|(?<![\d年]))" + _MONTH_NUM + r"月份?的?第" + _WEEK_ORDINAL
+    (re.compile(r"(?:(\d{4})年|(?<![\d年]))" + _MONTH_NUM + r"月份?的?" + _WEEK_ORDINAL
                 + r"个?(?:周|星期|礼拜)"), "m_week"),
     (re.compile(rf"\b{_EN_WEEK_ORDINAL}\s+week\s+of\s+({_EN_MONTH})\b\.?", re.I), "en_m_week"),
     # "今年夏天", "暑假": the season's months of the reference date's year (or the year said)
@@ -148,6 +150,7 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (_SPANS[0], "rel_span"),
     (_SPANS[1], "en_rel_span"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
+    (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))"), "this_w"),  # the reference date's week up to it
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
@@ -158,6 +161,7 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(rf"\b({_EN_MONTH})\b(?=[\s,.?!]*(?:$|\d{{4}}|articles?|news|stories))", re.I), "en_m"),
     (re.compile(r"\b(last|this)\s+(year|month)\b", re.I), "en_rel"),
     (re.compile(r"\b(last|previous)\s+week\b", re.I), "rel_w"),
+    (re.compile(r"\b(this\s+week)\b", re.I), "this_w"),
     (re.compile(r"\b(today|yesterday)\b", re.I), "rel_d"),
     (re.compile(r"\b(?:in|since|after|before|from|until|during)\s+((?:19|20)\d{2})\b", re.I), "y"),
     (re.compile(r"\b((?:19|20)\d{2})\b"), "y"),
@@ -305,7 +309,7 @@ def _part(year: int, month: int, part: str) -> tuple[dt.date, dt.date]:
 
 
 _WEEK_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
-                "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "last": -1} | {str(i): i for i in range(1, 6)}
+                "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "last": -1, "最后一": -1} | {str(i): i for i in range(1, 6)}
 
 
 _SEASON_MONTHS = {"春": (3, 5), "夏": (6, 8), "秋": (9, 11), "冬": (12, 2), "暑": (7, 8)}  # first, last month
@@ -396,9 +400,11 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if kind == "rel_w":
         monday = today - dt.timedelta(days=today.weekday())
         return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    if kind == "this_w":
+        return today - dt.timedelta(days=today.weekday()), today
     if kind == "m_week":
         month = _month(m[2])
-        return _week_of(int(m[1]) if m[1] else _latest_month(month, today), month, _WEEK_NUMBER[m[3]])
+        return _week_of(int(m[1]) if m[1] else _latest_month(month, today), month, _WEEK_NUMBER[m[3] or m[4]])
     if kind == "en_m_week":
         month = _MONTHS[m[2].lower()]
         return _week_of(_latest_month(month, today), month, _WEEK_NUMBER[m[1].lower()])
@@ -430,9 +436,15 @@ _COMPARE = re.compile(
     re.I)
 # "每个月各有多少篇", "which month had more articles about floods": counts per month
 # ("哪个月" alone asks a date: "在1998年的哪个月出版？"; with more or fewer it compares months)
-_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布"
+_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
                        r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
+# "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
+_MORE_ON_WHICH = re.compile(
+    rf"((?:哪个|哪一个|哪一方|谁)[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
+    rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
+    rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+(?:coverage|{_DOCS_EN})\b"
+    rf"|\b(?:more|fewer)\s+(?:coverage|{_DOCS_EN})\b(?=[^?]{{0,40}}\bor\b))", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -459,7 +471,7 @@ _HAPPENED = re.compile(
     r"|\b(any )?(updates?|developments?) (on|about|with|from|in)\b)", re.I)
 # "最新的报道是哪天发的", "the latest article": the one newest, not what is new
 _ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|(最近|最新)的?一篇|(最新|最近)的?(报道|文章|新闻)(是什么|说了什么|讲了什么|说的是什么)|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
-_RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新|\bwhat is new\b"
+_RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新(?!闻)|\bwhat is new\b"
                            r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything (new|recent)\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
 _SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
@@ -515,15 +527,17 @@ _ACROSS = re.compile(
     re.I)
 # "有哪些关于杜苏芮的报道", "list all articles about the wildfire": the articles on a topic
 _ARTICLES_ABOUT = re.compile(
-    rf"((有哪些|有没有|有什么|有无|列出|找出)[^？?。]{{0,4}}(关于|有关|涉及|讲)[^？?。]{{1,30}}的?{_DOC_ZH}"
+    rf"((有哪些|有没有|有什么|有无|列出|找出|找一?下|找找|查一?下|搜一?下|搜索)[^？?。]{{0,4}}(关于|有关|涉及|讲)[^？?。]{{1,30}}的?{_DOC_ZH}"
     rf"|(关于|有关)[^？?。]{{1,30}}的{_DOC_ZH}(都)?有(哪些|什么)"
+    # "有哪些体育新闻": news of a kind (the topic must be left when the kind words go)
+    rf"|有(哪些|什么)(?!重要|主要|热门|热点|大|最新|新鲜|有趣|好|值得|其他|别的)[^？?。，,关的]{{2,8}}(新闻|报道)\s*[？?]?\s*$"
     rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b)", re.I)
 # "资料库覆盖了哪些时间段", "what date range does the archive cover": its size and date span
 _COLLECTION_SPAN = re.compile(
     r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
     r"|从(什么时候|哪天)到(什么时候|哪天)|(最早|最晚)[^？?。]{0,8}(最晚|最早|到什么时候)"
     r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
-_ARCHIVE = re.compile(r"(资料库|知识库|语料库|\barchive\b)", re.I)  # the collection named as a whole
+_ARCHIVE = re.compile(r"(资料库|知识库|语料库|新闻库|文章库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
 _WINDOW_OVERVIEW = re.compile(
     r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
@@ -537,12 +551,12 @@ _OVERVIEW_COLLECTION = re.compile(
     rf"((这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个|各篇)[^？?]{{0,8}}({_DOC_ZH}|语料库?|资料库)"
     rf"[^？?]{{0,12}}(讲|说|写|主题|话题|关于|涉及|概括|总结|内容|介绍)"
     rf"|(概括|总结|归纳|介绍)[^？?]{{0,6}}(这些|这批|这[几两二三四五六七八九十0-9]{{1,2}}篇|所有|全部|整个)"
-    rf"|(语料库?|资料库|资料集|数据集|文集)[^？?]{{0,12}}(主题|话题|内容|包括|包含|涉及|讲|说|写)"
+    rf"|(语料库?|资料库|新闻库|文章库|资料集|数据集|文集)[^？?]{{0,12}}(主题|话题|内容|包括|包含|涉及|讲|说|写)"
     rf"|\bwhat('s| is| are)\s+(in\s+)?(this|the)\s+(collection|corpus|archive|set|articles)(\s+about)?\s*\??$"
     rf"|\b(what|which)\s+(do|are|topics|themes|subjects)\b[^?]*\b(these|the|all|this|your|my)\s+{_DOCS_EN}\b"
     rf"|\b(summar(y|ize|ise)|overview)\b[^?]*\b(these|all|the)\s+{_DOCS_EN}\b"
     rf"|\b(main|key)\s+(themes|topics)\b"
-    rf"|(资料库|库里|这里|这批|这些)[^？?]{{0,10}}(哪些方面|哪类|哪几类|什么类型|什么方面)"
+    rf"|(资料库|新闻库|库里|这里|这批|这些)[^？?]{{0,10}}(哪些方面|哪类|哪几类|什么类型|什么方面)"
     rf"|(哪些方面|哪类|哪几类|什么类型|什么方面)的?{_DOC_ZH}"
     rf"|\boverview of\b[^?]*\b(news|articles|stories|archive|collection)\b|\bwhat kinds? of (news|articles|stories)\b)", re.I)
 _OVERVIEW_ARTICLE = re.compile(
@@ -576,7 +590,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 列出 列举 罗列 找出 查找 查查 搜索 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 之间 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -601,7 +615,12 @@ def topic_of(question: str) -> str:
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
     text = _strip_kind_words(text)
+    # a kind of news ("体育新闻", "财经报道") is about its kind: the word for news is not the topic
+    text = _NEWS_OF_A_KIND.sub(r"\1", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_NEWS_OF_A_KIND = re.compile(r"([\u4e00-\u9fff]{2,})(?:新闻|报道|消息|资讯)(?=\s|$)")
 
 
 # 的 before the word for articles is the particle of "X的报道", whatever word jieba joins it
@@ -807,8 +826,31 @@ def _counted(r: Reading) -> QuestionKind:
                         mentions=bool(_MENTIONS.search(r.text)), by_month=by_month)
 
 
+def _counted_sides(r: Reading) -> QuestionKind | None:
+    """"杜苏芮和卡努哪个台风的报道更多", "Which had more coverage, floods or the heat?": each
+    topic's articles counted. Not when fewer or more than two topics are named."""
+    rest = _MORE_ON_WHICH.sub(" ", r.text)
+    rest = re.sub(r"(哪一?个|哪一方|谁|\bwhich\b|\bwho\b)\S*?(?=\s|[的，,？?]|$)", " ", rest, flags=re.I)
+    topic = _count_topic(topic_of(rest), r.dates)
+    topic = re.sub(r"\b(or|had|has|got|get|received|coverage|were|there|more|fewer)\b", " ", topic, flags=re.I)
+    parts = [p.strip() for p in re.split(r"\s*(?:以及|还是|或者|或是|(?<!参)与|和|跟|及|\band\b|\bor\b|\bvs\.?)\s*|\s{2,}",
+                                         re.sub(r"\s+", "  ", topic)) if p and p.strip()]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        return None
+    return QuestionKind(Kind.COUNT, " ".join(parts), sides=tuple(parts), dates=r.dates)
+
+
+_THAN_MONTH_BEFORE = re.compile(r"比上个?月")
+
+
 def _months_named(r: Reading) -> DateRange | None:
     """"7月和8月哪个月…", "July or August": from the first month named to the last."""
+    if _THAN_MONTH_BEFORE.search(r.text):  # "8月…比上个月多吗": the month named (or this one) and the one before
+        named = parse_dates(_THAN_MONTH_BEFORE.sub(" ", r.text), r.today)
+        hi = dt.date.fromisoformat(named.date_to) if named and named.date_to else r.today
+        lo = (hi.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        hi = _month_range(hi.year, hi.month)[1]
+        return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
     points = _points(normalize(r.text), r.today)
     if len(points) < 2:
         return r.dates
@@ -882,6 +924,8 @@ RULES: tuple[KindRule, ...] = (
     ), _overview_from_vote, "rag.collection.overview"),
     KindRule(Kind.COUNT, (
         Wording("counts by month", 39, (_BY_MONTH, _PUBLISHED), _counted),
+        Wording("which of two topics has more articles", 38, (_MORE_ON_WHICH,), _counted_sides,
+                excludes=(_BY_MONTH,)),
         Wording("how many", 40, (_COUNT,), _counted),
     ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "rag.collection.count"),
     KindRule(Kind.DATE, (
@@ -956,7 +1000,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     if dates is None:
         return topic
     topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", topic))
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|第[一二三四五1-5]个?(?:周|星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
@@ -966,7 +1010,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     has_subject = re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{3}", re.sub(r"[跟和与及都有的]", "", without_event))
     cleaned = without_event if has_subject else re.sub(r"[那这][一两几]?天", " ", cleaned)
     # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
-    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
+    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|(?:^|(?<=\s))(?:这?个?月|这?一?周)(?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
     return re.sub(r"\s+", " ", cleaned).strip()
 
 
