@@ -252,6 +252,11 @@ def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope,
     ("What were the top stories last week?", "overview", "2026-11-16", "2026-11-22"),
     ("10月发生了哪些大事？", "overview", "2026-10-01", "2026-10-31"),
     ("Give me an overview of October.", "overview", "2026-10-01", "2026-10-31"),
+    # the important, hot, headline news of a window: what it was about, not its newest articles
+    ("最近一周最重要的新闻是什么？", "overview", "2026-11-17", "2026-11-23"),
+    ("上个月有哪些热点新闻？", "overview", "2026-10-01", "2026-10-31"),
+    ("Give me the headlines from last week", "overview", "2026-11-16", "2026-11-22"),
+    ("Which topics got the most coverage in October?", "overview", "2026-10-01", "2026-10-31"),
     # with a topic of its own it lists that topic's articles
     ("10月关于罢工的报道主要讲了什么？", "date", "2026-10-01", "2026-10-31"),
 ])
@@ -323,10 +328,13 @@ def test_the_newest_of_the_four_is_the_newest_article():
 
 
 @pytest.mark.parametrize(("question", "topic"), [
-    ("女足世界杯期间，关于中国女足的报道一共有几篇？", "女足世界杯期间 中国女足"),  # 中 of 中国 stays
+    ("女足世界杯期间，关于中国女足的报道一共有几篇？", "女足世界杯 中国女足"),  # 中 of 中国 stays; 期间 goes
     ("有没有火山喷发的新闻？", "火山喷发"),  # 发的 of 喷发的 is no "发的" (published)
     ("昨天发的文章有哪些", "昨天"),
-    ("跟大运会有关的报道", "跟大运会"),  # 有关 goes whole, not 有 of it
+    ("跟大运会有关的报道", "大运会"),  # 有关 goes whole, not 有 of it, and 跟 with it
+    ("哪些报道和洪水有关？", "洪水"),
+    ("有关于日本排放核污水的新闻吗", "日本排放核污水"),  # 有 + 关于, not 有关 + 于
+    ("What are the most recent articles about Ukraine?", "Ukraine"),
     ("资料中有哪些关于台风的文章？", "台风"),  # jieba's 中有 is two kind words
     ("关于赖清德窜美的报道有多少篇？", "赖清德窜美"),  # the 的 before 报道 is a particle (not 美的)
     ("最早的一篇文章是哪篇？", ""),

@@ -528,7 +528,7 @@ _ACROSS = re.compile(
 # "有哪些关于杜苏芮的报道", "list all articles about the wildfire": the articles on a topic
 _ARTICLES_ABOUT = re.compile(
     rf"((有哪些|有没有|有什么|有无|列出|找出|找一?下|找找|查一?下|搜一?下|搜索)[^？?。]{{0,4}}(关于|有关|涉及|讲)[^？?。]{{1,30}}的?{_DOC_ZH}"
-    rf"|(关于|有关)[^？?。]{{1,30}}的{_DOC_ZH}(都)?有(哪些|什么)"
+    rf"|(关于|有关)[^？?。]{{1,30}}的{_DOC_ZH}(都)?有(哪些|什么)|^有关于[^？?。]{{1,30}}的{_DOC_ZH}吗"
     # "有哪些体育新闻": news of a kind (the topic must be left when the kind words go)
     rf"|有(哪些|什么)(?!重要|主要|热门|热点|大|最新|新鲜|有趣|好|值得|其他|别的)[^？?。，,关的]{{2,8}}(新闻|报道)\s*[？?]?\s*$"
     rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b)", re.I)
@@ -539,10 +539,14 @@ _COLLECTION_SPAN = re.compile(
     r"|\b(date|time) (range|span)\b|\btime ?(period|frame)\b|\bhow far back\b|\bwhat (dates|period)\b)", re.I)
 _ARCHIVE = re.compile(r"(资料库|知识库|语料库|新闻库|文章库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
+# "最重要的新闻", "热点新闻", "headlines": what a window was about, not its newest articles
+_IMPORTANT_NEWS = re.compile(r"(最?重要|热点|热门|头条)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
+                             re.I)
 _WINDOW_OVERVIEW = re.compile(
     r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
-    r"|主要(话题|主题|内容|新闻)|大事|要闻"
-    r"|\b(main|top|key|biggest|major|big)\s+(topics|themes|stories|news|headlines|events)\b"
+    rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|哪些(话题|主题)"
+    r"|\b(main|top|key|biggest|major|big|important)\s+(topics|themes|stories|news|headlines|events)\b|\bheadlines\b"
+    r"|\b(which|what) topics\b(\s+(got|had|received|drew)\s+(the\s+)?(most\s+)?(coverage|attention|articles|stories|news))?"
     r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b|\boverview\b|\bsummar(y|ize|ise)\b)", re.I)
 # "summarize the news about the Niger coup": a topic, not the whole collection
 _ABOUT_A_TOPIC = re.compile(r"\b(about|on|regarding|concerning)\s+(?!(these|this|the|all|your|my)\s+"
@@ -590,7 +594,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 之间 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 列一下 列个 之间 期间 有关于 每天 平均 消息 资讯 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -606,7 +610,7 @@ _STRIP_EN = re.compile(
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
     rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
-    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|{_DOC_EN})\b", re.I)
+    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|{_DOC_EN})\b", re.I)
 
 
 def topic_of(question: str) -> str:
@@ -614,12 +618,14 @@ def topic_of(question: str) -> str:
     text = normalize(question)
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
+    text = _RELATED_TO.sub(r" \1 ", text)  # "哪些和洪水有关": 洪水
     text = _strip_kind_words(text)
     # a kind of news ("体育新闻", "财经报道") is about its kind: the word for news is not the topic
     text = _NEWS_OF_A_KIND.sub(r"\1", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
+_RELATED_TO = re.compile(r"(?:和|与|跟)([^\s，,。？?]{1,20}?)(?:有关|相关)")
 _NEWS_OF_A_KIND = re.compile(r"([\u4e00-\u9fff]{2,})(?:新闻|报道|消息|资讯)(?=\s|$)")
 
 
@@ -933,7 +939,8 @@ RULES: tuple[KindRule, ...] = (
         Wording("every article in date order", 30,
                 (_CHRONO, (_PUBLISHED, _EACH_ARTICLE), (_SORT_VERB, _FROM_TO)), _listing,
                 excludes=(_PICK_ONE, _ONE_ARTICLE, _COUNT)),
-        Wording("what is new", 45, (_RECENT,), _recent, excludes=(_PICK_ONE, _COUNT, _UNDATED, _ONE_NEWEST)),
+        Wording("what is new", 45, (_RECENT,), _recent,
+                excludes=(_PICK_ONE, _COUNT, _UNDATED, _ONE_NEWEST, _IMPORTANT_NEWS)),
         Wording("the newest", 50, (_ORDER_NEW, (_PUBLISHED, _WHICH)),
                 lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="newest")),
         Wording("the oldest", 51, (_ORDER_OLD, (_PUBLISHED, _WHICH)),
