@@ -228,3 +228,18 @@ def test_a_deeper_stage_starts_from_a_shallower_delta_and_stores_int8_matrices(t
         train(items, tmp_path / "x.safetensors", tmp_path / "work-3",
               dataclasses.replace(deeper, init_from=str(tmp_path / "deeper.safetensors"), trainable_from=11),
               log=lambda m: None)
+
+
+def test_question_tower_pairs_each_question_with_the_sentence_its_answer_starts_in(tmp_path):
+    from evals.question_tower import pairs_and_sentences
+
+    context = "台风卡努是今年第6号台风。它于8月10日登陆韩国。当地多处停电。"
+    path = squad_file(tmp_path, [{"context": context, "qas": [
+        {"id": "a", "question": "卡努在哪里登陆？", "answers": [{"text": "韩国", "answer_start": context.index("韩国")}]},
+        {"id": "b", "question": "卡努是第几号台风？", "answers": [{"text": "第6号", "answer_start": 7}]},
+        {"id": "c", "question": "卡努在哪里登陆日本？", "answers": [], "is_impossible": True},
+    ]}])
+    pairs, sentences = pairs_and_sentences(load_squad(path))
+    assert [(p.question, p.answer_sentence) for p in pairs] == [("卡努在哪里登陆？", 1), ("卡努是第几号台风？", 0)]
+    (texts,) = sentences.values()
+    assert texts[pairs[0].answer_sentence].startswith("它于8月10日登陆韩国")  # unanswerable: no pair

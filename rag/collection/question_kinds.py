@@ -436,7 +436,7 @@ _COMPARE = re.compile(
     re.I)
 # "每个月各有多少篇", "which month had more articles about floods": counts per month
 # ("哪个月" alone asks a date: "在1998年的哪个月出版？"; with more or fewer it compares months)
-_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
+_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|月份?(更|还是)?(多|少)还是|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
                        r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 # "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
@@ -453,7 +453,8 @@ _ORDER_NEW = re.compile(
     rf"(最新|最晚|最近(发布|发表|刊登|更新|一篇|的一篇|的{_DOC_ZH})|最后(发布|发表|一篇)"
     r"|\b(most recent|latest|newest|last published|most recently)\b)", re.I)
 _ORDER_OLD = re.compile(
-    r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b)", re.I)
+    r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b"
+    r"|\bfirst (?=(article|story|report|piece|post|news)\b))", re.I)
 # "最近有哪些新闻", "最新的报道", "what's new": the newest articles, not the one newest ("最新的一篇是哪篇")
 _RECENT = re.compile(
     rf"((最近|近期|近来|近日|这几天|这两天|这一周|这周|本周)[^？?。]{{0,16}}({_DOC_ZH}|进展|动态|消息)"
@@ -547,7 +548,8 @@ _WINDOW_OVERVIEW = re.compile(
     rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|哪些(话题|主题)"
     r"|\b(main|top|key|biggest|major|big|important)\s+(topics|themes|stories|news|headlines|events)\b|\bheadlines\b"
     r"|\b(which|what) topics\b(\s+(got|had|received|drew)\s+(the\s+)?(most\s+)?(coverage|attention|articles|stories|news))?"
-    r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b|\boverview\b|\bsummar(y|ize|ise)\b)", re.I)
+    r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b"
+    r"|\bwhat (were|was) (people|everyone|everybody|the news|the papers) (talking|writing|reporting) about\b|\boverview\b|\bsummar(y|ize|ise)\b)", re.I)
 # "summarize the news about the Niger coup": a topic, not the whole collection
 _ABOUT_A_TOPIC = re.compile(r"\b(about|on|regarding|concerning)\s+(?!(these|this|the|all|your|my)\s+"
                             rf"{_DOCS_EN}\b)(the\s+)?[A-Za-z]", re.I)
@@ -610,12 +612,15 @@ _STRIP_EN = re.compile(
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
     rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
-    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|{_DOC_EN})\b", re.I)
+    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|on|regarding|concerning|"
+    rf"{_DOC_EN})\b", re.I)
 
 
 def topic_of(question: str) -> str:
     """The question without its kind words: what it is about ("" = nothing in particular)."""
     text = normalize(question)
+    # "last week's news": last week; a name keeps its own ("Moody's" is how the names table has it)
+    text = re.sub(r"\b([a-z]+)['’]s\b", r"\1", text)
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
     text = _RELATED_TO.sub(r" \1 ", text)  # "哪些和洪水有关": 洪水
@@ -944,7 +949,8 @@ RULES: tuple[KindRule, ...] = (
         Wording("the newest", 50, (_ORDER_NEW, (_PUBLISHED, _WHICH)),
                 lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="newest")),
         Wording("the oldest", 51, (_ORDER_OLD, (_PUBLISHED, _WHICH)),
-                lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="oldest")),
+                lambda r: QuestionKind(Kind.DATE, re.sub(r"\bfirst\b", " ", _ORDER_OLD.sub(" ", r.topic)).strip(),
+                                       dates=r.dates, order="oldest")),
         Wording("the undated", 52, (_UNDATED,), lambda r: QuestionKind(Kind.DATE, r.topic, undated=True)),
         Wording("an article's date", 53, (_ASKS_DATE, _NAMES_AN_ARTICLE),
                 lambda r: QuestionKind(Kind.DATE, r.topic, asks_date=True)),
@@ -1007,7 +1013,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     if dates is None:
         return topic
     topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", topic))
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|since|after|before|until|{_EN_MONTH}|last|this|year|month)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month)\b)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
@@ -1017,7 +1023,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     has_subject = re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{3}", re.sub(r"[跟和与及都有的]", "", without_event))
     cleaned = without_event if has_subject else re.sub(r"[那这][一两几]?天", " ", cleaned)
     # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
-    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|(?:^|(?<=\s))(?:这?个?月|这?一?周)(?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
+    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|(?:^|(?<=\s))(?:这?个?月|这?一?周|[-–—]+)(?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
     return re.sub(r"\s+", " ", cleaned).strip()
 
 
