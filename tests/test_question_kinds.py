@@ -286,6 +286,8 @@ def test_what_a_date_window_was_about_is_an_overview_of_it(question, kind, start
     ("What happened this week?", "date", "", "", "2026-11-23", "2026-11-23"),
     # date words and requests are not the topic (这个月 left 月, 有什么新闻 left 闻, 之间, 找)
     ("这个月关于罢工的报道有多少篇", "count", "", "罢工", "2026-11-01", "2026-11-30"),
+    ("最近三天有几篇关于罢工的报道？", "count", "", "罢工", "2026-11-21", "2026-11-23"),  # not 三天 罢工
+    ("最近有没有哪里地震了？", "date", "", "地震", "2026-11-17", "2026-11-23"),  # not 哪里地震
     ("10月10日到10月15日之间有哪些关于暴雨的报道？", "date", "", "暴雨", "2026-10-10", "2026-10-15"),
     ("帮我找一下关于洪水救援的新闻", "which", "", "洪水救援", None, None),
     # a kind of news is about its kind: 体育新闻 is news about 体育

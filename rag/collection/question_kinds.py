@@ -596,7 +596,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 列一下 列个 之间 期间 有关于 每天 平均 消息 资讯 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 哪里 哪儿 什么地方 列一下 列个 之间 期间 有关于 每天 平均 消息 资讯 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -1023,7 +1023,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     has_subject = re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{3}", re.sub(r"[跟和与及都有的]", "", without_event))
     cleaned = without_event if has_subject else re.sub(r"[那这][一两几]?天", " ", cleaned)
     # what a range leaves behind: its day numbers ("between August 8 and 12") and joiners ("7月底到8月")
-    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|(?:^|(?<=\s))(?:这?个?月|这?一?周|[-–—]+)(?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
+    cleaned = re.sub(r"(?<![\w.])\d{1,2}(?![\w.%])|(?:^|(?<=\s))[到至和与、](?=\s|$)|(?:^|(?<=\s))(?:这?个?月|这?一?周|[-–—]+|(?:\d{1,3}|[一二两三四五六七八九十]{1,3}|半)个?(?:天|日|周|星期|礼拜|月))(?=\s|$)|^\s*[上中下]\s+旬\s*$", " ", cleaned)
     return re.sub(r"\s+", " ", cleaned).strip()
 
 
