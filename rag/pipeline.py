@@ -246,18 +246,40 @@ class Pipeline:
             self._kinds = KindClassifier(self.retriever.embedder, margin=self.tuning.example_margin,
                                          cache_dir=self.cfg.data_dir)
         today = self.reference_date()
-        if asks_for_more(search.question) and history:
-            asked = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
-            more = 1
-            while asked and asks_for_more(asked[-1]):
-                asked.pop()
-                more += 1
-            if asked:
-                listing = self._kinds.classify(asked[-1], today)
-                if listing.special:
-                    return dc.replace(listing, page=listing.page + more)
+        asked = [m["content"] for m in history or () if m.get("role") == "user" and isinstance(m.get("content"), str)]
+        more = 1 if asks_for_more(search.question) else 0
+        while asked and asks_for_more(asked[-1]):
+            asked.pop()
+            more += bool(more)
+        if more and asked:
+            listing = self._turn_kind(asked, today)
+            if listing.special:
+                return dc.replace(listing, page=listing.page + more)
         kind = self._kinds.classify(search.question, today)
+        if asked and not more:
+            # "那7月呢？", "关于地震的呢？", "其中最早的一篇…" after a question about the collection
+            kind = self._follow_up(self._turn_kind(asked, today), search.question, today) or kind
         return dc.replace(kind, page=page) if page > 1 and kind.special else kind
+
+    def _follow_up(self, previous: QuestionKind, question: str, today) -> QuestionKind | None:
+        from rag.collection.question_kinds import follow_up
+
+        assert self._kinds is not None
+        return follow_up(previous, question, today, lambda text: self._kinds.classify(text, today))
+
+    def _turn_kind(self, asked: list[str], today, depth: int = 3) -> QuestionKind:
+        """The kind the last of the user's questions had, read as its own turn was: a
+        follow-up ("那7月呢？") takes the kind of the question before it, `depth` turns back."""
+        from rag.collection.question_kinds import asks_for_more
+
+        assert self._kinds is not None
+        own = self._kinds.classify(asked[-1], today)
+        before = asked[:-1]
+        while before and asks_for_more(before[-1]):
+            before.pop()
+        if depth and before:
+            return self._follow_up(self._turn_kind(before, today, depth - 1), asked[-1], today) or own
+        return own
 
     @property
     def is_archive(self) -> bool:

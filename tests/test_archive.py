@@ -203,6 +203,30 @@ def test_which_of_two_topics_has_more_articles_counts_each(archive):
 
 
 @pytest.mark.slow
+def test_a_follow_up_asks_the_same_of_other_dates_or_another_topic(archive):
+    pipeline, articles = archive
+    history: list[dict] = []
+
+    def ask(question):
+        result = answer(question, history=history, pipeline=pipeline)
+        history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": result.text}])
+        return result
+
+    def on(word, month):
+        return [a for a, (d, body) in articles.items() if d and d.startswith(month) and word in body]
+
+    assert f"关于地震的文章有{len(on('地震', '2023-08'))}篇" in ask("8月有多少篇关于地震的报道？").text
+    july = ask("那7月呢？")  # the same count, of July
+    assert "2023-07-01 至 2023-07-31" in july.text and f"关于地震的文章有{len(on('地震', '2023-07'))}篇" in july.text
+    market = ask("关于股市的呢？")  # another topic, July still
+    assert f"2023-07-01 至 2023-07-31关于股市的文章有{len(on('股市', '2023-07'))}篇" in market.text, market.text
+    assert set(_listed(market)) == set(on("股市", "2023-07"))
+    first = answer("其中最早的一篇是哪天的？", pipeline=pipeline,
+                   history=[{"role": "user", "content": "有哪些关于杜苏芮的报道？"}, {"role": "assistant", "content": "…"}])
+    assert "2023-07-25" in first.text, first.text  # the oldest typhoon report, not the archive's oldest
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"

@@ -369,3 +369,33 @@ def test_which_of_two_topics_has_more_articles_counts_both(question, sides, star
     # one topic, or months compared, is not two topics
     assert classify("7月和8月哪个月关于暴雨的报道多？", TODAY).sides == ()
     assert classify("关于台风的报道多吗", TODAY).sides == ()
+
+
+@pytest.mark.parametrize(("before", "question", "kind", "topic", "start", "end"), [
+    ("10月有多少篇关于罢工的报道？", "那9月呢？", "count", "罢工", "2026-09-01", "2026-09-30"),
+    ("10月有多少篇关于罢工的报道？", "关于地震的呢？", "count", "地震", "2026-10-01", "2026-10-31"),
+    ("10月下旬有哪些暴雨的新闻？", "11月上旬呢？", "date", "暴雨", "2026-11-01", "2026-11-10"),
+    ("How many articles about floods were published in October?", "And in September?", "count", "floods",
+     "2026-09-01", "2026-09-30"),
+    ("How many articles about floods were published in October?", "What about earthquakes?", "count", "earthquakes",
+     "2026-10-01", "2026-10-31"),
+    ("有哪些关于罢工的报道？", "其中有多少篇是10月的？", "count", "罢工", "2026-10-01", "2026-10-31"),
+    ("最近有哪些新闻？", "那罢工呢？", "date", "罢工", "2026-11-17", "2026-11-23"),
+])
+def test_a_follow_up_swaps_the_dates_or_the_topic_of_a_collection_question(before, question, kind, topic, start, end):
+    from rag.collection.question_kinds import follow_up
+
+    k = follow_up(classify(before, TODAY), question, TODAY)
+    assert (k.kind, k.topic, k.dates.date_from, k.dates.date_to) == (kind, topic, start, end)
+
+
+@pytest.mark.parametrize(("before", "question"), [
+    ("罢工持续了多久？", "那9月呢？"),  # a single fact before: the fact path's own follow-up
+    ("10月有多少篇关于罢工的报道？", "那它是谁组织的呢？"),  # a pronoun asks something new
+    ("10月有多少篇关于罢工的报道？", "罢工是谁组织的？"),  # a question of its own
+    ("杜苏芮和卡努哪个台风的报道更多？", "那9月呢？"),  # two topics: not swapped one way
+])
+def test_not_every_question_after_a_collection_question_is_its_follow_up(before, question):
+    from rag.collection.question_kinds import follow_up
+
+    assert follow_up(classify(before, TODAY), question, TODAY) is None

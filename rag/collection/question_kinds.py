@@ -27,7 +27,7 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -984,6 +984,48 @@ COLLECTION_KINDS: tuple[Kind, ...] = tuple(r.kind for r in RULES)
 
 _MORE = re.compile(r"^\s*(更多|还有吗|还有呢|还有别的吗|继续|接着说|下一页|再来一些|再多一些|后面的呢|"
                    r"more|show more|next|next page|continue|and more|any more)\s*[。.!！?？]*\s*$", re.I)
+
+
+# A follow-up that only swaps the dates or the topic of the collection question before it:
+# "那7月呢？", "8月上旬呢？", "关于地震的呢？", "And in July?", "What about earthquakes?";
+# and one that picks among its articles: "其中最早的一篇是哪天的？", "Of these, how many are from July?"
+_SWAP = re.compile(r"^\s*(?:那么?|那要是|那如果是|and|what about|how about|and what about)?\s*(?P<rest>.{1,24}?)\s*"
+                   r"(?:呢|的呢|怎么样|又如何)?\s*[？?。.!！]*\s*$", re.I)
+_SWAP_CUE = re.compile(r"(呢\s*[？?。]*\s*$|^\s*(?:and|what about|how about)\b)", re.I)
+_AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|\b(?:of|among) (?:these|them|those)\b)", re.I)
+# a pronoun or a question word asks something new ("那它的登陆地点呢"): not a swap of topic
+_NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
+
+
+_TOPIC_SWAPS = (Kind.COUNT, Kind.DATE, Kind.WHICH)  # kinds whose topic a follow-up may swap
+
+
+def follow_up(previous: QuestionKind, question: str, today: dt.date,
+              classify_own: Callable[[str], QuestionKind] | None = None) -> QuestionKind | None:
+    """The kind of a follow-up to a collection question (`previous`), or None when the
+    question is not one. "那7月呢？" asks the same of other dates, "关于地震的呢？" the same of
+    another topic; "其中最早的一篇…" asks its own kind of the previous question's articles
+    (`classify_own` reads that kind: the pipeline's classifier, else the rules)."""
+    if not previous.special or previous.sides:
+        return None
+    text = normalize(question).strip()
+    if _AMONG.match(text):
+        rest = _AMONG.sub(" ", text)
+        own = classify_own(rest) if classify_own else classify(rest, today)
+        if own.special and not own.topic and not own.sides:
+            return replace(own, topic=previous.topic, dates=own.dates or previous.dates, mentions=previous.mentions)
+        return None
+    m = _SWAP.match(text)
+    if m is None or not _SWAP_CUE.search(text):
+        return None
+    rest = re.sub(r"^\s*(?:in|on|for|during)\b", " ", m["rest"], flags=re.I)
+    dates = parse_dates(rest, today)
+    topic = _count_topic(topic_of(rest), dates)
+    if dates is not None and not topic:
+        return replace(previous, dates=dates, recent=False, page=1)
+    if dates is None and topic and not _NOT_A_TOPIC.search(rest) and previous.kind in _TOPIC_SWAPS:
+        return replace(previous, topic=topic, page=1)
+    return None
 
 
 def asks_for_more(question: str) -> bool:
