@@ -264,8 +264,9 @@ class Pipeline:
     def _follow_up(self, previous: QuestionKind, question: str, today) -> QuestionKind | None:
         from rag.collection.question_kinds import follow_up
 
-        assert self._kinds is not None
-        return follow_up(previous, question, today, lambda text: self._kinds.classify(text, today))
+        kinds = self._kinds
+        assert kinds is not None
+        return follow_up(previous, question, today, lambda text: kinds.classify(text, today))
 
     def _turn_kind(self, asked: list[str], today, depth: int = 3) -> QuestionKind:
         """The kind the last of the user's questions had, read as its own turn was: a
