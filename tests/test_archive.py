@@ -227,6 +227,20 @@ def test_a_follow_up_asks_the_same_of_other_dates_or_another_topic(archive):
 
 
 @pytest.mark.slow
+def test_counts_by_day_name_the_busiest_days(archive):
+    pipeline, articles = archive
+    result = answer("杜苏芮的报道主要集中在哪几天？", pipeline=pipeline)
+    days: dict[str, list[str]] = {}
+    for a, (d, body) in sorted(articles.items()):
+        if d and "杜苏芮" in body:
+            days.setdefault(d, []).append(a)
+    assert f"（共{sum(map(len, days.values()))}篇，分布在{len(days)}天），最多的5天：" in result.text, result.text
+    assert "最多的是2023-07-28（2篇）" in result.text  # the only day with two reports
+    assert "2023-07-28：2篇" in result.text.split("\n")[1]  # busiest first
+    assert len(_listed(result)) == 5
+
+
+@pytest.mark.slow
 def test_a_long_listing_pages_with_more(archive):
     pipeline, articles = archive
     question = "8月有哪些关于股市的报道？"

@@ -96,6 +96,14 @@ def test_counts(ask):
     assert "undated, not counted in any date range" in in_2026.text
     undated = ask("有几篇文章没有日期？", Kind.COUNT)
     assert undated.text.startswith("没有注明日期的文章有1篇：《Anthropic与卢旺达") and sources(undated) == [RWANDA]
+    # a small collection (not scanned) counts by month and by day too
+    by_month = ask("每个月各发了多少篇文章？", Kind.COUNT)
+    assert "全部资料中文章按发布月份统计（共3篇，分布在3个月）：" in by_month.text, by_month.text
+    assert "另有1篇没有注明日期，不属于任何月份。" in by_month.text and "最多的是" not in by_month.text  # a tie
+    by_day = ask("哪天发布的文章最多？", Kind.COUNT)
+    assert "（共3篇，分布在3天）：" in by_day.text and set(sources(by_day)) == {GOV, DOE, DONATION}
+    sides = ask("英国和卢旺达哪个的报道更多？", Kind.COUNT)
+    assert "关于英国的文章有" in sides.text and "关于卢旺达的文章有" in sides.text, sides.text
 
 
 def test_newest_oldest_and_an_articles_date(ask):

@@ -399,3 +399,16 @@ def test_not_every_question_after_a_collection_question_is_its_follow_up(before,
     from rag.collection.question_kinds import follow_up
 
     assert follow_up(classify(before, TODAY), question, TODAY) is None
+
+
+@pytest.mark.parametrize(("question", "topic", "start"), [
+    ("罢工的报道主要集中在哪几天？", "罢工", None),
+    ("10月哪天关于罢工的报道最多？", "罢工", "2026-10-01"),
+    ("哪天的新闻最多？", "", None),
+    ("Which days had the most articles about floods?", "floods", None),
+])
+def test_counts_by_day(question, topic, start):
+    k = classify(question, TODAY)
+    assert (k.kind, k.by_day, k.by_month, k.topic) == ("count", True, False, topic)
+    assert (k.dates.date_from if k.dates else None) == start
+    assert classify("罢工是哪天开始的？", TODAY).by_day is False  # a date asked, not a count

@@ -4,6 +4,8 @@ counted in a date range."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rag.collection.context import (
     MAX_LINES,
     Context,
@@ -32,8 +34,8 @@ def answer(ctx: Context) -> Answer | None:
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
         _titles_or_stop(w, ctx, records)
         return w.answer(ctx) if records else None
-    if kind.by_month:
-        return _by_month(ctx, w)
+    if kind.by_month or kind.by_day:
+        return _by_period(ctx, w, DAY if kind.by_day else MONTH)
     if len(kind.sides) == 2:
         return _by_topic(ctx, w)
     if kind.topic and scans(ctx):
@@ -122,11 +124,28 @@ def _by_topic(ctx: Context, w: Writer) -> Answer | None:
     return w.answer(ctx)
 
 
-def _by_month(ctx: Context, w: Writer) -> Answer | None:
-    """"每个月各有多少篇关于台风的报道", "which month had more articles about floods": the
-    articles (on the topic, if one is named) counted per month of publication, oldest month
-    first, each month with its newest article cited; the largest month said; undated ones
-    counted apart."""
+@dataclass(frozen=True)
+class Period:
+    """How a count is split by date: the length of the date's prefix that names one, the
+    words for it, and how many of them the answer shows."""
+    prefix: int  # "2023-08" for a month, "2023-08-01" for a day
+    zh: str
+    zh_unit: str  # what a number of them is counted in: 3个月, 5天
+    en: str
+    busiest_first: bool  # days: the busiest few; months: every one, in order
+    shown: int
+
+
+MONTH = Period(7, "月份", "个月", "month", False, 24)
+# 「北京暴雨的报道主要集中在哪几天」: the five busiest days answer it; the rest are counted
+DAY = Period(10, "日期", "天", "day", True, 5)
+
+
+def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
+    """"每个月各有多少篇关于台风的报道", "which month had more articles about floods",
+    "北京暴雨的报道主要集中在哪几天": the articles (on the topic, if one is named) counted per
+    month (oldest first) or per day (busiest first) of publication, each with its newest
+    article cited; the largest said; undated ones counted apart."""
     kind = ctx.kind
     undated: list = []  # on the topic, left out by the question's dates
     if kind.topic and scans(ctx):
@@ -139,25 +158,33 @@ def _by_month(ctx: Context, w: Writer) -> Answer | None:
     else:
         records = list(ctx.records)
     dated = by_date([r for r in records if r.date])
-    months: dict[str, list] = {}
+    groups: dict[str, list] = {}
     for r in dated:
-        months.setdefault((r.date or "")[:7], []).append(r)
+        groups.setdefault((r.date or "")[: period.prefix], []).append(r)
     label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
-    if not months:
+    if not groups:
         w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
         return w.answer(ctx) if scans(ctx) else None
-    w.text(ctx.say(f"{label}{on}文章按发布月份统计（共{len(dated)}篇）：",
-                   f"Articles{on} {label} by month of publication ({len(dated)} in all):"))
-    for month in sorted(months):
-        newest = months[month][0]
-        w.text(ctx.say(f"\n{month}：{len(months[month])}篇，最新一篇是", f"\n{month}: {len(months[month])}, the newest "))
+    order = (sorted(groups, key=lambda g: (-len(groups[g]), g)) if period.busiest_first else sorted(groups))
+    shown = order[: period.shown]
+    w.text(ctx.say(f"{label}{on}文章按发布{period.zh}统计（共{len(dated)}篇，分布在{len(groups)}{period.zh_unit}）",
+                   f"Articles{on} {label} by {period.en} of publication ({len(dated)} in all, over {len(groups)} "
+                   f"{period.en}s)"))
+    if len(shown) < len(order):
+        w.text(ctx.say(f"，最多的{len(shown)}{period.zh_unit}：", f"; the {len(shown)} busiest:"))
+    else:
+        w.text("：" if ctx.zh else ":")
+    for group in shown:
+        newest = groups[group][0]
+        w.text(ctx.say(f"\n{group}：{len(groups[group])}篇，最新一篇是", f"\n{group}: {len(groups[group])}, the newest "))
         article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
-    if len(months) > 1:
-        top = max(sorted(months), key=lambda m: len(months[m]))
-        w.text("\n" + ctx.say(f"最多的是{top}（{len(months[top])}篇）。", f"The most: {top} ({len(months[top])})."))
+    sizes = sorted((len(g) for g in groups.values()), reverse=True)
+    if len(sizes) > 1 and sizes[0] > sizes[1]:  # a tie has no "most"
+        top = order[0] if period.busiest_first else max(sorted(groups), key=lambda g: len(groups[g]))
+        w.text("\n" + ctx.say(f"最多的是{top}（{len(groups[top])}篇）。", f"The most: {top} ({len(groups[top])})."))
     left = [r for r in records if not r.date] + undated
     if left:
-        w.text("\n" + ctx.say(f"另有{len(left)}篇没有注明日期，不属于任何月份。",
-                              f"{len(left)} more are undated, so in no month."))
+        w.text("\n" + ctx.say(f"另有{len(left)}篇没有注明日期，不属于任何{period.zh}。",
+                              f"{len(left)} more are undated, so in no {period.en}."))
     return w.answer(ctx)

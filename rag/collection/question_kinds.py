@@ -74,6 +74,7 @@ class QuestionKind:
     each: bool = False  # across: "每篇文章…" asks for every article, not those about the topic
     mentions: bool = False  # count/across/which: articles that mention the topic ("提到"), not ones about it
     by_month: bool = False  # count: per month of publication ("每个月各有多少篇", "which month had more")
+    by_day: bool = False  # count: per day, the busiest days first ("北京暴雨的报道主要集中在哪几天")
     # count: two topics counted side by side ("杜苏芮和卡努哪个的报道更多"), in `sides`
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
@@ -445,6 +446,10 @@ _MORE_ON_WHICH = re.compile(
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
     rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+(?:coverage|{_DOCS_EN})\b"
     rf"|\b(?:more|fewer)\s+(?:coverage|{_DOCS_EN})\b(?=[^?]{{0,40}}\bor\b))", re.I)
+# "北京暴雨的报道主要集中在哪几天", "哪天的新闻最多", "which days had the most articles on floods"
+_BY_DAY = re.compile(r"((集中在|集中于)(哪几天|哪些天|哪天|哪一天|什么时候)|(哪天|哪一天|哪几天)(?=[^？?。]{0,10}(最多|较多|多))"
+                     r"|每天各有|按天统计|按日统计|\bwhich (days?|dates?)\b(?=[^?]*\b(most|more)\b)"
+                     r"|\b(busiest|peak) (days?|dates?)\b|\bper day\b|\bday by day\b)", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -837,6 +842,14 @@ def _counted(r: Reading) -> QuestionKind:
                         mentions=bool(_MENTIONS.search(r.text)), by_month=by_month)
 
 
+def _counted_by_day(r: Reading) -> QuestionKind:
+    """"北京暴雨的报道主要集中在哪几天": the articles on the topic counted per day."""
+    topic = _count_topic(topic_of(_BY_DAY.sub(" ", r.text)), r.dates)
+    topic = " ".join(w for w in re.sub(r"\b(had|have|the|most|more|were|was)\b", " ", topic, flags=re.I).split()
+                     if w not in ("主要", "集中", "最多", "较多", "多"))
+    return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_day=True)
+
+
 def _counted_sides(r: Reading) -> QuestionKind | None:
     """"杜苏芮和卡努哪个台风的报道更多", "Which had more coverage, floods or the heat?": each
     topic's articles counted. Not when fewer or more than two topics are named."""
@@ -935,6 +948,7 @@ RULES: tuple[KindRule, ...] = (
     ), _overview_from_vote, "rag.collection.overview"),
     KindRule(Kind.COUNT, (
         Wording("counts by month", 39, (_BY_MONTH, _PUBLISHED), _counted),
+        Wording("counts by day", 37, (_BY_DAY, _PUBLISHED), _counted_by_day),
         Wording("which of two topics has more articles", 38, (_MORE_ON_WHICH,), _counted_sides,
                 excludes=(_BY_MONTH,)),
         Wording("how many", 40, (_COUNT,), _counted),
