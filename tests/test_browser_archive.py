@@ -79,3 +79,12 @@ def test_the_archive_page_summarises_searches_pages_and_answers(browser, archive
     assert "按内容可分为3类" in text and "篇）" in text
     no_error_badges(page)
     shot(page, "archive-overview.png")
+    # a conversation: the follow-ups ask the same of July, then of another topic
+    ask(page, "8月有多少篇关于地震的报道？")
+    assert "2023-08-01 至 2023-08-31关于地震的文章有5篇" in last_answer(page).inner_text()
+    ask(page, "那7月呢？")
+    assert "2023-07-01 至 2023-07-31关于地震的文章有0篇" in last_answer(page).inner_text()
+    ask(page, "关于股市的呢？")
+    assert "2023-07-01 至 2023-07-31关于股市的文章有7篇" in last_answer(page).inner_text()
+    no_error_badges(page)
+    shot(page, "archive-follow-up.png")
