@@ -20,6 +20,7 @@ Not shipped (docs/reader.md, "Option (c)"): the figures there say why.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import time
 from dataclasses import dataclass
@@ -66,18 +67,19 @@ def sentence_vectors(sentences: dict[str, list[str]], cache: Path) -> dict[str, 
     from rag.index.e5.runtime import E5OnnxEmbedder
 
     order = sorted(sentences)
+    texts = [t for p in order for t in sentences[p]]
+    # the cache holds these very texts (paragraphs, their split, their cleaning), or is made again
+    key = hashlib.sha1("\x00".join(texts).encode("utf-8")).hexdigest()
+    flat = None
     if cache.exists():
         saved = np.load(cache)
-        if list(saved["order"]) == order:
+        if str(saved["key"]) == key and saved["vectors"].shape[0] == len(texts):
             flat = saved["vectors"]
-        else:
-            cache.unlink()
-    if not cache.exists():
-        texts = [t for p in order for t in sentences[p]]
+    if flat is None:
         t0 = time.perf_counter()
         flat = np.asarray(E5OnnxEmbedder().embed_documents(texts), np.float32)
         print(f"embedded {len(texts)} sentences in {time.perf_counter() - t0:.0f} s")
-        np.savez(cache, order=np.array(order), vectors=flat)
+        np.savez(cache, key=np.array(key), vectors=flat)
     out, at = {}, 0
     for p in order:
         out[p] = flat[at : at + len(sentences[p])]
@@ -146,8 +148,8 @@ def main() -> None:
         if p.requires_grad:
             params.append(p)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    per_epoch = len(train_pairs) // BATCH
-    steps = int(per_epoch * args.epochs)
+    per_epoch = max(1, len(train_pairs) // BATCH)
+    steps = max(1, int(per_epoch * args.epochs))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / 30) * max(0.0, 1 - s / steps))
     rng = random.Random(args.seed)

@@ -238,7 +238,7 @@ class Pipeline:
         listing is that listing's next page; `page` asks for a page outright (`rag ask --page`)."""
         import dataclasses as dc
 
-        from rag.collection.question_kinds import asks_for_more
+        from rag.collection.question_kinds import asks_for_more, looks_like_follow_up
 
         if self._kinds is None:
             from rag.collection.question_kinds import KindClassifier
@@ -246,7 +246,8 @@ class Pipeline:
             self._kinds = KindClassifier(self.retriever.embedder, margin=self.tuning.example_margin,
                                          cache_dir=self.cfg.data_dir)
         today = self.reference_date()
-        asked = [m["content"] for m in history or () if m.get("role") == "user" and isinstance(m.get("content"), str)]
+        asked = [m["content"] for m in history or ()
+                 if m.get("role") == "user" and isinstance(m.get("content"), str) and m["content"].strip()]
         more = 1 if asks_for_more(search.question) else 0
         while asked and asks_for_more(asked[-1]):
             asked.pop()
@@ -256,7 +257,7 @@ class Pipeline:
             if listing.special:
                 return dc.replace(listing, page=listing.page + more)
         kind = self._kinds.classify(search.question, today)
-        if asked and not more:
+        if asked and not more and looks_like_follow_up(search.question):
             # "那7月呢？", "关于地震的呢？", "其中最早的一篇…" after a question about the collection
             kind = self._follow_up(self._turn_kind(asked, today), search.question, today) or kind
         return dc.replace(kind, page=page) if page > 1 and kind.special else kind
@@ -268,19 +269,21 @@ class Pipeline:
         assert kinds is not None
         return follow_up(previous, question, today, lambda text: kinds.classify(text, today))
 
-    def _turn_kind(self, asked: list[str], today, depth: int = 3) -> QuestionKind:
-        """The kind the last of the user's questions had, read as its own turn was: a
-        follow-up ("那7月呢？") takes the kind of the question before it, `depth` turns back."""
-        from rag.collection.question_kinds import asks_for_more
+    def _turn_kind(self, asked: list[str], today) -> QuestionKind:
+        """The kind the last of the user's questions had, read as its own turn was: from the
+        latest question not worded as a follow-up, each follow-up after it ("那7月呢？",
+        "关于地震的呢？") takes the kind before it with its dates or topic swapped in."""
+        from rag.collection.question_kinds import asks_for_more, looks_like_follow_up
 
         assert self._kinds is not None
-        own = self._kinds.classify(asked[-1], today)
-        before = asked[:-1]
-        while before and asks_for_more(before[-1]):
-            before.pop()
-        if depth and before:
-            return self._follow_up(self._turn_kind(before, today, depth - 1), asked[-1], today) or own
-        return own
+        turns = [q for q in asked if not asks_for_more(q)]
+        start = len(turns) - 1
+        while start > 0 and looks_like_follow_up(turns[start]):
+            start -= 1
+        kind = self._kinds.classify(turns[start], today)
+        for question in turns[start + 1:]:
+            kind = self._follow_up(kind, question, today) or self._kinds.classify(question, today)
+        return kind
 
     @property
     def is_archive(self) -> bool:

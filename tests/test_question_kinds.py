@@ -282,6 +282,7 @@ def test_what_a_date_window_was_about_is_an_overview_of_it(question, kind, start
     ("去年冬天的新闻", "date", "", "", "2025-12-01", "2026-02-28"),
     # the month's last seven days; this week up to the reference date (a Monday)
     ("10月最后一周有哪些新闻？", "date", "", "", "2026-10-25", "2026-10-31"),
+    ("10月最后一个星期的报道有几篇？", "count", "", "", "2026-10-25", "2026-10-31"),
     ("这周有什么新闻", "date", "", "", "2026-11-23", "2026-11-23"),
     ("What happened this week?", "date", "", "", "2026-11-23", "2026-11-23"),
     # date words and requests are not the topic (这个月 left 月, 有什么新闻 left 闻, 之间, 找)
@@ -380,7 +381,9 @@ def test_which_of_two_topics_has_more_articles_counts_both(question, sides, star
     ("How many articles about floods were published in October?", "What about earthquakes?", "count", "earthquakes",
      "2026-10-01", "2026-10-31"),
     ("有哪些关于罢工的报道？", "其中有多少篇是10月的？", "count", "罢工", "2026-10-01", "2026-10-31"),
-    ("最近有哪些新闻？", "那罢工呢？", "date", "罢工", "2026-11-17", "2026-11-23"),
+    ("最近有哪些新闻？", "那罢工的新闻呢？", "date", "罢工", "2026-11-17", "2026-11-23"),
+    ("10月有多少篇关于罢工的报道？", "其中有多少篇提到港口？", "count", "罢工 港口", "2026-10-01", "2026-10-31"),
+    ("10月有多少篇关于罢工的报道？", "其中10月下旬的有几篇？", "count", "罢工", "2026-10-21", "2026-10-31"),
 ])
 def test_a_follow_up_swaps_the_dates_or_the_topic_of_a_collection_question(before, question, kind, topic, start, end):
     from rag.collection.question_kinds import follow_up
@@ -394,6 +397,10 @@ def test_a_follow_up_swaps_the_dates_or_the_topic_of_a_collection_question(befor
     ("10月有多少篇关于罢工的报道？", "那它是谁组织的呢？"),  # a pronoun asks something new
     ("10月有多少篇关于罢工的报道？", "罢工是谁组织的？"),  # a question of its own
     ("杜苏芮和卡努哪个台风的报道更多？", "那9月呢？"),  # two topics: not swapped one way
+    # a fact asked of the same subject, not another topic: the fact path's follow-up
+    ("10月有多少篇关于罢工的报道？", "那参与人数呢？"),
+    ("10月有多少篇关于罢工的报道？", "And the death toll?"),
+    ("10月有多少篇关于罢工的报道？", "谢谢呢"),
 ])
 def test_not_every_question_after_a_collection_question_is_its_follow_up(before, question):
     from rag.collection.question_kinds import follow_up
@@ -412,3 +419,25 @@ def test_counts_by_day(question, topic, start):
     assert (k.kind, k.by_day, k.by_month, k.topic) == ("count", True, False, topic)
     assert (k.dates.date_from if k.dates else None) == start
     assert classify("罢工是哪天开始的？", TODAY).by_day is False  # a date asked, not a count
+
+
+@pytest.mark.parametrize("question", [
+    "据报道，国庆期间哪天的客流量最多？",  # the most of something else, on a day
+    "报道中提到的降雨集中在什么时候？",
+    "According to the report, which day had the most rainfall?",
+    "How many passengers per day were reported?",
+    "Which store sold more items, Walmart or Target?",  # items, not articles
+    "中国和美国谁发表的文章更多？",  # who published more papers
+    "What did the first report say about climate?",  # the first report's content, not the oldest article
+    "这个星期五发生了什么？",  # a Friday, not this week
+])
+def test_news_words_in_a_fact_question_do_not_make_it_a_count_or_a_date(question):
+    k = classify(question, TODAY)
+    assert k.kind == "fact" and not k.by_day and not k.sides
+
+
+def test_a_word_that_starts_with_and_keeps_it():
+    from rag.collection.question_kinds import topic_of
+
+    assert topic_of("和平协议相关的报道有几篇？").startswith("和平协议")  # 和平 is no "and 平"
+    assert classify("和平与发展哪个的报道更多？", TODAY).sides == ("和平", "发展")

@@ -133,10 +133,10 @@ class Period:
     zh_unit: str  # what a number of them is counted in: 3个月, 5天
     en: str
     busiest_first: bool  # days: the busiest few; months: every one, in order
-    shown: int
+    shown: int | None  # how many the answer lists (None: all)
 
 
-MONTH = Period(7, "月份", "个月", "month", False, 24)
+MONTH = Period(7, "月份", "个月", "month", False, None)
 # 「北京暴雨的报道主要集中在哪几天」: the five busiest days answer it; the rest are counted
 DAY = Period(10, "日期", "天", "day", True, 5)
 
@@ -167,7 +167,7 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
         w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
         return w.answer(ctx) if scans(ctx) else None
     order = (sorted(groups, key=lambda g: (-len(groups[g]), g)) if period.busiest_first else sorted(groups))
-    shown = order[: period.shown]
+    shown = order[: period.shown] if period.shown else order
     w.text(ctx.say(f"{label}{on}文章按发布{period.zh}统计（共{len(dated)}篇，分布在{len(groups)}{period.zh_unit}）",
                    f"Articles{on} {label} by {period.en} of publication ({len(dated)} in all, over {len(groups)} "
                    f"{period.en}s)"))

@@ -151,7 +151,7 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (_SPANS[0], "rel_span"),
     (_SPANS[1], "en_rel_span"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
-    (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))"), "this_w"),  # the reference date's week up to it
+    (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))(?![一二三四五六日天末])"), "this_w"),  # the reference date's week up to it
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
@@ -441,15 +441,19 @@ _BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|月份?(更
                        r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 # "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
+_NEWS_WORDS_EN = r"(?:coverage|articles|stories|reports|news)"  # not "items", "texts": a store's, a phone's
 _MORE_ON_WHICH = re.compile(
-    rf"((?:哪个|哪一个|哪一方|谁)[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
+    rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
-    rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+(?:coverage|{_DOCS_EN})\b"
-    rf"|\b(?:more|fewer)\s+(?:coverage|{_DOCS_EN})\b(?=[^?]{{0,40}}\bor\b))", re.I)
+    rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+{_NEWS_WORDS_EN}\b"
+    rf"|\b(?:more|fewer)\s+{_NEWS_WORDS_EN}\b(?=[^?]{{0,40}}\bor\b))", re.I)
 # "北京暴雨的报道主要集中在哪几天", "哪天的新闻最多", "which days had the most articles on floods"
-_BY_DAY = re.compile(r"((集中在|集中于)(哪几天|哪些天|哪天|哪一天|什么时候)|(哪天|哪一天|哪几天)(?=[^？?。]{0,10}(最多|较多|多))"
-                     r"|每天各有|按天统计|按日统计|\bwhich (days?|dates?)\b(?=[^?]*\b(most|more)\b)"
-                     r"|\b(busiest|peak) (days?|dates?)\b|\bper day\b|\bday by day\b)", re.I)
+_BY_DAY = re.compile(
+    rf"((?<={_DOC_ZH})(主要|都|大多|大部分)?(集中在|集中于)(哪几天|哪些天|哪天|哪一天|什么时候)"
+    rf"|(哪天|哪一天|哪几天)(?=[^？?。]{{0,10}}?的?{_DOC_ZH}(数量|篇数)?(最多|较多|多))"
+    rf"|每天各有多少篇|按天统计|按日统计"
+    r"|\bwhich (days?|dates?)\b(?=[^?]*\b(most|more)\s+(articles|stories|reports|news|coverage)\b)"
+    r"|\b(busiest|peak) news days?\b)", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -459,7 +463,7 @@ _ORDER_NEW = re.compile(
     r"|\b(most recent|latest|newest|last published|most recently)\b)", re.I)
 _ORDER_OLD = re.compile(
     r"(最早|最旧|最先|最老|第一篇|\b(oldest|earliest|first published|least recent)\b"
-    r"|\bfirst (?=(article|story|report|piece|post|news)\b))", re.I)
+    r"|\bfirst (?=(article|story|report|piece|post)\b[^?]*\b(published|come out|came out|appear(ed)?|dated|run)\b))", re.I)
 # "最近有哪些新闻", "最新的报道", "what's new": the newest articles, not the one newest ("最新的一篇是哪篇")
 _RECENT = re.compile(
     rf"((最近|近期|近来|近日|这几天|这两天|这一周|这周|本周)[^？?。]{{0,16}}({_DOC_ZH}|进展|动态|消息)"
@@ -601,7 +605,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找 哪里 哪儿 什么地方 列一下 列个 之间 期间 有关于 每天 平均 消息 资讯 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找一下 哪里 哪儿 什么地方 列一下 列个 之间 期间 有关于 每天 平均 消息 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -635,7 +639,8 @@ def topic_of(question: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-_RELATED_TO = re.compile(r"(?:和|与|跟)([^\s，,。？?]{1,20}?)(?:有关|相关)")
+_RELATED_TO = re.compile(r"(?:^|(?<=\s)|(?<=哪些)|(?<=哪篇)|(?<=报道)|(?<=文章)|(?<=新闻))(?:和|与|跟)(?!平|谐|解|睦|约|蔼|会)"
+                         r"([^\s，,。？?]{1,20}?)(?:有关|相关)")
 _NEWS_OF_A_KIND = re.compile(r"([\u4e00-\u9fff]{2,})(?:新闻|报道|消息|资讯)(?=\s|$)")
 
 
@@ -857,7 +862,7 @@ def _counted_sides(r: Reading) -> QuestionKind | None:
     rest = re.sub(r"(哪一?个|哪一方|谁|\bwhich\b|\bwho\b)\S*?(?=\s|[的，,？?]|$)", " ", rest, flags=re.I)
     topic = _count_topic(topic_of(rest), r.dates)
     topic = re.sub(r"\b(or|had|has|got|get|received|coverage|were|there|more|fewer)\b", " ", topic, flags=re.I)
-    parts = [p.strip() for p in re.split(r"\s*(?:以及|还是|或者|或是|(?<!参)与|和|跟|及|\band\b|\bor\b|\bvs\.?)\s*|\s{2,}",
+    parts = [p.strip() for p in re.split(r"\s*(?:以及|还是|或者|或是|(?<!参)与(?!会)|(?<![^\s])和(?=\S)(?!平|谐|解|睦)|(?<=\S)和(?=\S)|跟|及|\band\b|\bor\b|\bvs\.?)\s*|\s{2,}",
                                          re.sub(r"\s+", "  ", topic)) if p and p.strip()]
     if len(parts) != 2 or parts[0] == parts[1]:
         return None
@@ -1007,37 +1012,60 @@ _SWAP = re.compile(r"^\s*(?:那么?|那要是|那如果是|and|what about|how ab
                    r"(?:呢|的呢|怎么样|又如何)?\s*[？?。.!！]*\s*$", re.I)
 _SWAP_CUE = re.compile(r"(呢\s*[？?。]*\s*$|^\s*(?:and|what about|how about)\b)", re.I)
 _AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|\b(?:of|among) (?:these|them|those)\b)", re.I)
+# A topic is swapped only when the follow-up says it is one: 「关于地震的呢」, 「地震的报道呢」,
+# "articles on earthquakes", or one bare English word ("What about earthquakes?"). 「那登陆地点呢」,
+# 「那伤亡人数呢」, "And the death toll?" ask a fact of the same subject: the fact path's follow-up.
+_TOPIC_NAMED = re.compile(rf"(^(?:关于|有关)|的?{_DOC_ZH}$|\b(?:{_DOCS_EN}|coverage)\s+(?:about|on)\b|^[A-Za-z][\w-]*$)",
+                          re.I)
 # a pronoun or a question word asks something new ("那它的登陆地点呢"): not a swap of topic
 _NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
-
-
 _TOPIC_SWAPS = (Kind.COUNT, Kind.DATE, Kind.WHICH)  # kinds whose topic a follow-up may swap
+
+
+def looks_like_follow_up(question: str) -> bool:
+    """Worded as a follow-up ("…呢？", "And…", "其中…"): its kind may come from the turn before."""
+    text = normalize(question).strip()
+    return bool(_AMONG.match(text) or (_SWAP.match(text) and _SWAP_CUE.search(text)))
+
+
+def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | None:
+    """The days both ranges hold ("其中7月的" of August: none, so nothing is counted)."""
+    if outer is None or inner is None:
+        return inner or outer
+    lo = max(d for d in (outer.date_from, inner.date_from, "") if d is not None) or None
+    last = min(d for d in (outer.date_to, inner.date_to, "9999-12-31") if d is not None)
+    hi = None if last == "9999-12-31" else last
+    return DateRange(lo, hi, f"{lo or ''} 至 {hi or ''}".strip())
 
 
 def follow_up(previous: QuestionKind, question: str, today: dt.date,
               classify_own: Callable[[str], QuestionKind] | None = None) -> QuestionKind | None:
     """The kind of a follow-up to a collection question (`previous`), or None when the
     question is not one. "那7月呢？" asks the same of other dates, "关于地震的呢？" the same of
-    another topic; "其中最早的一篇…" asks its own kind of the previous question's articles
-    (`classify_own` reads that kind: the pipeline's classifier, else the rules)."""
+    another topic; "其中最早的一篇…" asks its own kind of the previous question's articles, in
+    its dates and on its topic (`classify_own` reads that kind: the pipeline's classifier, else
+    the rules)."""
     if not previous.special or previous.sides:
         return None
     text = normalize(question).strip()
     if _AMONG.match(text):
         rest = _AMONG.sub(" ", text)
         own = classify_own(rest) if classify_own else classify(rest, today)
-        if own.special and not own.topic and not own.sides:
-            return replace(own, topic=previous.topic, dates=own.dates or previous.dates, mentions=previous.mentions)
-        return None
+        if not own.special or own.sides:
+            return None
+        topic = " ".join(dict.fromkeys(f"{previous.topic} {own.topic}".split()))
+        return replace(own, topic=topic, dates=_within(previous.dates, own.dates),
+                       mentions=previous.mentions or own.mentions)
     m = _SWAP.match(text)
     if m is None or not _SWAP_CUE.search(text):
         return None
-    rest = re.sub(r"^\s*(?:in|on|for|during)\b", " ", m["rest"], flags=re.I)
+    rest = re.sub(r"^\s*(?:in|on|for|during)\b", " ", m["rest"], flags=re.I).strip()
     dates = parse_dates(rest, today)
     topic = _count_topic(topic_of(rest), dates)
     if dates is not None and not topic:
         return replace(previous, dates=dates, recent=False, page=1)
-    if dates is None and topic and not _NOT_A_TOPIC.search(rest) and previous.kind in _TOPIC_SWAPS:
+    if (dates is None and topic and _TOPIC_NAMED.search(rest) and not _NOT_A_TOPIC.search(rest)
+            and previous.kind in _TOPIC_SWAPS):
         return replace(previous, topic=topic, page=1)
     return None
 
@@ -1069,7 +1097,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     if dates is None:
         return topic
     topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", topic))
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month)\b)",
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month)\b)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
