@@ -238,6 +238,10 @@ def test_counts_by_day_name_the_busiest_days(archive):
     assert "最多的是2023-07-28（2篇）" in result.text  # the only day with two reports
     assert "2023-07-28：2篇" in result.text.split("\n")[1]  # busiest first
     assert len(_listed(result)) == 5
+    assert f"（另有{len(days) - 5}天未列出；回复“更多”查看下一页）" in result.text
+    history = [{"role": "user", "content": "杜苏芮的报道主要集中在哪几天？"}, {"role": "assistant", "content": result.text}]
+    second = answer("更多", history=history, pipeline=pipeline)  # the next five busiest days
+    assert "按篇数排第6至10的：" in second.text and not set(_listed(second)) & set(_listed(result)), second.text
 
 
 @pytest.mark.slow

@@ -167,11 +167,18 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
         w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
         return w.answer(ctx) if scans(ctx) else None
     order = (sorted(groups, key=lambda g: (-len(groups[g]), g)) if period.busiest_first else sorted(groups))
-    shown = order[: period.shown] if period.shown else order
+    # days come a page of `shown` at a time: "更多" after them asks for the next busiest
+    first = (max(1, kind.page) - 1) * period.shown if period.shown else 0
+    shown = order[first : first + period.shown] if period.shown else order
     w.text(ctx.say(f"{label}{on}文章按发布{period.zh}统计（共{len(dated)}篇，分布在{len(groups)}{period.zh_unit}）",
                    f"Articles{on} {label} by {period.en} of publication ({len(dated)} in all, over {len(groups)} "
                    f"{period.en}s)"))
-    if len(shown) < len(order):
+    if first and not shown:
+        w.text(ctx.say("。（没有更多了）", ". (no more)"))
+    elif first:
+        w.text(ctx.say(f"，按篇数排第{first + 1}至{first + len(shown)}的：",
+                       f"; the busiest {first + 1} to {first + len(shown)}:"))
+    elif len(shown) < len(order):
         w.text(ctx.say(f"，最多的{len(shown)}{period.zh_unit}：", f"; the {len(shown)} busiest:"))
     else:
         w.text("：" if ctx.zh else ":")
@@ -183,6 +190,10 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
     if len(sizes) > 1 and sizes[0] > sizes[1]:  # a tie has no "most"
         top = order[0] if period.busiest_first else max(sorted(groups), key=lambda g: len(groups[g]))
         w.text("\n" + ctx.say(f"最多的是{top}（{len(groups[top])}篇）。", f"The most: {top} ({len(groups[top])})."))
+    later = len(order) - first - len(shown)
+    if shown and later > 0:
+        w.text("\n" + ctx.say(f"（另有{later}{period.zh_unit}未列出；回复“更多”查看下一页）",
+                              f"({later} more {period.en}s not listed; reply \"more\" for the next page)"))
     left = [r for r in records if not r.date] + undated
     if left:
         w.text("\n" + ctx.say(f"另有{len(left)}篇没有注明日期，不属于任何{period.zh}。",
