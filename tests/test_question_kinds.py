@@ -384,6 +384,7 @@ def test_which_of_two_topics_has_more_articles_counts_both(question, sides, star
     ("最近有哪些新闻？", "那罢工的新闻呢？", "date", "罢工", "2026-11-17", "2026-11-23"),
     ("10月有多少篇关于罢工的报道？", "其中有多少篇提到港口？", "count", "罢工 港口", "2026-10-01", "2026-10-31"),
     ("10月有多少篇关于罢工的报道？", "其中10月下旬的有几篇？", "count", "罢工", "2026-10-21", "2026-10-31"),
+    ("10月有多少篇关于罢工的报道？", "其中9月的有几篇？", "count", "罢工", "2026-09-01", "2026-09-30"),  # no overlap
 ])
 def test_a_follow_up_swaps_the_dates_or_the_topic_of_a_collection_question(before, question, kind, topic, start, end):
     from rag.collection.question_kinds import follow_up

@@ -1029,12 +1029,15 @@ def looks_like_follow_up(question: str) -> bool:
 
 
 def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | None:
-    """The days both ranges hold ("其中7月的" of August: none, so nothing is counted)."""
+    """The days both ranges hold ("其中下旬的" of August: August 21-31); when they share none
+    ("其中7月的" after August), the dates just asked for."""
     if outer is None or inner is None:
         return inner or outer
     lo = max(d for d in (outer.date_from, inner.date_from, "") if d is not None) or None
     last = min(d for d in (outer.date_to, inner.date_to, "9999-12-31") if d is not None)
     hi = None if last == "9999-12-31" else last
+    if lo and hi and lo > hi:
+        return inner
     return DateRange(lo, hi, f"{lo or ''} 至 {hi or ''}".strip())
 
 
