@@ -60,6 +60,11 @@ class DateRange:
     label: str  # how the answer states the range, e.g. "2025-12-01 至 2025-12-31"
 
 
+def days_between(lo: dt.date, hi: dt.date) -> DateRange:
+    """The days from `lo` to `hi`, both included, labelled as the answers state them."""
+    return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+
+
 @dataclass(frozen=True)
 class QuestionKind:
     kind: Kind = Kind.FACT
@@ -260,10 +265,10 @@ def parse_range(question: str, today: dt.date) -> DateRange | None:
     points = _points(text, today)
     for (_s1, e1, lo, _, _), (s2, _e2, _, hi, _) in zip(points, points[1:]):
         if _RANGE_JOIN.match(text[e1:s2]) and lo <= hi:
-            return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+            return days_between(lo, hi)
     for s, e, lo, hi, _ in points:
         if lo == hi and re.search(r"[A-Za-z]", text[s:e]):  # "on August 6", "dated August 10"
-            return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+            return days_between(lo, hi)
     return None
 
 
@@ -291,7 +296,7 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
             return DateRange(None, end.isoformat(), f"{end.isoformat()} 及以前")
         if lo == hi and _AROUND_LATER.search(after):
             lo, hi = lo - dt.timedelta(days=AROUND_DAYS), hi + dt.timedelta(days=AROUND_DAYS)
-        return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+        return days_between(lo, hi)
     return None
 
 
@@ -755,7 +760,7 @@ RECENT_DAYS = 7  # "最近" / "what's new": the newest week of the collection, s
 
 def recent_range(today: dt.date) -> DateRange:
     lo = today - dt.timedelta(days=RECENT_DAYS - 1)
-    return DateRange(lo.isoformat(), today.isoformat(), f"{lo.isoformat()} 至 {today.isoformat()}")
+    return days_between(lo, today)
 
 
 def _recent(r: Reading) -> QuestionKind:
@@ -879,12 +884,12 @@ def _months_named(r: Reading) -> DateRange | None:
         hi = dt.date.fromisoformat(named.date_to) if named and named.date_to else r.today
         lo = (hi.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         hi = _month_range(hi.year, hi.month)[1]
-        return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+        return days_between(lo, hi)
     points = _points(normalize(r.text), r.today)
     if len(points) < 2:
         return r.dates
     lo, hi = min(p[2] for p in points), max(p[3] for p in points)
-    return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+    return days_between(lo, hi)
 
 
 def _in_range(r: Reading) -> QuestionKind | None:
@@ -1033,9 +1038,9 @@ def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | Non
     ("其中7月的" after August), the dates just asked for."""
     if outer is None or inner is None:
         return inner or outer
-    lo = max(d for d in (outer.date_from, inner.date_from, "") if d is not None) or None
-    last = min(d for d in (outer.date_to, inner.date_to, "9999-12-31") if d is not None)
-    hi = None if last == "9999-12-31" else last
+    starts = [d for d in (outer.date_from, inner.date_from) if d]
+    ends = [d for d in (outer.date_to, inner.date_to) if d]
+    lo, hi = (max(starts) if starts else None), (min(ends) if ends else None)
     if lo and hi and lo > hi:
         return inner
     return DateRange(lo, hi, f"{lo or ''} 至 {hi or ''}".strip())
