@@ -40,7 +40,7 @@ def answer(ctx: Context) -> Answer | None:
         return _by_topic(ctx, w)
     if kind.topic and scans(ctx):
         records, words, undated = on_topic_records(ctx, kind.topic)
-        label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+        label = _range_label(ctx)
         w.text(ctx.say(f"{label}关于{kind.topic}的文章有{len(records)}篇", f"{len(records)} articles on {kind.topic} {label}"))
         if records:
             w.text(ctx.say("（从新到旧）：", " (newest first):"))
@@ -79,6 +79,17 @@ def _titles_or_stop(w: Writer, ctx: Context, records: list) -> None:
         w.text("。" if ctx.zh else ".")
 
 
+def _range_label(ctx: Context) -> str:
+    """The question's dates as the answer states them, else the whole collection."""
+    return ctx.kind.dates.label if ctx.kind.dates else ctx.say("全部资料中", "in the whole collection")
+
+
+def _newest_line(w: Writer, ctx: Context, records: list) -> None:
+    """The newest of a group's articles (newest first), cited to its first summary sentence."""
+    newest = records[0]
+    article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
+
+
 def _topic_records(ctx: Context, topic: str) -> tuple[list, list] | None:
     """(the admitted articles on `topic`, newest first; the undated ones the dates left out),
     or None when a small collection's retrieval finds none on it."""
@@ -98,7 +109,7 @@ def _by_topic(ctx: Context, w: Writer) -> Answer | None:
     counted = [(side, _topic_records(ctx, side)) for side in kind.sides]
     if all(found is None for _, found in counted):
         return None
-    label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+    label = _range_label(ctx)
     w.text(ctx.say(f"{label}：", f"{label[:1].upper()}{label[1:]}:"))
     sizes = {}
     for side, found in counted:
@@ -107,8 +118,7 @@ def _by_topic(ctx: Context, w: Writer) -> Answer | None:
         w.text("\n" + ctx.say(f"关于{side}的文章有{len(records)}篇", f"{len(records)} articles on {side}"))
         if records:
             w.text(ctx.say("，最新一篇是", ", the newest "))
-            newest = records[0]
-            article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
+            _newest_line(w, ctx, records)
         else:
             w.text("。" if ctx.zh else ".")
     (a, n_a), (b, n_b) = sizes.items()
@@ -148,20 +158,18 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
     article cited; the largest said; undated ones counted apart."""
     kind = ctx.kind
     undated: list = []  # on the topic, left out by the question's dates
-    if kind.topic and scans(ctx):
-        records, _, undated = on_topic_records(ctx, kind.topic)
-    elif kind.topic:
-        found = about(ctx, kind.topic, skip_related=kind.mentions is False, by_profile=not kind.mentions)
-        if not found:
+    if kind.topic:
+        found = _topic_records(ctx, kind.topic)
+        if found is None:
             return None
-        records = [c.record for c in found]
+        records, undated = found
     else:
         records = list(ctx.records)
     dated = by_date([r for r in records if r.date])
     groups: dict[str, list] = {}
     for r in dated:
         groups.setdefault((r.date or "")[: period.prefix], []).append(r)
-    label = kind.dates.label if kind.dates else ctx.say("全部资料中", "in the whole collection")
+    label = _range_label(ctx)
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
     if not groups:
         w.text(ctx.say(f"{label}没有{on}文章。", f"No articles{on} {label}."))
@@ -183,9 +191,8 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
     else:
         w.text("：" if ctx.zh else ":")
     for group in shown:
-        newest = groups[group][0]
         w.text(ctx.say(f"\n{group}：{len(groups[group])}篇，最新一篇是", f"\n{group}: {len(groups[group])}, the newest "))
-        article_line(w, ctx, newest, [ctx.evidence(newest, s) for s in newest.summary_spans[:1]])
+        _newest_line(w, ctx, groups[group])
     sizes = sorted((len(g) for g in groups.values()), reverse=True)
     if len(sizes) > 1 and sizes[0] > sizes[1]:  # a tie has no "most"
         top = order[0] if period.busiest_first else max(sorted(groups), key=lambda g: len(groups[g]))
