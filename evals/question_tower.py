@@ -107,10 +107,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     folds = load_folds(args.qa)
-    train_pairs, train_sentences = pairs_and_sentences(folds["train"])
-    eval_pairs, _ = pairs_and_sentences(folds[args.fold])
+    by_fold = {name: pairs_and_sentences(items) for name, items in folds.items()}
+    train_pairs, eval_pairs = by_fold["train"][0], by_fold[args.fold][0]
     # every fold's paragraphs, embedded once: the cache serves both folds' runs
-    every = {k: v for fold in folds.values() for k, v in pairs_and_sentences(fold)[1].items()}
+    every = {k: v for _, sentences in by_fold.values() for k, v in sentences.items()}
     vectors = sentence_vectors(every, out / "sentence-vectors.npz")
     tokenizer = tokenizer_of()
     model = build_embedder()
