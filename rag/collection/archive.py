@@ -73,10 +73,14 @@ def profile_vectors(records: list[ArticleRecord], semantics, embed_documents) ->
         return None
     index = semantics.sentences if semantics is not None else None
     texts = [embed_text(profile_text(r)) for r in records]  # as ingest embeds them
-    stored = [index.vector(t) if index is not None else None for t in texts]
-    missing = [t for t, v in zip(texts, stored) if v is None]
+    # one gather for the stored rows: a lookup per record (cleaning each text twice) took
+    # 0.33 s of a cold archive question at 10,000 articles
+    rows = index.rows_of(texts) if index is not None else [None] * len(texts)
+    known = [r for r in rows if r is not None]
+    stored = iter(index.row_vectors(known)) if index is not None and known else iter(())
+    missing = [t for t, r in zip(texts, rows) if r is None]
     fresh = iter(embed_documents(missing)) if missing else iter(())
-    vs = np.asarray([v if v is not None else next(fresh) for v in stored], dtype=np.float32)
+    vs = np.asarray([next(stored) if r is not None else next(fresh) for r in rows], dtype=np.float32)
     return vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
 
 
@@ -137,11 +141,27 @@ def companions(view: ArchiveView, word: str, tuning) -> list[str]:
     counts = Counter(t for p in named for t in topic_words(view.heads[p]) if word not in t and not t.isascii())
     least = max(tuning.companion_min_articles, tuning.companion_min_share * len(named))
     out = []
+    share = tuning.companion_share
+    with_word: list[str] | None = None
+    without_word: list[str] | None = None
     for term, n in counts.most_common(tuning.companion_candidates):
         if n < least:
             break
-        with_term = [t for t in view.texts if term in t]
-        if sum(1 for t in with_term if word in t) >= tuning.companion_share * len(with_term):
+        if with_word is None or without_word is None:
+            with_word, without_word = [], []
+            for t in view.texts:
+                (with_word if word in t else without_word).append(t)
+        # at least `share` of the articles that say `term` say `word` too: counted inside
+        # first, then outside until the share fails (most candidates fail after a few
+        # articles; scanning every text for each of 20 candidates took 0.2-0.3 s)
+        inside = sum(1 for t in with_word if term in t)
+        outside = 0
+        for t in without_word:
+            if term in t:
+                outside += 1
+                if inside < share * (inside + outside):
+                    break
+        if inside >= share * (inside + outside):
             out.append(term)
     view.companions[word] = out
     return out
@@ -328,17 +348,25 @@ def topic_features(view: ArchiveView, records: list[ArticleRecord], groups: list
     if groups:
         weights = np.asarray([idf(g[0]) if idf is not None else 1.0 for g in groups], dtype=np.float32)
         weights = weights / max(float(weights.sum()), 1e-12)
+        # the words found, per article and group, in plain Python; the weighted sums after, in
+        # one product (small arrays per article took 0.1 s of a 5,000-article window)
+        found = np.zeros((len(records), 5, len(groups)), dtype=np.float32)
+        counts = np.zeros((len(records), len(groups)), dtype=np.float32)
         for row, p in enumerate(positions.tolist()):
             head, text, title = view.heads[p], view.texts[p], view.titles[p]
-            said = np.asarray([max(text.count(x) for x in g) for g in groups], dtype=np.float32)
-            in_head = np.asarray([any(x in head for x in g) for g in groups], dtype=np.float32)
             opening = text[len(head) + 1 : len(head) + 1 + _OPENING_CHARS]
-            out[row, 0] = float(weights @ in_head)
-            out[row, 1] = float(weights @ (said >= 2))
-            out[row, 2] = float(weights @ (said >= 1))
-            out[row, 3] = float(np.log1p(said).sum())
-            out[row, 6] = float(weights @ np.asarray([any(x in opening for x in g) for g in groups], dtype=np.float32))
-            out[row, 8] = float(weights @ np.asarray([any(x in title for x in g) for g in groups], dtype=np.float32))
+            said = [max(text.count(x) for x in g) for g in groups]
+            found[row] = (
+                [any(x in head for x in g) for g in groups],
+                [n >= 2 for n in said],
+                [n >= 1 for n in said],
+                [any(x in opening for x in g) for g in groups],
+                [any(x in title for x in g) for g in groups],
+            )
+            counts[row] = said
+        out[:, 3] = np.log1p(counts).sum(axis=1)
+        weighted = found @ weights
+        out[:, 0], out[:, 1], out[:, 2], out[:, 6], out[:, 8] = weighted.T
     if query_vector is None:
         return out
     q = np.asarray(query_vector, dtype=np.float32)

@@ -256,6 +256,11 @@ class SentenceIndex:
         row = self._row.get(text_key(embed_text(sentence)))
         return None if row is None else self.row_vectors(row)
 
+    def rows_of(self, embedded: Sequence[str]) -> list[int | None]:
+        """The row of each text as `embed_text` gave it (None where none is stored): for
+        many texts at once, read with one `row_vectors`."""
+        return [self._row.get(text_key(t)) for t in embedded]
+
     def background(self, query: np.ndarray, sample: int = 2048) -> float:
         """The query's mean similarity to (an even sample of) all stored sentences: what
         "unrelated" looks like for this question in this corpus."""
