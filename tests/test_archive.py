@@ -459,12 +459,13 @@ def test_a_name_asked_in_english_is_said_in_every_report_listed():
 
 def test_an_index_from_before_topic_centres_and_scan_texts_is_brought_up_to_date_by_ingest(tmp_path, fake_embedder):
     """The next `rag ingest` of an unchanged archive remakes a lexical index saved before its
-    topic map kept centres and before it held the scan texts; the one after finds it current."""
+    topic map kept centres and before it held the scan texts and head terms; the one after
+    finds it current."""
     import json
     from pathlib import Path
 
     from rag.index.ingest import lexical_dir
-    from rag.index.lexical import SCAN_TEXTS_FILE, LexicalIndex
+    from rag.index.lexical import HEAD_TERMS_FILE, SCAN_TEXTS_FILE, LexicalIndex
     from rag.index.topics import TOPICS_FILE
     from rag.pipeline import ingest
 
@@ -478,13 +479,15 @@ def test_an_index_from_before_topic_centres_and_scan_texts_is_brought_up_to_date
         del t["centre"]
     (folder / TOPICS_FILE).write_text(json.dumps(topics, ensure_ascii=False), encoding="utf-8")
     (folder / SCAN_TEXTS_FILE).unlink()
+    (folder / HEAD_TERMS_FILE).unlink()
     meta = json.loads((folder / "meta.json").read_text())
-    meta["files"] = {k: v for k, v in meta["files"].items() if k not in (TOPICS_FILE, SCAN_TEXTS_FILE)}
+    meta["files"] = {k: v for k, v in meta["files"].items() if k not in (TOPICS_FILE, SCAN_TEXTS_FILE, HEAD_TERMS_FILE)}
     (folder / "meta.json").write_text(json.dumps(meta))
     assert all(not t.centre for t in LexicalIndex.load(folder).topics)
     ingest(cfg, embedder=fake_embedder, progress=False)
     again = LexicalIndex.load(lexical_dir(cfg))
     assert all(t.centre for t in again.topics) and (Path(lexical_dir(cfg)) / SCAN_TEXTS_FILE).exists()
+    assert (Path(lexical_dir(cfg)) / HEAD_TERMS_FILE).exists()
     generation = Path(lexical_dir(cfg)).resolve()
     ingest(cfg, embedder=fake_embedder, progress=False)
     assert Path(lexical_dir(cfg)).resolve() == generation  # current now: not made again

@@ -160,6 +160,44 @@ def test_the_text_a_topic_scan_reads_is_saved_at_ingest_and_made_again_when_unre
         assert LexicalIndex.load(folder).scan_texts() == saved
 
 
+def test_the_terms_of_each_head_are_saved_at_ingest_and_cut_again_when_unreadable(make_cfg, fake_embedder):
+    """The words a topic's reports name beside it (archive.companions) come from each
+    article's head: its terms are saved with the lexical index as a question would cut them,
+    read back a line at a time, and cut again when the file is missing, damaged or not the
+    one saved with the index."""
+    from types import SimpleNamespace
+
+    from rag.collection.archive import archive_view, topic_words
+    from rag.index.catalog import scan_head
+    from rag.index.ingest import lexical_dir
+    from rag.index.lexical import HEAD_TERMS_FILE
+    from rag.pipeline import ingest
+    from rag.text import terms
+
+    cfg = make_cfg()
+    ingest(cfg, embedder=fake_embedder, progress=False)
+    folder = Path(lexical_dir(cfg))
+    index = LexicalIndex.load(folder)
+    cut = [terms(scan_head(r)) for r in index.articles]
+    assert (folder / HEAD_TERMS_FILE).exists() and index._saved_head_lines()
+    assert [index.head_terms(i) for i in range(len(index.articles))] == cut
+    position = [r.id for r in index.articles].index(DONATION)
+    assert "2000" in cut[position] and "anthropic" in cut[position]
+    heads = [s.head for s in index.scan_texts()]
+    assert [scan_head(r) for r in index.articles] == heads  # the head a topic scan reads
+    saved = (folder / HEAD_TERMS_FILE).read_bytes()
+    for damage in (b"", b"[1, 2]\n" * len(cut), b"not json\n" * len(cut), saved.replace(b'"2000"', b'"20001"'), None):
+        if damage is None:
+            (folder / HEAD_TERMS_FILE).unlink()
+        else:
+            (folder / HEAD_TERMS_FILE).write_bytes(damage)
+        again = LexicalIndex.load(folder)
+        assert [again.head_terms(i) for i in range(len(cut))] == cut
+    # what an archive question reads: the head's topic words, saved or cut
+    view = archive_view(SimpleNamespace(lexical=index, retriever=SimpleNamespace(embedder=None)))
+    assert [view.head_words(i) for i in range(len(cut))] == [topic_words(h) for h in heads]
+
+
 def test_article_profiles_are_embedded_at_ingest_and_reused(make_cfg, fake_embedder, corpus_dir):
     """Comparisons and pointers in other words ("the donation") use each article's profile
     vector: made at ingest from the sentence vectors, and reused for unchanged articles."""

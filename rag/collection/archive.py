@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class ArchiveView:
 
     def __init__(self, records: list[ArticleRecord], texts: list[str], heads: list[str],
                  profiles: np.ndarray | None, sentences=None, sentence_rows: list[np.ndarray] | None = None,
-                 titles: list[str] | None = None):
+                 titles: list[str] | None = None, head_terms: Callable[[int], list[str]] | None = None):
         self.records = records
         # title and original title: where a report says what it is about (its summary may name
         # in passing what the report only lists: 冰雹 in a weather forecast); the heads if none
@@ -44,6 +45,8 @@ class ArchiveView:
         self.profiles = profiles
         self.position = {r.id: i for i, r in enumerate(records)}
         self.companions: dict[str, list[str]] = {}  # companions(), per topic word
+        self.head_terms = head_terms  # per position, terms of the head (saved at ingest); None: cut them
+        self._head_words: dict[int, list[str]] = {}
         self.beside: dict[str, list[str]] = {}  # _written_beside(), per English word
 
     @classmethod
@@ -62,7 +65,16 @@ class ArchiveView:
             empty = np.zeros(0, dtype=np.int64)
             rows = [np.concatenate(per_article[r.id]) if r.id in per_article else empty for r in records]
         profiles = profile_vectors(records, semantics, embedder.embed_documents) if embedder is not None else None
-        return cls(records, texts, heads, profiles, index, rows, titles)
+        return cls(records, texts, heads, profiles, index, rows, titles, lexical.head_terms)
+
+    def head_words(self, position: int) -> list[str]:
+        """topic_words of the head of the article at `position`."""
+        words = self._head_words.get(position)
+        if words is None:
+            words = self._head_words[position] = (
+                key_words(self.head_terms(position)) if self.head_terms is not None
+                else topic_words(self.heads[position]))
+        return words
 
 
 def profile_vectors(records: list[ArticleRecord], semantics, embed_documents) -> np.ndarray | None:
@@ -119,7 +131,12 @@ def topic_words(topic: str) -> list[str]:
     """The topic's key words: jieba words of two or more characters and Latin words, without
     the parts jieba's search mode also gives (人民币汇率 -> 人民币, 汇率; not 人民), numbers
     (dates are the filter) or PHRASING_WORDS."""
-    words = list(dict.fromkeys(t for t in terms(topic) if (len(t) > 1 or (t.isascii() and len(t) > 2))
+    return key_words(terms(topic))
+
+
+def key_words(found: list[str]) -> list[str]:
+    """topic_words of a text whose terms (rag.text.terms) are `found`."""
+    words = list(dict.fromkeys(t for t in found if (len(t) > 1 or (t.isascii() and len(t) > 2))
                                and t not in PHRASING_WORDS and not _DATE_OR_POINTER.search(t)))
     return outermost(words)
 
@@ -146,7 +163,7 @@ def companions(view: ArchiveView, word: str, tuning) -> list[str]:
     named = [p for p, h in enumerate(view.heads) if word in h]
     # topic_words is each word once, in order: a set here ordered ties by the process's string
     # hash, so the candidates cut at companion_candidates changed from run to run
-    counts = Counter(t for p in named for t in topic_words(view.heads[p]) if word not in t and not t.isascii())
+    counts = Counter(t for p in named for t in view.head_words(p) if word not in t and not t.isascii())
     least = max(tuning.companion_min_articles, tuning.companion_min_share * len(named))
     out = []
     share = tuning.companion_share
@@ -274,7 +291,7 @@ def _find_written_beside(view: ArchiveView, word: str, embedder, tuning) -> list
     saying = [p for p, t in enumerate(view.texts) if word in t and as_word.search(t)]
     if not saying or len(saying) > tuning.name_beside_max_articles:
         return []  # a word many reports write is the archive's own word (CPI, AI)
-    counts = Counter(t for p in saying for t in topic_words(view.heads[p]) if not t.isascii())  # in order (companions)
+    counts = Counter(t for p in saying for t in view.head_words(p) if not t.isascii())  # in order (companions)
     if len(counts) < 2 or counts.most_common(1)[0][1] < tuning.companion_share * len(saying):
         return []  # no word in nearly all of them (and nothing to embed)
     # the most common words only: a name said in hundreds of reports has thousands of title

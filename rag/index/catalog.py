@@ -254,10 +254,19 @@ class ScanText:
 
 def scan_text(r: ArticleRecord, bodies: list[str]) -> ScanText:
     """An article's ScanText from its record and its chunks' texts, in order."""
-    titles = normalize("\n".join(p for p in (r.title, r.title_original or "") if p)).lower()
-    head = "\n".join(p for p in (titles, normalize(r.summary).lower()) if p)
+    titles, head = _titles_and_head(r)
     text = head + "\n" + normalize("\n".join(bodies)).lower()
     return ScanText(text, len(titles), len(head))
+
+
+def scan_head(r: ArticleRecord) -> str:
+    """`scan_text(r, ...).head`, from the record alone."""
+    return _titles_and_head(r)[1]
+
+
+def _titles_and_head(r: ArticleRecord) -> tuple[str, str]:
+    titles = normalize("\n".join(p for p in (r.title, r.title_original or "") if p)).lower()
+    return titles, "\n".join(p for p in (titles, normalize(r.summary).lower()) if p)
 
 
 def by_date(records: Iterable[ArticleRecord], newest_first: bool = True) -> list[ArticleRecord]:

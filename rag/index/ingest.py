@@ -37,7 +37,14 @@ from rag.index.chunking import chunk_article
 from rag.index.corpus import FRONT_MATTER_LOADER, load_corpus
 from rag.index.embedding import Embedder, dense_weight_for
 from rag.index.index_layout import IndexMeta, IndexPaths
-from rag.index.lexical import CATALOG_FILE, LEXICAL_FORMAT, SCAN_TEXTS_FILE, LexicalIndex, damaged_files
+from rag.index.lexical import (
+    CATALOG_FILE,
+    HEAD_TERMS_FILE,
+    LEXICAL_FORMAT,
+    SCAN_TEXTS_FILE,
+    LexicalIndex,
+    damaged_files,
+)
 from rag.index.sentences import SentenceIndex, VectorCache, sentence_dir
 from rag.index.storage import storage_error
 from rag.index.store import ArticleState, VectorStore
@@ -268,6 +275,7 @@ def _commit_lexical(cfg: Config, embedder: Embedder, target: VectorStore, plan: 
                or not (lex_dir / CATALOG_FILE).exists()
                or (topic_count(len(plan.record)) > 0 and not _has_centred_topics(lex_dir))
                or not (lex_dir / SCAN_TEXTS_FILE).exists()
+               or not (lex_dir / HEAD_TERMS_FILE).exists()
                or bool(damaged_files(lex_dir.resolve(), previous.files)))
     if not changed and previous is not None:
         return previous.unk_share, previous.chunks_per_article, False
@@ -372,7 +380,7 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
     cache.clear()  # the sentence index holds every vector the shards did
     if rebuilt and not wrote and previous is not None:
         notes.append("the BM25 index did not match the vector store (an earlier run was "
-                     "interrupted): rebuilt it from the store")
+                     "interrupted, or the index lacked files this version keeps): rebuilt it from the store")
     checkpoint("lexical-written")
     if rebuild:
         for name in generations:  # the old index, dropped only now that the new one is live

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import orjson
 
 from rag import tuned
 from rag.errors import IndexCorruptError, IndexMissingError
-from rag.index.catalog import ScanText, scan_text
+from rag.index.catalog import ScanText, scan_head, scan_text
 from rag.index.index_layout import META_FILE, IndexMeta
 from rag.index.storage import fsync_dir, fsync_tree
 from rag.index.topics import load_topics, save_topics
@@ -35,6 +36,12 @@ CATALOG_FILE = "articles.jsonl"  # one ArticleRecord per line (rag.index.catalog
 # per article of the catalog, in its order, what a topic scan reads (catalog.ScanText), one
 # JSON row a line: read only when an archive question needs it
 SCAN_TEXTS_FILE = "scan_texts.jsonl"
+# per article of the catalog, in its order, the search terms of its head (title, original
+# title, summary: catalog.scan_head), one JSON list a line: which words a topic's reports
+# name beside it (rag.collection.archive.companions). Cutting the heads of the reports on a
+# common topic took 0.55 s of a cold archive question; at ingest the same runs were just cut
+# for the chunks and the titles, so it costs little there
+HEAD_TERMS_FILE = "head_terms.jsonl"
 
 
 
@@ -45,7 +52,8 @@ class LexicalIndex:
     repeating the title and drowning out which chunk holds the answer."""
 
     def __init__(self, chunks: list[Chunk], bm25, doc_freq: dict[str, int], meta: dict,
-                 article_bm25=None, articles: list[ArticleRecord] | None = None, topics: list | None = None):
+                 article_bm25=None, articles: list[ArticleRecord] | None = None, topics: list | None = None,
+                 head_terms: list[list[str]] | None = None):
         self.chunks = chunks
         self.articles = articles or []  # the collection catalog, saved and loaded with the index
         self.topics = topics or []  # the topic map (rag.index.topics), saved and loaded with it
@@ -63,6 +71,9 @@ class LexicalIndex:
         self._by_id: dict[str, Chunk] | None = None
         self._folder: Path | None = None  # the generation it was loaded from (scan_texts reads there)
         self._scan_texts: list[ScanText] | None = None
+        # per article, terms(scan_head): as built, else read a line at a time when asked for
+        self._head_terms = head_terms if head_terms is not None and len(head_terms) == len(self.articles) else None
+        self._head_lines: list[bytes] | None = None
 
     @property
     def index_meta(self) -> IndexMeta:
@@ -74,9 +85,19 @@ class LexicalIndex:
         import bm25s
 
         chunks = sorted(chunks, key=lambda c: (c.article_id, c.index))
-        tokenized = [terms(c.passage_text()) or ["\u2205"] for c in chunks]
-        firsts = list({c.article_id: c for c in reversed(chunks)}.values())[::-1]
-        article_tokens = [terms(c.article_text()) or ["\u2205"] for c in firsts]
+        records = {r.id: r for r in articles or []}
+        tokenized: list[list[str]] = []
+        article_tokens: list[list[str]] = []
+        heads: dict[str, list[str]] = {}
+        # an article at a time: its head's runs of Chinese were just cut for its lead and its
+        # title (text._cjk_terms_cached), so its head terms cost little here
+        for article_id, group in groupby(chunks, key=lambda c: c.article_id):
+            its = list(group)
+            tokenized.extend(terms(c.passage_text()) or ["\u2205"] for c in its)
+            article_tokens.append(terms(its[0].article_text()) or ["\u2205"])
+            if article_id in records:
+                heads[article_id] = terms(scan_head(records[article_id]))
+        head_terms = [heads[r.id] if r.id in heads else terms(scan_head(r)) for r in articles or []]
         doc_freq: Counter[str] = Counter()
         for toks in tokenized:
             doc_freq.update(set(toks))
@@ -86,7 +107,8 @@ class LexicalIndex:
             bm25.index(tokenized, show_progress=False)
             article_bm25 = bm25s.BM25()
             article_bm25.index(article_tokens, show_progress=False)
-        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25, articles, topics)
+        return cls(chunks, bm25, dict(doc_freq), {**meta, "format": LEXICAL_FORMAT}, article_bm25, articles, topics,
+                   head_terms)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -119,6 +141,34 @@ class LexicalIndex:
         for c in self.chunks:
             bodies.setdefault(c.article_id, []).append(c.text)
         return [scan_text(r, bodies.get(r.id, [])) for r in self.articles]
+
+    def head_terms(self, position: int) -> list[str]:
+        """terms(scan_head) of the article at `position` of `articles`: as ingest saved them
+        (an index saved before them, or a damaged file: cut here)."""
+        if self._head_terms is not None:
+            return self._head_terms[position]
+        if self._head_lines is None:
+            self._head_lines = self._saved_head_lines()
+        if self._head_lines:
+            try:
+                found = orjson.loads(self._head_lines[position])
+            except ValueError:
+                found = None
+            if isinstance(found, list) and all(isinstance(t, str) for t in found):
+                return found
+        return terms(scan_head(self.articles[position]))
+
+    def _saved_head_lines(self) -> list[bytes]:
+        if self._folder is None:
+            return []
+        try:
+            data = (self._folder / HEAD_TERMS_FILE).read_bytes()
+        except OSError:
+            return []
+        if len(data) != (self.meta.get("files") or {}).get(HEAD_TERMS_FILE):
+            return []  # not the file saved with this index: cut the heads instead
+        lines = data.splitlines()
+        return lines if len(lines) == len(self.articles) else []
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term no chunk contains gets the highest weight."""
@@ -180,6 +230,9 @@ class LexicalIndex:
             with open(tmp / SCAN_TEXTS_FILE, "wb") as fb:
                 for row in self.scan_texts():
                     fb.write(orjson.dumps(row.to_row()) + b"\n")
+            with open(tmp / HEAD_TERMS_FILE, "wb") as fb:
+                for position in range(len(self.articles)):
+                    fb.write(orjson.dumps(self.head_terms(position)) + b"\n")
             if self.topics:
                 save_topics(tmp, self.topics)
             # sizes of the other files, so a truncated or missing one is noticed without reading it
@@ -217,8 +270,8 @@ class LexicalIndex:
                 raise IndexCorruptError(
                     f"lexical index in {folder} is from another version; run `rag ingest`"
                 )
-            # the scan texts are derived from the rest and made again when unreadable
-            bad = [f for f in damaged_files(real, meta.get("files") or {}) if f != SCAN_TEXTS_FILE]
+            # the scan texts and head terms are derived from the rest and made again when unreadable
+            bad = [f for f in damaged_files(real, meta.get("files") or {}) if f not in (SCAN_TEXTS_FILE, HEAD_TERMS_FILE)]
             if bad:
                 raise IndexCorruptError(f"lexical index in {folder} is damaged ({bad[0]} is missing or "
                                         "truncated); `rag ingest` repairs it")
