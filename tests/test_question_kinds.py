@@ -430,7 +430,6 @@ def test_counts_by_day(question, topic, start):
     "Which store sold more items, Walmart or Target?",  # items, not articles
     "中国和美国谁发表的文章更多？",  # who published more papers
     "What did the first report say about climate?",  # the first report's content, not the oldest article
-    "这个星期五发生了什么？",  # a Friday, not this week
 ])
 def test_news_words_in_a_fact_question_do_not_make_it_a_count_or_a_date(question):
     k = classify(question, TODAY)
@@ -442,3 +441,54 @@ def test_a_word_that_starts_with_and_keeps_it():
 
     assert topic_of("和平协议相关的报道有几篇？").startswith("和平协议")  # 和平 is no "and 平"
     assert classify("和平与发展哪个的报道更多？", TODAY).sides == ("和平", "发展")
+
+
+@pytest.mark.parametrize(("question", "dates", "topic"), [
+    ("这个星期五发生了什么？", ("2023-08-18", "2023-08-18"), ""),  # that Friday, not the whole week
+    ("上周五发生了什么？", ("2023-08-11", "2023-08-11"), ""),
+    ("这周一有什么报道？", ("2023-08-14", "2023-08-14"), ""),
+    ("本周三关于台风的报道有哪些？", ("2023-08-16", "2023-08-16"), "台风"),
+    ("上周末有哪些关于暴雨的报道？", ("2023-08-12", "2023-08-13"), "暴雨"),
+    ("上个星期天有什么新闻", ("2023-08-13", "2023-08-13"), ""),
+    ("What happened last Friday?", ("2023-08-18", "2023-08-18"), ""),
+    ("Any news from last weekend?", ("2023-08-12", "2023-08-13"), ""),
+    ("上周一共有多少篇报道？", ("2023-08-07", "2023-08-13"), ""),  # 上周 + 一共, not Monday
+])
+def test_a_day_of_last_week_or_this_one(question, dates, topic):
+    """Relative to the archive's newest day (a Saturday here): a weekday of the week before
+    or of this one, or its weekend; the day is the filter, not the topic."""
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.dates.date_from, k.dates.date_to) == dates and k.topic == topic
+    if dates[0] == dates[1]:
+        assert k.dates.label == dates[0]  # one day is said once
+
+
+@pytest.mark.parametrize(("question", "topic", "start"), [
+    ("关于卡努台风，最早和最晚的报道分别是哪天？", "卡努台风", None),
+    ("关于卡努的第一篇和最后一篇报道是哪天？", "卡努", None),
+    ("8月关于地震的报道，最早的和最新的分别是哪篇？", "地震", "2023-08-01"),
+    ("When were the first and last reports on Khanun published?", "Khanun", None),
+])
+def test_the_first_and_the_last_report_on_a_topic(question, topic, start):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.kind, k.order, k.topic) == ("date", "both", topic) and not k.sides
+    assert (k.dates.date_from if k.dates else None) == start
+
+
+@pytest.mark.parametrize(("question", "topic", "dates"), [
+    ("What did the archive say about Evergrande in August?", "Evergrande", ("2023-08-01", "2023-08-31")),
+    ("8月份关于暑期旅游的报道有哪些？", "旅游", ("2023-08-01", "2023-08-31")),  # the month, not the summer
+    ("暑期有哪些关于旅游的报道？", "旅游", ("2023-07-01", "2023-08-31")),
+    ("最近关于房地产的新闻多吗？", "房地产", ("2023-08-13", "2023-08-19")),
+    ("最近一个月关于地震的报道有几篇，分别在哪些地方？", "地震", ("2023-07-21", "2023-08-19")),
+])
+def test_more_of_a_users_wordings_of_a_topic_in_dates(question, topic, dates):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert k.kind in ("date", "count") and k.topic == topic
+    assert (k.dates.date_from, k.dates.date_to) == dates

@@ -192,6 +192,15 @@ def companions(view: ArchiveView, word: str, tuning) -> list[str]:
     return out
 
 
+def _named_kind_alone(groups: list[list[str]]) -> list[list[str]]:
+    """A topic that names one of a word's stand-ins beside it (「卡努台风」: 卡努 is one of
+    台风's companions) asks for that one: the word keeps no other stand-in, so a report on
+    another typhoon (杜苏芮) is not on it, while a report on 卡努 still says 台风 (nearly every
+    one does: that is what made it a companion) and 卡努汽车 does not."""
+    heads = {g[0] for g in groups}
+    return [[g[0]] if heads & set(g[1:]) else g for g in groups]
+
+
 def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[list[str]]:
     """The topic as groups of words, each group one of its words with the words that stand
     for it here: an article on the topic has a word of every group. A Chinese word brings its
@@ -205,7 +214,7 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
     words = [name for name, _ in whole] + pieces
     words = [w for w in dict.fromkeys(words) if not any(w != o and w in o for o in words)]
     latin = [w for w in words if w.isascii()]
-    groups = [[w, *companions(view, w, tuning)] for w in words if not w.isascii()]
+    groups = _named_kind_alone([[w, *companions(view, w, tuning)] for w in words if not w.isascii()])
     least = tuning.companion_min_articles  # titles that use a Latin word for it to be the archive's own
     if not latin or all(sum(w in h for h in view.heads) >= least for w in latin):
         return groups + [_written_beside(view, w, embedder, tuning) or [w] for w in latin]

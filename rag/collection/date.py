@@ -65,6 +65,8 @@ def answer(ctx: Context) -> Answer | None:
         records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if specific else ctx.records
     if kind.listing:
         return _chronology(ctx, w, records)
+    if kind.order == "both":
+        return _first_and_last(ctx, w, records, specific)
     if kind.order:
         dated = by_date([r for r in records if r.date], newest_first=kind.order == "newest")
         if not dated:
@@ -93,7 +95,7 @@ def answer(ctx: Context) -> Answer | None:
         w.text("\n")
     if not records:
         if specific:
-            w.text(ctx.say(f"{kind.dates.label}之间没有{on}文章。", f"No articles{on} were published {kind.dates.label}."))
+            w.text(ctx.say(f"{_within_words(kind.dates)}没有{on}文章。", f"No articles{on} were published {kind.dates.label}."))
             return w.answer(ctx) if kind.recent or scans(ctx) else None
         return _nothing_in_range(w, ctx)
     w.text(ctx.say(f"{kind.dates.label}发布的{on}文章有{len(records)}篇（从新到旧）：",
@@ -110,6 +112,39 @@ def answer(ctx: Context) -> Answer | None:
     else:
         undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内，未列出", "so they fall in no date range")
     return w.answer(ctx)
+
+
+def _first_and_last(ctx: Context, w: Writer, records: list[ArticleRecord], specific: bool) -> Answer | None:
+    """"关于卡努，最早和最晚的报道分别是哪天": the oldest and the newest article (on the topic,
+    in the dates asked), each with its title and date cited."""
+    dated = by_date([r for r in records if r.date], newest_first=False)
+    if not dated:
+        return None
+    on = ctx.say(f"关于{ctx.kind.topic}的", f" on {ctx.kind.topic}") if specific else ""
+    oldest, newest = dated[0], dated[-1]
+    if oldest is newest:
+        w.text(ctx.say(f"{on}文章中注明日期的只有一篇：", f"Only one dated article{on}: "))
+        _title_and_date(w, ctx, oldest)
+    else:
+        w.text(ctx.say(f"{on}{len(dated)}篇注明日期的文章中，最早的是", f"Of {len(dated)} dated articles{on}, the oldest is "))
+        _title_and_date(w, ctx, oldest)
+        w.text(ctx.say("；最新的是", "; the newest is "))
+        _title_and_date(w, ctx, newest)
+    w.text(ctx.say("。", "."))
+    undated_note(w, ctx, records, "无法判断先后", "so their place in the order is unknown")
+    return w.answer(ctx)
+
+
+def _title_and_date(w: Writer, ctx: Context, r: ArticleRecord) -> None:
+    w.text(f"《{r.title}》")
+    _cite_title(w, ctx, r)
+    w.text(ctx.say("，发布于", ", published on "))
+    _cite_date(w, r)
+
+
+def _within_words(dates) -> str:
+    """"2024-01-01 至 2024-12-31之间", but one day or an open range as its label says it."""
+    return dates.label + ("之间" if dates.date_from and dates.date_to and dates.date_from != dates.date_to else "")
 
 
 def _days(dates) -> int:
@@ -138,7 +173,7 @@ def _cite_date(w: Writer, r: ArticleRecord) -> None:
 def _nothing_in_range(w: Writer, ctx: Context) -> Answer | None:
     """No dated article in the question's range: said so, with the undated ones named."""
     assert ctx.kind.dates is not None
-    w.text(ctx.say(f"{ctx.kind.dates.label}之间没有发布文章。", f"No articles were published {ctx.kind.dates.label}."))
+    w.text(ctx.say(f"{_within_words(ctx.kind.dates)}没有发布文章。", f"No articles were published {ctx.kind.dates.label}."))
     undated_note(w, ctx, undated_outside_range(ctx), "不在任何日期范围内", "so they fall in no date range")
     return w.answer(ctx) if w.citations else None
 

@@ -50,7 +50,7 @@ class Kind(StrEnum):
 
 
 Scope = Literal["", "collection", "article", "define"]  # overview: the collection, one article, a name
-Order = Literal["", "newest", "oldest"]  # date: which end of the date order ("" = none asked)
+Order = Literal["", "newest", "oldest", "both"]  # date: which end of the date order ("" = none asked)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class DateRange:
 
 def days_between(lo: dt.date, hi: dt.date) -> DateRange:
     """The days from `lo` to `hi`, both included, labelled as the answers state them."""
-    return DateRange(lo.isoformat(), hi.isoformat(), f"{lo.isoformat()} 至 {hi.isoformat()}")
+    label = lo.isoformat() if lo == hi else f"{lo.isoformat()} 至 {hi.isoformat()}"
+    return DateRange(lo.isoformat(), hi.isoformat(), label)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ _SPAN_UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "月"
 _EN_NUMBER = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
               "a couple of": 2, "a few": 3}
 _EN_WEEK_ORDINAL = r"(first|second|third|fourth|last|1st|2nd|3rd|4th)"
+# "上周五", "这周一", "上周末": one day (or the weekend) of last week or this one; not "上周一共"
+_WEEKDAY_ZH = re.compile(r"(上个?(?:星期|礼拜)|上一?周|这一?周|本周|这个?(?:星期|礼拜))([一二三四五六日天末])"
+                         r"(?![共些起样直定下点次篇个])")
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
     # "8月第二周", "2023年8月的第一个星期": the month's days 1-7, 8-14, ...
@@ -155,6 +159,9 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     # "最近三天", "近一个月", "过去两周", "the past 10 days": that many days ending on the reference date
     (_SPANS[0], "rel_span"),
     (_SPANS[1], "en_rel_span"),
+    (_WEEKDAY_ZH, "weekday"),
+    (re.compile(r"\b(last|this)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b", re.I),
+     "en_weekday"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
     (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))(?![一二三四五六日天末])"), "this_w"),  # the reference date's week up to it
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
@@ -281,8 +288,8 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
     text = normalize(question)
     for pattern, kind in _DATE_PATTERNS:
         m = pattern.search(text)
-        if m is None:
-            continue
+        if m is None or (kind == "season" and _NAMES_A_MONTH.search(text)):
+            continue  # "8月份关于暑期旅游的报道": the month is the date; summer is what it is about
         try:
             lo, hi = _resolve(m, kind, today)
         except (ValueError, KeyError):
@@ -300,6 +307,7 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
     return None
 
 
+_NAMES_A_MONTH = re.compile(_MONTH_NUM + r"月")
 _PARTS = {"上旬": (1, 10), "初": (1, 10), "early": (1, 10), "beginning of": (1, 10), "start of": (1, 10),
           "中旬": (11, 20), "mid": (11, 20), "下旬": (21, 31), "底": (21, 31), "末": (21, 31),
           "late": (21, 31), "end of": (21, 31)}  # a third of a month: days (first, last)
@@ -319,6 +327,8 @@ _WEEK_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "first": 1, "s
 
 
 _SEASON_MONTHS = {"春": (3, 5), "夏": (6, 8), "秋": (9, 11), "冬": (12, 2), "暑": (7, 8)}  # first, last month
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "monday": 0, "tuesday": 1,
+             "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
 _DAYS_BACK = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 
 
@@ -403,6 +413,22 @@ def _resolve(m: re.Match, kind: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if kind == "rel_d":
         d = today - dt.timedelta(days=_DAYS_BACK[m[1].lower()])
         return d, d
+    if kind == "weekday":
+        monday = today - dt.timedelta(days=today.weekday() + (7 if m[1].startswith("上") else 0))
+        if m[2] == "末":
+            return monday + dt.timedelta(days=5), monday + dt.timedelta(days=6)
+        d = monday + dt.timedelta(days=_WEEKDAYS[m[2]])
+        return d, d
+    if kind == "en_weekday":
+        day = m[2].lower()
+        monday = today - dt.timedelta(days=today.weekday())
+        if day == "weekend":
+            saturday = monday + dt.timedelta(days=5) - dt.timedelta(days=7 if m[1].lower() == "last" else 0)
+            return saturday, saturday + dt.timedelta(days=1)
+        d = monday + dt.timedelta(days=_WEEKDAYS[day])
+        if m[1].lower() == "last" and d >= today:  # "last Friday": the one before the reference date
+            d -= dt.timedelta(days=7)
+        return d, d
     if kind == "rel_w":
         monday = today - dt.timedelta(days=today.weekday())
         return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
@@ -486,7 +512,7 @@ _HAPPENED = re.compile(
     r"|\b(any )?(updates?|developments?) (on|about|with|from|in)\b)", re.I)
 # "最新的报道是哪天发的", "the latest article": the one newest, not what is new
 _ONE_NEWEST = re.compile(r"(是哪|哪天|哪一天|什么时候|(最近|最新)的?一篇|(最新|最近)的?(报道|文章|新闻)(是什么|说了什么|讲了什么|说的是什么)|\b(latest|newest|most recent) (article|story|report|piece|post)\b(?!s))", re.I)
-_RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|这一周|这周|本周|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新(?!闻)|\bwhat is new\b"
+_RECENT_WORDS = re.compile(r"(最近|近期|近来|近日|这几天|这两天|(?:这一周|这周|本周)(?![一二三四五六日天末])|最新|新鲜事|新(?=新闻|报道|消息|动态)|(?<=什么)新(?!闻)|\bwhat is new\b"
                            r"|\bwhat is the latest\b|\blatest\b|\brecent(ly)?\b|\bnewest\b|\banything (new|recent)\b)", re.I)
 # a listing is an instruction to sort: a sort verb, or a from-to / "newest first" phrase
 _SORT_VERB = re.compile(r"(排|列|\b(sort|list|order|arrange|rank|put|show|give)\w*\b)", re.I)
@@ -517,7 +543,16 @@ _ASKS_DATE = re.compile(
     r"|\b(when|what (date|day|year|month)) (was|were|did|is)\b[^?]*\b(published|written|released|posted|come out|appear)"
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
-    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b)", re.I)
+    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
+    r"|\b(?:the|this|my|our|your) archives?\b)", re.I)
+# "最早和最晚的报道分别是哪天", "the first and the last report on X": both ends of the date order
+_FIRST_AND_LAST = re.compile(
+    r"((最早|最先|第一篇|头一篇)[^？?。]{0,10}(和|与|跟|及|以及|、|还有)[^？?。]{0,6}(最晚|最新|最后一篇|最近一篇|最后)"
+    r"|(最晚|最新|最后一篇|最近一篇)[^？?。]{0,10}(和|与|跟|及|以及|、|还有)[^？?。]{0,6}(最早|最先|第一篇)"
+    r"|\b(first|earliest|oldest)\b[^?]{0,30}\b(and|&)\b[^?]{0,15}\b(last|latest|newest|most recent)\b"
+    r"|\b(last|latest|newest|most recent)\b[^?]{0,30}\b(and|&)\b[^?]{0,15}\b(first|earliest|oldest)\b)", re.I)
+_ENDS = re.compile(r"(最早|最先|第一篇|头一篇|最晚|最新|最后一篇|最近一篇|最后|\b(?:first|earliest|oldest|last|latest|newest|"
+                   r"most recent)\b)", re.I)
 _UNDATED = re.compile(r"(没有日期|无日期|未注明日期|没注明日期|日期不详|没有标注日期|\bundated\b|\bno date\b|\bwithout (a )?date)", re.I)
 _FIRST_OF_TWO = re.compile(r"[，,]?\s*(哪个|哪篇|谁|哪一篇)(先|更早|早)(发|发布|发表|出来)?的?|\bwhich (came|was published) first\b", re.I)
 _EACH_OF_TWO = re.compile(r"(分别|各自)")
@@ -610,7 +645,7 @@ def _is_name(phrase: str) -> bool:
 
 # what a question says around its topic; longest first, so 有关 goes whole rather than 有 of it
 _STRIP_ZH_WORDS = (
-    "请 请问 帮我 给我 统计 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找一下 哪里 哪儿 什么地方 列一下 列个 之间 期间 有关于 每天 平均 消息 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
+    "请 请问 帮我 给我 统计 多吗 多不多 哪些地方 哪些地区 分别 各自 第一篇 最后一篇 哪一天 哪天 什么时候 资料库 知识库 语料库 新闻库 文章库 新闻库里 文章库里 列出 列举 罗列 找出 查找 查查 搜索 找找 找一找 找一下 哪里 哪儿 什么地方 列一下 列个 之间 期间 有关于 每天 平均 消息 发 这个月 本月 这一周 这周 本周 这个星期 这个礼拜 看看 能否 可以 能不能 一下 简要 简单 一共 总共 资料库里 语料库里 资料里 资料中 文中 "
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
@@ -638,6 +673,7 @@ def topic_of(question: str) -> str:
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
     text = _RELATED_TO.sub(r" \1 ", text)  # "哪些和洪水有关": 洪水
+    text = _WEEKDAY_ZH.sub(" ", text)  # a day ("上周五"), read as dates; its 上周 alone is a kind word
     text = _strip_kind_words(text)
     # a kind of news ("体育新闻", "财经报道") is about its kind: the word for news is not the topic
     text = _NEWS_OF_A_KIND.sub(r"\1", text)
@@ -937,6 +973,12 @@ def _overview_from_vote(r: Reading) -> QuestionKind:
     return QuestionKind(Kind.OVERVIEW, r.topic, scope="article" if r.topic else "collection")
 
 
+def _first_and_last(r: Reading) -> QuestionKind:
+    topic = _count_topic(_ENDS.sub(" ", r.topic), r.dates or DateRange(None, None, ""))
+    topic = re.sub(r"(?:^|(?<=\s))(?:和|与|跟|及|以及|、|还有|分别|各|and|&)(?=\s|$)", " ", topic, flags=re.I)
+    return QuestionKind(Kind.DATE, re.sub(r"\s+", " ", topic).strip(), dates=r.dates, order="both")
+
+
 def _date_from_vote(r: Reading) -> QuestionKind:
     if r.dates is not None:
         return QuestionKind(Kind.DATE, _count_topic(r.topic, r.dates), dates=r.dates)
@@ -965,6 +1007,7 @@ RULES: tuple[KindRule, ...] = (
     ), lambda r: QuestionKind(Kind.COUNT, _count_topic(r.topic, r.dates), dates=r.dates), "rag.collection.count"),
     KindRule(Kind.DATE, (
         Wording("which of two came first", 10, (_FIRST_OF_TWO,), _first_of_two),
+        Wording("the first and the last", 11, (_FIRST_AND_LAST, _PUBLISHED), _first_and_last),
         Wording("every article in date order", 30,
                 (_CHRONO, (_PUBLISHED, _EACH_ARTICLE), (_SORT_VERB, _FROM_TO)), _listing,
                 excludes=(_PICK_ONE, _ONE_ARTICLE, _COUNT)),
@@ -1104,8 +1147,8 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", topic))
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month)\b)",
+    topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", _WEEKDAY_ZH.sub(" ", topic)))
+    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
