@@ -160,7 +160,8 @@ def step_query(cfg_file: Path, rounds: int) -> dict:
     from rag.pipeline import build_pipeline
 
     cfg = _cfg(cfg_file)
-    articles, _ = load_corpus(cfg.corpus.path, cfg.corpus.extensions, cfg.corpus.max_file_bytes)
+    articles, _ = load_corpus(cfg.corpus.path, cfg.corpus.extensions, cfg.corpus.max_file_bytes,
+                              exclude=cfg.corpus.exclude)
     titled = [a for a in articles if a.title]
     picked = random.Random(1).sample(titled, min(16, len(titled)))
     questions = [*GENERIC_QUESTIONS, *(f"{a.title[:30]}是怎么回事？" for a in picked)]

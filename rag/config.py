@@ -58,6 +58,9 @@ DEFAULT_MODEL = "default"  # sentence-transformers backend: the all-MiniLM-L6-v2
 class CorpusConfig:
     path: str = str(DEFAULT_CORPUS)
     extensions: tuple[str, ...] = (".md", ".markdown", ".txt")  # each needs a registered loader
+    # a folder's notes, not articles: file names matching one (any case) are skipped with a
+    # reason; [] indexes them too
+    exclude: tuple[str, ...] = ("README*", "LICENSE*", "CHANGELOG*", "CONTRIBUTING*")
     max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
     # Per-file embedding budget: an article whose body (after the front matter) is longer is
     # skipped with a reason. The default model embeds ~0.4 ms per character on 2 cores, each
@@ -339,6 +342,9 @@ def _check_ranges(cfg: Config) -> None:
                           f"got {list(cfg.corpus.extensions)!r}")
     from rag.registry import LOADERS
 
+    if not all(isinstance(p, str) and p.strip() for p in cfg.corpus.exclude):
+        raise ConfigError("config key `corpus.exclude`: must list file name patterns like README*, "
+                          f"got {list(cfg.corpus.exclude)!r}")
     for ext in cfg.corpus.extensions:
         if ext.lower() not in LOADERS.names():
             raise ConfigError(f"config key `corpus.extensions`: no article loader for {ext!r}; "

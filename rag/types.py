@@ -201,6 +201,7 @@ class SkippedFile:
     path: str
     reason: str
     duplicate_of: str | None = None  # set when the file repeats another file's content
+    excluded: bool = False  # its name matches corpus.exclude: not an article, so not kept either
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from rag.errors import ArticleError, CorpusError
+from rag.errors import ArticleError, ConfigError, CorpusError
 from rag.index.corpus import load_corpus, parse_article
 
 EXT = (".md", ".markdown", ".txt")
@@ -88,6 +88,30 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_load(corpus_dir, tmp_pa
     assert "same content as 000_8378715d027410b1.txt" in reasons["dup.md"]
     assert "outside" in reasons["link.md"]
     assert "image.png" not in reasons
+
+
+def test_a_folders_readme_is_skipped_by_default_and_indexed_when_asked(make_cfg, fake_embedder, corpus_dir):
+    """An exported archive often carries a README describing it: its notes, not an article
+    (asked "What did the archive say about X", the 10k archive's README answered)."""
+    from rag.index.ingest import lexical_dir
+    from rag.index.lexical import LexicalIndex
+    from rag.pipeline import ingest
+
+    (corpus_dir / "README.md").write_text("# My archive\n\nNews of July and August, one file each.\n", encoding="utf-8")
+    (corpus_dir / "notes").mkdir()
+    (corpus_dir / "notes" / "license.txt").write_text("CC BY 4.0 for the texts.", encoding="utf-8")
+    every = make_cfg(corpus={"path": str(corpus_dir), "exclude": []})
+    ingest(every, embedder=fake_embedder, progress=False)
+    assert "README.md" in {r.id for r in LexicalIndex.load(lexical_dir(every)).articles}
+    report = ingest(make_cfg(), embedder=fake_embedder, progress=False)  # the default: the notes go
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert "corpus.exclude 'README*'" in reasons["README.md"] and "not an article" in reasons["README.md"]
+    assert "corpus.exclude 'LICENSE*'" in reasons["notes/license.txt"]
+    assert set(report.removed) == {"README.md", "notes/license.txt"}  # not kept as a file that failed to load
+    ids = {r.id for r in LexicalIndex.load(lexical_dir(make_cfg())).articles}
+    assert "README.md" not in ids and len(ids) == 4
+    with pytest.raises(ConfigError, match="corpus.exclude"):
+        make_cfg(corpus={"path": str(corpus_dir), "exclude": [""]})
 
 
 def test_missing_corpus_folder_is_an_error(tmp_path):

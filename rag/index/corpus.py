@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import errno
+import fnmatch
 import hashlib
 import os
 import re
@@ -266,13 +267,15 @@ def _read_regular_file(file: Path, real_root: Path, max_file_bytes: int) -> byte
 def load_corpus(
     folder: str | os.PathLike, extensions: tuple[str, ...], max_file_bytes: int,
     indexed: Mapping[str, str] | None = None, max_body_chars: int | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> tuple[list[Article], list[SkippedFile]]:
     """Load every article under `folder`; files that cannot be used are skipped with a reason.
 
     Of two files with the same content the first in path order is kept, unless the index
     already holds that content under the other one (`indexed`: article id -> content hash):
     copying an indexed file must not move its citations to the copy. An article whose body
-    is longer than `max_body_chars` (the per-file embedding budget) is skipped."""
+    is longer than `max_body_chars` (the per-file embedding budget) is skipped, and so is a
+    file whose name matches an `exclude` pattern (a folder's README: its notes, not an article)."""
     from rag.registry import LOADERS
 
     indexed = indexed or {}
@@ -287,6 +290,11 @@ def load_corpus(
     duplicates: list[tuple[str, str]] = []
     for file in _candidate_files(root, extensions):
         article_id = file.relative_to(root).as_posix()
+        pattern = next((p for p in exclude if fnmatch.fnmatch(file.name.lower(), p.lower())), None)
+        if pattern is not None:
+            skipped.append(SkippedFile(article_id, f"a folder's notes, not an article (corpus.exclude {pattern!r})",
+                                       excluded=True))
+            continue
         try:
             raw = _read_regular_file(file, real_root, max_file_bytes)
             loader = loaders[_extension(file.name, extensions)]

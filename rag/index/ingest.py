@@ -151,8 +151,8 @@ def plan_ingest(cfg: Config, articles: list[Article], skipped: list[SkippedFile]
     keys = {a.id: ingest_key(a, cfg) for a in articles}
     present = set(keys)
     # A file that still exists but now fails to load keeps its last good version; a duplicate
-    # of another file does not (the other file is the article).
-    kept = {s.path for s in skipped if s.duplicate_of is None and s.path in states}
+    # of another file does not (the other file is the article), nor one corpus.exclude names.
+    kept = {s.path for s in skipped if s.duplicate_of is None and not s.excluded and s.path in states}
     gone = sorted(a for a in states if a not in present and a not in kept)
     base = {} if rebuild else states
     added: list[str] = []
@@ -353,7 +353,7 @@ def run_ingest_locked(cfg: Config, embedder: Embedder, store: VectorStore, *, co
     states = live.article_states() if live.exists() else {}
     articles, skipped = load_corpus(corpus, cfg.corpus.extensions, cfg.corpus.max_file_bytes,
                                     indexed={a: s.ingest_key.split(":")[0] for a, s in states.items()},
-                                    max_body_chars=cfg.corpus.max_body_chars)
+                                    max_body_chars=cfg.corpus.max_body_chars, exclude=cfg.corpus.exclude)
     plan = plan_ingest(cfg, articles, skipped, states, rebuild)
     check_plan(plan, corpus, cfg.corpus.extensions, allow_empty, prune)
     checkpoint("planned")
