@@ -253,6 +253,21 @@ def test_a_topic_naming_which_one_keeps_no_other_stand_in(archive):
 
 
 @pytest.mark.slow
+def test_more_after_counts_by_month_has_no_more_and_the_earliest_one_is_of_the_listing(archive):
+    pipeline, articles = archive
+    question = "各个月份关于杜苏芮的报道分别有多少篇？"
+    months = answer(question, pipeline=pipeline)
+    assert "2023-07：6篇" in months.text and "2023-08：7篇" in months.text, months.text
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": months.text}]
+    more = answer("更多", history=history, pipeline=pipeline)
+    assert "没有更多了" in more.text and "2023-07：" not in more.text, more.text  # not the months again
+    history = [{"role": "user", "content": "8月有哪些关于地震的报道？"}, {"role": "assistant", "content": "…"}]
+    earliest = answer("最早的一篇是什么时候？", history=history, pipeline=pipeline)
+    quake = min(d for d, body in articles.values() if d and "地震" in body)
+    assert f"发布于{quake}" in earliest.text, earliest.text  # the oldest quake report, not the archive's oldest
+
+
+@pytest.mark.slow
 def test_a_day_of_last_week_is_that_day(archive):
     pipeline, articles = archive
     result = answer("上周五有哪些新闻？", pipeline=pipeline)  # the archive's newest day is Saturday 2023-08-19

@@ -492,3 +492,45 @@ def test_more_of_a_users_wordings_of_a_topic_in_dates(question, topic, dates):
     k = classify(question, dt.date(2023, 8, 19))
     assert k.kind in ("date", "count") and k.topic == topic
     assert (k.dates.date_from, k.dates.date_to) == dates
+
+
+@pytest.mark.parametrize(("before", "question", "expected"), [
+    ("关于大运会的报道有多少篇？", "最早的一篇是什么时候？", ("date", "大运会", "oldest", None)),
+    ("8月有哪些关于台风的报道？", "最新的一篇是哪篇？", ("date", "台风", "newest", "2023-08-01")),
+    ("Which articles covered the Universiade in August?", "Which one is the newest?",
+     ("date", "Universiade", "newest", "2023-08-01")),
+    ("7月有哪些关于人工智能的报道？", "How many of them are from late July?", ("count", "人工智能", "", "2023-07-21")),
+])
+def test_a_question_about_the_articles_just_listed_is_asked_of_them(before, question, expected):
+    """Without 「其中」: the earliest one, the newest one, how many of them: of the articles the
+    question before listed (its topic, within its dates)."""
+    import datetime as dt
+
+    from rag.collection.question_kinds import follow_up, looks_like_follow_up
+
+    today = dt.date(2023, 8, 19)
+    assert looks_like_follow_up(question)
+    k = follow_up(classify(before, today), question, today)
+    assert (k.kind, k.topic, k.order, k.dates.date_from if k.dates else None) == expected
+
+
+def test_the_earliest_one_after_a_fact_question_is_its_own_question():
+    import datetime as dt
+
+    from rag.collection.question_kinds import follow_up
+
+    today = dt.date(2023, 8, 19)
+    assert follow_up(classify("台风卡努是今年第几号台风？", today), "最早的一篇报道是哪天？", today) is None
+    assert classify("最早的一篇报道是哪天？", today).order == "oldest"  # of the whole archive
+
+
+@pytest.mark.parametrize(("question", "kind", "topic"), [
+    ("各个月份关于台风的报道分别有多少篇？", "count", "台风"),  # not "份 台风"
+    ("8月份最热门的话题有哪些？", "overview", ""),  # what the month was about, not a fact
+    ("上周最热门的新闻是什么？", "overview", ""),
+])
+def test_months_and_hot_topics_in_a_users_words(question, kind, topic):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.kind, k.topic) == (kind, topic)

@@ -176,8 +176,9 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
         return w.answer(ctx) if scans(ctx) else None
     order = (sorted(groups, key=lambda g: (-len(groups[g]), g)) if period.busiest_first else sorted(groups))
     # days come a page of `shown` at a time: "更多" after them asks for the next busiest
-    first = (max(1, kind.page) - 1) * period.shown if period.shown else 0
-    shown = order[first : first + period.shown] if period.shown else order
+    # months all come on the first page: "更多" after them has no more to show
+    first = (max(1, kind.page) - 1) * (period.shown or len(order))
+    shown = order[first : first + period.shown] if period.shown else order[first:]
     w.text(ctx.say(f"{label}{on}文章按发布{period.zh}统计（共{len(dated)}篇，分布在{len(groups)}{period.zh_unit}）",
                    f"Articles{on} {label} by {period.en} of publication ({len(dated)} in all, over {len(groups)} "
                    f"{period.en}s)"))

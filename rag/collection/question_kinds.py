@@ -468,7 +468,7 @@ _COMPARE = re.compile(
     re.I)
 # "每个月各有多少篇", "which month had more articles about floods": counts per month
 # ("哪个月" alone asks a date: "在1998年的哪个月出版？"; with more or fewer it compares months)
-_BY_MONTH = re.compile(r"(每个?月|各个?月|按月|分月|逐月|月份?(更|还是)?(多|少)还是|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
+_BY_MONTH = re.compile(r"(每个?月份?|各个?月份?|按月份?|分月份?|逐月|月份?(更|还是)?(多|少)还是|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
                        r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 # "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
@@ -590,7 +590,7 @@ _COLLECTION_SPAN = re.compile(
 _ARCHIVE = re.compile(r"(资料库|知识库|语料库|新闻库|文章库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
 # "最重要的新闻", "热点新闻", "headlines": what a window was about, not its newest articles
-_IMPORTANT_NEWS = re.compile(r"(最?重要|热点|热门|头条)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
+_IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
                              re.I)
 _WINDOW_OVERVIEW = re.compile(
     r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
@@ -1060,6 +1060,13 @@ _SWAP = re.compile(r"^\s*(?:那么?|那要是|那如果是|and|what about|how ab
                    r"(?:呢|的呢|怎么样|又如何)?\s*[？?。.!！]*\s*$", re.I)
 _SWAP_CUE = re.compile(r"(呢\s*[？?。]*\s*$|^\s*(?:and|what about|how about)\b)", re.I)
 _AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|\b(?:of|among) (?:these|them|those)\b)", re.I)
+# ... or asks which end of them without saying "其中": 「最早的一篇是什么时候？」, "Which one is the newest?"
+_ONE_END = re.compile(r"^\s*(?:那)?(?:最早|最新|最晚|最先|最后|第一)的?(?:一篇|那篇|一条|是哪)|^\s*哪一?篇(?:最早|最新|最晚)"
+                      r"|^\s*(?:which|what) (?:one|article|report|story) (?:is|was) (?:the )?"
+                      r"(?:oldest|newest|latest|earliest|most recent)\b|^\s*(?:the )?(?:oldest|newest|latest|earliest) one\b",
+                      re.I)
+# ... or counts or picks "of them": "How many of them are from late July?"
+_OF_THEM = re.compile(r"\b(how many|which|what)\s+of\s+(?:them|these|those)\b", re.I)
 # A topic is swapped only when the follow-up says it is one: 「关于地震的呢」, 「地震的报道呢」,
 # "articles on earthquakes", or one bare English word ("What about earthquakes?"). 「那登陆地点呢」,
 # 「那伤亡人数呢」, "And the death toll?" ask a fact of the same subject: the fact path's follow-up.
@@ -1073,7 +1080,8 @@ _TOPIC_SWAPS = (Kind.COUNT, Kind.DATE, Kind.WHICH)  # kinds whose topic a follow
 def looks_like_follow_up(question: str) -> bool:
     """Worded as a follow-up ("…呢？", "And…", "其中…"): its kind may come from the turn before."""
     text = normalize(question).strip()
-    return bool(_AMONG.match(text) or (_SWAP.match(text) and _SWAP_CUE.search(text)))
+    return bool(_AMONG.match(text) or _ONE_END.match(text) or _OF_THEM.search(text)
+                or (_SWAP.match(text) and _SWAP_CUE.search(text)))
 
 
 def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | None:
@@ -1099,8 +1107,12 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
     if not previous.special or previous.sides:
         return None
     text = normalize(question).strip()
-    if _AMONG.match(text):
-        rest = _AMONG.sub(" ", text)
+    if _ONE_END.match(text) and not _AMONG.match(text):
+        order: Order = "oldest" if _ORDER_OLD.search(text) or re.search(r"最先|第一", text) else "newest"
+        return QuestionKind(Kind.DATE, previous.topic, dates=previous.dates, order=order,
+                            mentions=previous.mentions)
+    if _AMONG.match(text) or _OF_THEM.search(text):
+        rest = _OF_THEM.sub(r"\1 articles", _AMONG.sub(" ", text))
         own = classify_own(rest) if classify_own else classify(rest, today)
         if not own.special or own.sides:
             return None
