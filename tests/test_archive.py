@@ -268,6 +268,20 @@ def test_more_after_counts_by_month_has_no_more_and_the_earliest_one_is_of_the_l
 
 
 @pytest.mark.slow
+def test_a_count_of_mentions_counts_every_article_that_says_it(archive):
+    """「有几篇报道提到了X」 counts the articles that say it, in passing or not (a report on
+    the Universiade's closing that thanks its volunteers), each line quoting where it says it;
+    「关于X的」 counts those about it."""
+    pipeline, articles = archive
+    result = answer("8月有几篇报道提到了志愿者？", pipeline=pipeline)
+    saying = {a for a, (d, body) in articles.items() if d and d.startswith("2023-08") and "志愿者" in body}
+    assert f"2023-08-01 至 2023-08-31提到志愿者的文章有{len(saying)}篇" in result.text, result.text
+    assert {a for a in _listed(result) if articles[a][0]} == saying
+    quoted = [c.quote for c in result.citations if articles[c.source][0] and c.field not in ("date", "title")]
+    assert quoted and all("志愿者" in q for q in quoted)  # the sentence that says it, not the lead
+
+
+@pytest.mark.slow
 def test_a_day_of_last_week_is_that_day(archive):
     pipeline, articles = archive
     result = answer("上周五有哪些新闻？", pipeline=pipeline)  # the archive's newest day is Saturday 2023-08-19

@@ -484,6 +484,31 @@ def summary_lines(w: Writer, ctx: Context, records: list[ArticleRecord], words: 
     more_note(w, ctx, len(records))
 
 
+def mention_lines(w: Writer, ctx: Context, records: list[ArticleRecord], words: tuple[str, ...]) -> None:
+    """As summary_lines, each article's line quoting where it says one of `words`: its
+    summary's sentence if that says it, else the first sentence of its text that does (a
+    mention is often in passing, deep in the body)."""
+    from rag.text import sentence_spans
+
+    first, page = page_slice(ctx, records)
+    for i, r in enumerate(page, first):
+        w.text("\n")
+        evidence = [ctx.evidence(r, s) for s in r.summary_spans if _says(s.text, words)][:1]
+        for c in ctx.lexical.chunks_of(r.id) if not evidence else ():
+            found = next(((a, b) for a, b in sentence_spans(c.text, c.start)
+                          if _says(c.text[a - c.start : b - c.start], words)), None)
+            if found is not None:
+                text = c.text[found[0] - c.start : found[1] - c.start]
+                evidence = [Evidence(r, SourceSpan("body", text, found[0], found[1]), c.id, display(text))]
+                break
+        article_line(w, ctx, r, evidence or [ctx.evidence(r, s) for s in r.summary_spans[:1]], i)
+    more_note(w, ctx, len(records))
+
+
+def _says(text: str, words: tuple[str, ...]) -> bool:
+    return any(x in normalize(text).lower() for x in words)
+
+
 def scans(ctx: Context) -> bool:
     """A collection too large for retrieved passages to see every article: topics are found
     by scanning it (rag.collection.archive)."""
@@ -520,6 +545,24 @@ def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tup
     scan = TopicScan(ctx, topic)
     undated = scan.select(undated_outside_range(ctx)) if ctx.kind.dates else []
     return scan.select(ctx.records), scan.words, undated
+
+
+def mention_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:
+    """As on_topic_records, but the articles that mention the topic (「有几篇报道提到了华为」):
+    every word of it said (or a word standing for it: 杜苏芮 for 台风), in passing or not. A
+    topic with no word to look for (an English name nothing glosses) is read by meaning."""
+    scan = TopicScan(ctx, topic)
+    if not scan.groups:
+        return on_topic_records(ctx, topic)
+    view = scan.view
+
+    def says(r: ArticleRecord) -> bool:
+        text = view.texts[view.position[r.id]]
+        return all(any(w in text for w in g) for g in scan.groups)
+
+    undated = [r for r in undated_outside_range(ctx) if says(r)] if ctx.kind.dates else []
+    # the words as asked: a line quotes where an article says them, before a stand-in
+    return by_date([r for r in ctx.records if says(r)]), tuple(g[0] for g in scan.groups), undated
 
 
 def weak(ctx: Context, e: Evidence, topic: str) -> bool:

@@ -13,6 +13,8 @@ from rag.collection.context import (
     about,
     article_line,
     best_sentences,
+    mention_lines,
+    mention_records,
     on_topic_records,
     range_words,
     scans,
@@ -39,12 +41,18 @@ def answer(ctx: Context) -> Answer | None:
     if len(kind.sides) == 2:
         return _by_topic(ctx, w)
     if kind.topic and scans(ctx):
-        records, words, undated = on_topic_records(ctx, kind.topic)
+        # 「有几篇提到华为」 counts the articles that say it; 「关于华为的」 those about it
+        records, words, undated = (mention_records if kind.mentions else on_topic_records)(ctx, kind.topic)
         label = _range_label(ctx)
-        w.text(ctx.say(f"{label}关于{kind.topic}的文章有{len(records)}篇", f"{len(records)} articles on {kind.topic} {label}"))
+        if kind.mentions:
+            w.text(ctx.say(f"{label}提到{kind.topic}的文章有{len(records)}篇",
+                           f"{len(records)} articles mention {kind.topic} {label}"))
+        else:
+            w.text(ctx.say(f"{label}关于{kind.topic}的文章有{len(records)}篇",
+                           f"{len(records)} articles on {kind.topic} {label}"))
         if records:
             w.text(ctx.say("（从新到旧）：", " (newest first):"))
-            summary_lines(w, ctx, records, words)
+            (mention_lines if kind.mentions else summary_lines)(w, ctx, records, words)
         else:
             w.text("。" if ctx.zh else ".")
         undated_count_note(w, ctx, undated)

@@ -69,6 +69,7 @@ class LexicalIndex:
         self._article_ids = np.array([c.article_id for c in chunks], dtype=object)
         self._dates = np.array([c.date or "" for c in chunks], dtype=object)
         self._by_id: dict[str, Chunk] | None = None
+        self._article_chunks: dict[str, list[Chunk]] | None = None
         self._folder: Path | None = None  # the generation it was loaded from (scan_texts reads there)
         self._scan_texts: list[ScanText] | None = None
         # per article, terms(scan_head): as built, else read a line at a time when asked for
@@ -112,6 +113,15 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        """The article's chunks, in order."""
+        if self._article_chunks is None:
+            grouped: dict[str, list[Chunk]] = {}
+            for c in self.chunks:
+                grouped.setdefault(c.article_id, []).append(c)
+            self._article_chunks = grouped
+        return self._article_chunks.get(article_id, [])
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         if self._by_id is None:
