@@ -282,6 +282,24 @@ def test_a_count_of_mentions_counts_every_article_that_says_it(archive):
 
 
 @pytest.mark.slow
+def test_counts_by_week_list_each_week_monday_to_sunday(archive):
+    pipeline, articles = archive
+    result = answer("哪一周关于杜苏芮的报道最多？", pipeline=pipeline)
+    weeks: dict[str, int] = {}
+    for d, body in articles.values():
+        if d and "杜苏芮" in body:
+            monday = dt.date.fromisoformat(d) - dt.timedelta(days=dt.date.fromisoformat(d).weekday())
+            key = f"{monday} 至 {monday + dt.timedelta(days=6)}"
+            weeks[key] = weeks.get(key, 0) + 1
+    for week, n in weeks.items():
+        assert f"{week}：{n}篇" in result.text, result.text
+    assert sorted(weeks.values())[-2:] == [6, 6] and "最多的是" not in result.text  # a tie names no largest
+    july = answer("7月哪一周关于杜苏芮的报道最多？", pipeline=pipeline)  # one week of July has any
+    assert "最多的是" not in july.text and "2023-07-24 至 2023-07-30：6篇" in july.text, july.text
+    assert "2023-08-" not in july.text.split("\n")[1]
+
+
+@pytest.mark.slow
 def test_a_day_of_last_week_is_that_day(archive):
     pipeline, articles = archive
     result = answer("上周五有哪些新闻？", pipeline=pipeline)  # the archive's newest day is Saturday 2023-08-19

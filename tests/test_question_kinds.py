@@ -534,3 +534,19 @@ def test_months_and_hot_topics_in_a_users_words(question, kind, topic):
 
     k = classify(question, dt.date(2023, 8, 19))
     assert (k.kind, k.topic) == (kind, topic)
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("哪一周关于台风的报道最多？", "台风"),
+    ("关于暴雨的报道在哪一周最多？", "暴雨"),
+    ("每周各有多少篇关于地震的报道？", "地震"),
+    ("Which week had the most articles about floods?", "floods"),
+    ("How many articles about the typhoon were published each week?", "typhoon"),
+    ("哪一周的新闻最多？", ""),
+])
+def test_counts_by_week(question, topic):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.kind, k.by_week, k.by_day, k.by_month, k.topic) == ("count", True, False, False, topic)
+    assert not classify("上周有几篇关于台风的报道？", dt.date(2023, 8, 19)).by_week  # one week, counted

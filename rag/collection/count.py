@@ -4,6 +4,8 @@ counted in a date range."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.collection.context import (
@@ -36,8 +38,8 @@ def answer(ctx: Context) -> Answer | None:
         w.text(ctx.say(f"没有注明日期的文章有{len(records)}篇", f"{len(records)} articles have no date"))
         _titles_or_stop(w, ctx, records)
         return w.answer(ctx) if records else None
-    if kind.by_month or kind.by_day:
-        return _by_period(ctx, w, DAY if kind.by_day else MONTH)
+    if kind.by_month or kind.by_day or kind.by_week:
+        return _by_period(ctx, w, DAY if kind.by_day else WEEK if kind.by_week else MONTH)
     if len(kind.sides) == 2:
         return _by_topic(ctx, w)
     if kind.topic and scans(ctx):
@@ -144,19 +146,26 @@ def _by_topic(ctx: Context, w: Writer) -> Answer | None:
 
 @dataclass(frozen=True)
 class Period:
-    """How a count is split by date: the length of the date's prefix that names one, the
-    words for it, and how many of them the answer shows."""
-    prefix: int  # "2023-08" for a month, "2023-08-01" for a day
+    """How a count is split by date: what names the group a date falls in, the words for it,
+    and how many of them the answer shows."""
+    group: Callable[[str], str]  # "2023-08" for a month, "2023-08-01" for a day
     zh: str
     zh_unit: str  # what a number of them is counted in: 3个月, 5天
     en: str
-    busiest_first: bool  # days: the busiest few; months: every one, in order
+    busiest_first: bool  # days: the busiest few; months and weeks: every one, in order
     shown: int | None  # how many the answer lists (None: all)
 
 
-MONTH = Period(7, "月份", "个月", "month", False, None)
+def _week_of(day: str) -> str:
+    """"2023-07-31 至 2023-08-06": the Monday-to-Sunday week of an ISO date."""
+    monday = dt.date.fromisoformat(day) - dt.timedelta(days=dt.date.fromisoformat(day).weekday())
+    return f"{monday.isoformat()} 至 {(monday + dt.timedelta(days=6)).isoformat()}"
+
+
+MONTH = Period(lambda d: d[:7], "月份", "个月", "month", False, None)
 # 「北京暴雨的报道主要集中在哪几天」: the five busiest days answer it; the rest are counted
-DAY = Period(10, "日期", "天", "day", True, 5)
+DAY = Period(lambda d: d[:10], "日期", "天", "day", True, 5)
+WEEK = Period(_week_of, "周（周一至周日）", "周", "week", False, None)
 
 
 def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
@@ -176,7 +185,7 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
     dated = by_date([r for r in records if r.date])
     groups: dict[str, list] = {}
     for r in dated:
-        groups.setdefault((r.date or "")[: period.prefix], []).append(r)
+        groups.setdefault(period.group(r.date or ""), []).append(r)
     label = _range_label(ctx)
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
     if not groups:

@@ -81,6 +81,7 @@ class QuestionKind:
     mentions: bool = False  # count/across/which: articles that mention the topic ("提到"), not ones about it
     by_month: bool = False  # count: per month of publication ("每个月各有多少篇", "which month had more")
     by_day: bool = False  # count: per day, the busiest days first ("北京暴雨的报道主要集中在哪几天")
+    by_week: bool = False  # count: per week, Monday to Sunday ("哪一周关于台风的报道最多")
     # count: two topics counted side by side ("杜苏芮和卡努哪个的报道更多"), in `sides`
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
@@ -485,6 +486,13 @@ _BY_DAY = re.compile(
     rf"|每天各有多少篇|按天统计|按日统计"
     r"|\bwhich (days?|dates?)\b(?=[^?]*\b(most|more)\s+(articles|stories|reports|news|coverage)\b)"
     r"|\b(busiest|peak) news days?\b)", re.I)
+# 「哪一周关于台风的报道最多」, 「每周各有多少篇」, "Which week had the most articles about floods?"
+_BY_WEEK = re.compile(
+    rf"((?<={_DOC_ZH})(主要|都|大多|大部分)?(集中在|集中于|在)?(哪一?周|哪个星期|哪一个星期|哪个礼拜)(最多|较多|多)"
+    rf"|(哪一?周|哪个星期|哪一个星期|哪个礼拜)(?=[^？?。]{{0,10}}?的?{_DOC_ZH}(数量|篇数)?(最多|较多|多))"
+    rf"|每(一|个)?(周|星期|礼拜)各?有(多少|几)篇|按(周|星期)统计|按周分布"
+    r"|\bwhich weeks?\b(?=[^?]*\b(most|more)\s+(articles|stories|reports|news|coverage)\b)"
+    r"|\b(each|per|by) week\b|\bweek by week\b)", re.I)
 _COUNT = re.compile(
     rf"((?<![这那的哪])(多少|几)(篇|份|则)|(?<![这那的哪])(多少|几)个?{_DOC_ZH}|{_DOC_ZH}(的)?(数量|总数|篇数)|{_DOC_ZH}(一共|总共|共)?有(多少|几)(篇|条|份)?(呢|啊)?\s*([？?。!！,，]|$)|收录了?(多少|几)"
     rf"|\bhow many\s+(\w+\s+)?{_DOC_EN}|\bnumber of\s+{_DOC_EN}|\bcount\b)",
@@ -896,6 +904,15 @@ def _counted_by_day(r: Reading) -> QuestionKind:
     return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_day=True)
 
 
+def _counted_by_week(r: Reading) -> QuestionKind:
+    """"哪一周关于台风的报道最多": the articles on the topic counted per week."""
+    topic = _count_topic(topic_of(_BY_WEEK.sub(" ", r.text)), r.dates)
+    topic = " ".join(w for w in re.sub(r"\b(had|have|the|most|more|were|was|each|per|by|week|weeks)\b", " ", topic,
+                                       flags=re.I).split()
+                     if w not in ("主要", "集中", "最多", "较多", "多", "各", "有", "分别"))
+    return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_week=True)
+
+
 def _counted_sides(r: Reading) -> QuestionKind | None:
     """"杜苏芮和卡努哪个台风的报道更多", "Which had more coverage, floods or the heat?": each
     topic's articles counted. Not when fewer or more than two topics are named."""
@@ -1001,6 +1018,7 @@ RULES: tuple[KindRule, ...] = (
     KindRule(Kind.COUNT, (
         Wording("counts by month", 39, (_BY_MONTH, _PUBLISHED), _counted),
         Wording("counts by day", 37, (_BY_DAY, _PUBLISHED), _counted_by_day),
+        Wording("counts by week", 36, (_BY_WEEK, _PUBLISHED), _counted_by_week),
         Wording("which of two topics has more articles", 38, (_MORE_ON_WHICH,), _counted_sides,
                 excludes=(_BY_MONTH,)),
         Wording("how many", 40, (_COUNT,), _counted),
