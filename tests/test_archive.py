@@ -300,6 +300,19 @@ def test_counts_by_week_list_each_week_monday_to_sunday(archive):
 
 
 @pytest.mark.slow
+def test_which_of_two_periods_has_more_counts_each(archive):
+    pipeline, articles = archive
+    result = answer("7月下旬和8月上旬，哪段时间关于杜苏芮的报道更多？", pipeline=pipeline)
+    late_july = [a for a, (d, body) in articles.items() if d and "2023-07-21" <= d <= "2023-07-31" and "杜苏芮" in body]
+    early_aug = [a for a, (d, body) in articles.items() if d and "2023-08-01" <= d <= "2023-08-10" and "杜苏芮" in body]
+    assert f"2023-07-21 至 2023-07-31关于杜苏芮的文章有{len(late_july)}篇" in result.text, result.text
+    assert f"2023-08-01 至 2023-08-10关于杜苏芮的文章有{len(early_aug)}篇" in result.text
+    assert f"2023-08-01 至 2023-08-10更多（{len(early_aug)}篇对{len(late_july)}篇）" in result.text
+    newest = {max((articles[a][0], a) for a in side)[1] for side in (late_july, early_aug)}
+    assert set(_listed(result)) == newest  # each range's newest cited
+
+
+@pytest.mark.slow
 def test_a_day_of_last_week_is_that_day(archive):
     pipeline, articles = archive
     result = answer("上周五有哪些新闻？", pipeline=pipeline)  # the archive's newest day is Saturday 2023-08-19

@@ -550,3 +550,21 @@ def test_counts_by_week(question, topic):
     k = classify(question, dt.date(2023, 8, 19))
     assert (k.kind, k.by_week, k.by_day, k.by_month, k.topic) == ("count", True, False, False, topic)
     assert not classify("上周有几篇关于台风的报道？", dt.date(2023, 8, 19)).by_week  # one week, counted
+
+
+@pytest.mark.parametrize(("question", "topic", "periods"), [
+    ("8月上旬和8月中旬，哪段时间关于暴雨的报道更多？", "暴雨", (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
+    ("7月下旬和8月上旬相比，哪个时间段关于洪水的报道多？", "洪水", (("2023-07-21", "2023-07-31"), ("2023-08-01", "2023-08-10"))),
+    ("8月上旬和中旬哪段时间的新闻更多？", "", (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
+    ("Were there more articles about floods in early August or in mid August?", "floods",
+     (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
+])
+def test_which_of_two_periods_has_more_articles(question, topic, periods):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.kind, k.topic, not k.sides) == ("count", topic, True)
+    assert tuple((p.date_from, p.date_to) for p in k.periods) == periods
+    # two months are counted by month; two topics by topic
+    assert classify("7月和8月哪个月关于暴雨的报道多？", dt.date(2023, 8, 19)).by_month
+    assert classify("北京和河北哪个地方的暴雨报道更多？", dt.date(2023, 8, 19)).periods == ()

@@ -42,6 +42,8 @@ def answer(ctx: Context) -> Answer | None:
         return _by_period(ctx, w, DAY if kind.by_day else WEEK if kind.by_week else MONTH)
     if len(kind.sides) == 2:
         return _by_topic(ctx, w)
+    if len(kind.periods) == 2:
+        return _by_periods(ctx, w)
     if kind.topic and scans(ctx):
         # 「有几篇提到华为」 counts the articles that say it; 「关于华为的」 those about it
         records, words, undated = (mention_records if kind.mentions else on_topic_records)(ctx, kind.topic)
@@ -141,6 +143,38 @@ def _by_topic(ctx: Context, w: Writer) -> Answer | None:
     left = sum(len(found[1]) for _, found in counted if found)
     if left:
         w.text("\n" + ctx.say(f"另有{left}篇相关文章没有注明日期，未计入。", f"{left} more on them are undated, not counted."))
+    return w.answer(ctx)
+
+
+def _by_periods(ctx: Context, w: Writer) -> Answer | None:
+    """"8月上旬和8月中旬，哪段时间关于暴雨的报道更多": the topic's articles (found once, over
+    both ranges) counted in each range, each range's newest cited, the larger named."""
+    kind = ctx.kind
+    found = _topic_records(ctx, kind.topic) if kind.topic else (by_date(list(ctx.records)), [])
+    if found is None:
+        return None
+    records, undated = found
+    on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
+    sizes: list[tuple[str, int]] = []
+    for period in kind.periods:
+        inside = [r for r in records if r.date and (period.date_from or "") <= r.date <= (period.date_to or "9999")]
+        w.text(("\n" if sizes else "") + ctx.say(f"{period.label}{on}文章有{len(inside)}篇",
+                                                  f"{len(inside)} articles{on} {period.label}"))
+        if inside:
+            w.text(ctx.say("，最新一篇是", ", the newest "))
+            _newest_line(w, ctx, inside)
+        else:
+            w.text("。" if ctx.zh else ".")
+        sizes.append((period.label, len(inside)))
+    (a, n_a), (b, n_b) = sizes
+    if n_a != n_b:
+        (more, n_more), (_, n_fewer) = sorted(sizes, key=lambda x: -x[1])
+        w.text("\n" + ctx.say(f"{more}更多（{n_more}篇对{n_fewer}篇）。", f"More {more} ({n_more} against {n_fewer})."))
+    else:
+        w.text("\n" + ctx.say(f"两段时间一样多（各{n_a}篇）。", f"As many in each ({n_a})."))
+    if undated:
+        w.text("\n" + ctx.say(f"另有{len(undated)}篇相关文章没有注明日期，未计入。",
+                              f"{len(undated)} more on it are undated, not counted."))
     return w.answer(ctx)
 
 

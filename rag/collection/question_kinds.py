@@ -82,6 +82,7 @@ class QuestionKind:
     by_month: bool = False  # count: per month of publication ("每个月各有多少篇", "which month had more")
     by_day: bool = False  # count: per day, the busiest days first ("北京暴雨的报道主要集中在哪几天")
     by_week: bool = False  # count: per week, Monday to Sunday ("哪一周关于台风的报道最多")
+    periods: tuple[DateRange, ...] = ()  # count: two date ranges compared ("8月上旬和中旬哪段时间更多")
     # count: two topics counted side by side ("杜苏芮和卡努哪个的报道更多"), in `sides`
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
@@ -486,6 +487,16 @@ _BY_DAY = re.compile(
     rf"|每天各有多少篇|按天统计|按日统计"
     r"|\bwhich (days?|dates?)\b(?=[^?]*\b(most|more)\s+(articles|stories|reports|news|coverage)\b)"
     r"|\b(busiest|peak) news days?\b)", re.I)
+# 「8月上旬和8月中旬，哪段时间关于暴雨的报道更多？」, "more articles about floods in early
+# August or in mid August?": two date ranges' counts side by side
+_WHICH_PERIOD = re.compile(
+    r"(哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段|段)[^？?。]{0,16}?(更|比较|较)?(多|少)"
+    r"|(多|少)的?是哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段)"
+    r"|\b(which|what) (period|time|stretch|part)\b[^?]*\b(more|most|fewer)\b"
+    r"|\b(more|fewer)\b[^?]*\bin\b[^?]*\bor\b[^?]*\bin\b)", re.I)
+_PERIOD_WORDS = re.compile(r"(哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段|段)|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)"
+                           r"|\b(which|what) (period|time|stretch|part)\b|\b(had|has|saw)\b)", re.I)
+_PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比|\bor\b|\band\b|\bvs\.?|\bversus\b)", re.I)
 # 「哪一周关于台风的报道最多」, 「每周各有多少篇」, "Which week had the most articles about floods?"
 _BY_WEEK = re.compile(
     rf"((?<={_DOC_ZH})(主要|都|大多|大部分)?(集中在|集中于|在)?(哪一?周|哪个星期|哪一个星期|哪个礼拜)(最多|较多|多)"
@@ -913,6 +924,29 @@ def _counted_by_week(r: Reading) -> QuestionKind:
     return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_week=True)
 
 
+def _counted_periods(r: Reading) -> QuestionKind | None:
+    """"8月上旬和8月中旬，哪段时间关于暴雨的报道更多": the topic's articles counted in each
+    of two date ranges, named on either side of a joiner. Not when fewer than two are."""
+    for j in _PERIOD_JOINER.finditer(r.text):
+        left, right = parse_dates(r.text[: j.start()], r.today), parse_dates(r.text[j.end():], r.today)
+        month = re.search(_MONTH_NUM + r"月", r.text[: j.start()])
+        if left is not None and month and re.match(r"\s*(上旬|中旬|下旬|初|底|末)", r.text[j.end():]):
+            right = parse_dates(month.group() + r.text[j.end():], r.today)  # 「8月上旬和中旬」: 中旬 of August
+        if left is None or right is None or (left.date_from, left.date_to) == (right.date_from, right.date_to):
+            continue
+        if None in (left.date_from, left.date_to, right.date_from, right.date_to):
+            return None  # "since", "before": not a period to count in
+        first, second = sorted((left, right), key=lambda d: d.date_from or "")
+        both = DateRange(first.date_from, max(first.date_to or "", second.date_to or ""), "")
+        both = replace(both, label=f"{both.date_from} 至 {both.date_to}")
+        rest = _PERIOD_WORDS.sub(" ", _PERIOD_JOINER.sub(" ", r.text))
+        topic = _count_topic(topic_of(rest), both)
+        topic = re.sub(r"\b(were|was|there|more|fewer|in|or|and|early|mid|late)\b", " ", topic, flags=re.I)
+        topic = " ".join(w for w in topic.split() if w not in ("相比", "对比", "比", "更", "多", "少", "的"))
+        return QuestionKind(Kind.COUNT, topic, dates=both, periods=(left, right))
+    return None
+
+
 def _counted_sides(r: Reading) -> QuestionKind | None:
     """"杜苏芮和卡努哪个台风的报道更多", "Which had more coverage, floods or the heat?": each
     topic's articles counted. Not when fewer or more than two topics are named."""
@@ -1019,6 +1053,10 @@ RULES: tuple[KindRule, ...] = (
         Wording("counts by month", 39, (_BY_MONTH, _PUBLISHED), _counted),
         Wording("counts by day", 37, (_BY_DAY, _PUBLISHED), _counted_by_day),
         Wording("counts by week", 36, (_BY_WEEK, _PUBLISHED), _counted_by_week),
+        # before "a comparison" (20): 「…相比，哪个时间段…多」 counts two ranges, it compares no articles
+        Wording("which of two periods has more articles", 15, (_WHICH_PERIOD, _PUBLISHED), _counted_periods,
+                excludes=(_BY_MONTH,)),
+
         Wording("which of two topics has more articles", 38, (_MORE_ON_WHICH,), _counted_sides,
                 excludes=(_BY_MONTH,)),
         Wording("how many", 40, (_COUNT,), _counted),
