@@ -310,6 +310,9 @@ def test_which_of_two_periods_has_more_counts_each(archive):
     assert f"2023-08-01 至 2023-08-10更多（{len(early_aug)}篇对{len(late_july)}篇）" in result.text
     newest = {max((articles[a][0], a) for a in side)[1] for side in (late_july, early_aug)}
     assert set(_listed(result)) == newest  # each range's newest cited
+    history = [{"role": "user", "content": "7月下旬和8月上旬，哪段时间关于杜苏芮的报道更多？"},
+               {"role": "assistant", "content": result.text}]
+    assert "没有更多了" in answer("更多", history=history, pipeline=pipeline).text  # not both counts again
 
 
 @pytest.mark.slow

@@ -40,6 +40,10 @@ def answer(ctx: Context) -> Answer | None:
         return w.answer(ctx) if records else None
     if kind.by_month or kind.by_day or kind.by_week:
         return _by_period(ctx, w, DAY if kind.by_day else WEEK if kind.by_week else MONTH)
+    if (len(kind.sides) == 2 or len(kind.periods) == 2) and kind.page > 1:
+        # both counts came on the first page: "更多" after them has nothing more to show
+        w.text(ctx.say("两边的篇数都已列出，没有更多了。", "Both counts were given; there is no more."))
+        return w.answer(ctx)
     if len(kind.sides) == 2:
         return _by_topic(ctx, w)
     if len(kind.periods) == 2:
