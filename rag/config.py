@@ -60,7 +60,8 @@ class CorpusConfig:
     extensions: tuple[str, ...] = (".md", ".markdown", ".txt")  # each needs a registered loader
     # a folder's notes, not articles: file names matching one (any case) are skipped with a
     # reason; [] indexes them too
-    exclude: tuple[str, ...] = ("README*", "LICENSE*", "CHANGELOG*", "CONTRIBUTING*")
+    exclude: tuple[str, ...] = ("README", "README.*", "LICENSE", "LICENSE.*", "CHANGELOG", "CHANGELOG.*",
+                                "CONTRIBUTING", "CONTRIBUTING.*")
     max_file_bytes: int = 5_000_000  # larger files are skipped with a reason
     # Per-file embedding budget: an article whose body (after the front matter) is longer is
     # skipped with a reason. The default model embeds ~0.4 ms per character on 2 cores, each

@@ -186,7 +186,12 @@ def test_the_terms_of_each_head_are_saved_at_ingest_and_cut_again_when_unreadabl
     heads = [s.head for s in index.scan_texts()]
     assert [scan_head(r) for r in index.articles] == heads  # the head a topic scan reads
     saved = (folder / HEAD_TERMS_FILE).read_bytes()
-    for damage in (b"", b"[1, 2]\n" * len(cut), b"not json\n" * len(cut), saved.replace(b'"2000"', b'"20001"'), None):
+    # the same size as saved, so only reading the line tells: a broken line, a number for a term
+    same_size = [saved.replace(b'"2000"', b'"2000', 1).replace(b'"anthropic"', b'"anthropic""', 1),
+                 saved.replace(b'"2000"', b'  2000', 1)]
+    assert all(len(d) == len(saved) and d != saved for d in same_size)
+    for damage in (b"", b"[1, 2]\n" * len(cut), b"not json\n" * len(cut), saved.replace(b'"2000"', b'"20001"'),
+                   *same_size, None):
         if damage is None:
             (folder / HEAD_TERMS_FILE).unlink()
         else:

@@ -98,6 +98,7 @@ def test_a_folders_readme_is_skipped_by_default_and_indexed_when_asked(make_cfg,
     from rag.pipeline import ingest
 
     (corpus_dir / "README.md").write_text("# My archive\n\nNews of July and August, one file each.\n", encoding="utf-8")
+    (corpus_dir / "readme-2023-08.md").write_text("---\ntitle: 读者来信\n---\n\n八月的读者来信摘登。\n", encoding="utf-8")
     (corpus_dir / "notes").mkdir()
     (corpus_dir / "notes" / "license.txt").write_text("CC BY 4.0 for the texts.", encoding="utf-8")
     every = make_cfg(corpus={"path": str(corpus_dir), "exclude": []})
@@ -105,11 +106,12 @@ def test_a_folders_readme_is_skipped_by_default_and_indexed_when_asked(make_cfg,
     assert "README.md" in {r.id for r in LexicalIndex.load(lexical_dir(every)).articles}
     report = ingest(make_cfg(), embedder=fake_embedder, progress=False)  # the default: the notes go
     reasons = {s.path: s.reason for s in report.skipped}
-    assert "corpus.exclude 'README*'" in reasons["README.md"] and "not an article" in reasons["README.md"]
-    assert "corpus.exclude 'LICENSE*'" in reasons["notes/license.txt"]
+    assert "corpus.exclude 'README.*'" in reasons["README.md"] and "not an article" in reasons["README.md"]
+    assert "corpus.exclude 'LICENSE.*'" in reasons["notes/license.txt"]
+    assert "readme-2023-08.md" not in reasons  # an article whose name starts with the word
     assert set(report.removed) == {"README.md", "notes/license.txt"}  # not kept as a file that failed to load
     ids = {r.id for r in LexicalIndex.load(lexical_dir(make_cfg())).articles}
-    assert "README.md" not in ids and len(ids) == 4
+    assert "README.md" not in ids and "readme-2023-08.md" in ids and len(ids) == 5
     with pytest.raises(ConfigError, match="corpus.exclude"):
         make_cfg(corpus={"path": str(corpus_dir), "exclude": [""]})
 

@@ -568,3 +568,66 @@ def test_which_of_two_periods_has_more_articles(question, topic, periods):
     # two months are counted by month; two topics by topic
     assert classify("7月和8月哪个月关于暴雨的报道多？", dt.date(2023, 8, 19)).by_month
     assert classify("北京和河北哪个地方的暴雨报道更多？", dt.date(2023, 8, 19)).periods == ()
+
+
+@pytest.mark.parametrize(("question", "topic", "dates"), [
+    ("上周日本有什么新闻？", "日本", ("2023-08-07", "2023-08-13")),  # 日本, not Sunday
+    ("上周四川暴雨的报道有哪些？", "四川暴雨", ("2023-08-07", "2023-08-13")),
+    ("本周三星发布了哪些新闻？", "三星", ("2023-08-14", "2023-08-19")),
+    ("上周一带一路的报道", "一带一路", ("2023-08-07", "2023-08-13")),
+    ("这周日本的新闻", "日本", ("2023-08-14", "2023-08-19")),
+    ("这周一共有多少篇报道？", "", ("2023-08-14", "2023-08-19")),
+])
+def test_a_word_that_starts_with_a_weekday_character_is_a_word(question, topic, dates):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.topic, (k.dates.date_from, k.dates.date_to)) == (topic, dates)
+
+
+@pytest.mark.parametrize("question", [
+    "What were the first and last words of the report?",
+    "Who was the first and last person to walk on the moon according to the article?",
+    "How did the archive respond to the flood in July?",  # an archive as an institution
+    "会议在上周五举行吗？",
+    "上周五的会议讨论了什么？",
+])
+def test_fact_questions_with_first_and_last_an_archive_or_a_weekday_stay_facts(question):
+    import datetime as dt
+
+    assert classify(question, dt.date(2023, 8, 19)).kind == "fact"
+
+
+def test_what_happened_in_the_archive_last_week_lists_the_week():
+    import datetime as dt
+
+    k = classify("What happened in the archive last week?", dt.date(2023, 8, 19))
+    assert (k.kind, k.topic, k.dates.date_from) == ("date", "", "2023-08-07")
+
+
+@pytest.mark.parametrize("question", [
+    "最新的一篇关于地震的报道是什么时候？",  # its own topic
+    "What article is the latest about the typhoon?",
+    "第一是哪个队？",  # facts
+    "最早是哪一年建成的？",
+    "Which of these countries won the most medals?",
+    "How many of them won gold?",
+])
+def test_questions_that_only_look_like_asking_of_the_listing_are_their_own(question):
+    import datetime as dt
+
+    from rag.collection.question_kinds import follow_up
+
+    today = dt.date(2023, 8, 19)
+    assert follow_up(classify("8月有哪些关于大运会的报道？", today), question, today) is None
+
+
+def test_a_count_of_mentions_is_asked_with_a_verb_of_mentioning():
+    import datetime as dt
+
+    today = dt.date(2023, 8, 19)
+    assert classify("8月份有几篇报道提到了华为？", today).mentions
+    assert classify("How many reports mentioned Tesla in July?", today).mentions
+    assert classify("卢旺达在几篇文章里出现过？", today).mentions
+    assert not classify("8月出现了多少篇关于台风的报道？", today).mentions  # reports on it that appeared
+    assert not classify("8月有多少篇关于华为的报道？", today).mentions

@@ -142,6 +142,23 @@ _EN_WEEK_ORDINAL = r"(first|second|third|fourth|last|1st|2nd|3rd|4th)"
 # "上周五", "这周一", "上周末": one day (or the weekend) of last week or this one; not "上周一共"
 _WEEKDAY_ZH = re.compile(r"(上个?(?:星期|礼拜)|上一?周|这一?周|本周|这个?(?:星期|礼拜))([一二三四五六日天末])"
                          r"(?![共些起样直定下点次篇个])")
+
+
+def _is_weekday(text: str, m: re.Match) -> bool:
+    """Whether the day character of a _WEEKDAY_ZH match is the day (上周五, 本周三) and not
+    the start of a word (上周日本: 日本; 上周四川; 本周三星; 上周一带一路): jieba's dictionary
+    cut of the text has no longer word starting there."""
+    from rag.text import dictionary_words
+
+    at = m.start(2)
+    return not any(a == at and b - a > 1 for a, b, _ in dictionary_words(text))
+
+
+def _strip_weekdays(text: str) -> str:
+    """The text without its weekdays (上周五: read as dates), words that start with one kept."""
+    return _WEEKDAY_ZH.sub(lambda m: " " if _is_weekday(text, m) else m.group(0), text)
+
+
 _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), "ymd"),
     # "8月第二周", "2023年8月的第一个星期": the month's days 1-7, 8-14, ...
@@ -165,7 +182,8 @@ _DATE_PATTERNS = [  # (regex, kind) tried in order; the first match wins
     (re.compile(r"\b(last|this)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b", re.I),
      "en_weekday"),
     (re.compile(r"(上个?(?:星期|礼拜)|上一?周)"), "rel_w"),  # the calendar week before the reference date's
-    (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))(?![一二三四五六日天末])"), "this_w"),  # the reference date's week up to it
+    # the reference date's week up to it (a day of it, 这周一, is read above)
+    (re.compile(r"(这一?周|本周|这个?(?:星期|礼拜))"), "this_w"),
     (re.compile(r"(今天|今日|昨天|昨日|前天)"), "rel_d"),  # the reference date, the day before, ...
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(\d{1,2})[日号](前后|左右)?"), "md"),
     (re.compile(r"(?<![\d年])" + _MONTH_NUM + r"月(上旬|中旬|下旬|初|底|末)"), "m_part"),
@@ -292,6 +310,8 @@ def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None
         m = pattern.search(text)
         if m is None or (kind == "season" and _NAMES_A_MONTH.search(text)):
             continue  # "8月份关于暑期旅游的报道": the month is the date; summer is what it is about
+        if kind == "weekday" and not _is_weekday(text, m):
+            continue  # 上周日本, 上周四川: last week, and a word
         try:
             lo, hi = _resolve(m, kind, today)
         except (ValueError, KeyError):
@@ -563,13 +583,18 @@ _ASKS_DATE = re.compile(
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
     rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
-    r"|\b(?:the|this|my|our|your) archives?\b)", re.I)
+    r"|\b(?:the|this|my|our|your) archives? (?:say|says|said|report|reports|reported|have|has|had|cover|covers|covered"
+    r"|contain|contains|contained|hold|holds)\b)", re.I)
 # "最早和最晚的报道分别是哪天", "the first and the last report on X": both ends of the date order
 _FIRST_AND_LAST = re.compile(
-    r"((最早|最先|第一篇|头一篇)[^？?。]{0,10}(和|与|跟|及|以及|、|还有)[^？?。]{0,6}(最晚|最新|最后一篇|最近一篇|最后)"
-    r"|(最晚|最新|最后一篇|最近一篇)[^？?。]{0,10}(和|与|跟|及|以及|、|还有)[^？?。]{0,6}(最早|最先|第一篇)"
-    r"|\b(first|earliest|oldest)\b[^?]{0,30}\b(and|&)\b[^?]{0,15}\b(last|latest|newest|most recent)\b"
-    r"|\b(last|latest|newest|most recent)\b[^?]{0,30}\b(and|&)\b[^?]{0,15}\b(first|earliest|oldest)\b)", re.I)
+    rf"((最早|最先|第一篇|头一篇)[^？?。]{{0,10}}(和|与|跟|及|以及|、|还有)[^？?。]{{0,6}}(最晚|最新|最后一篇|最近一篇|最后)"
+    rf"(?=[^？?。]{{0,8}}({_DOC_ZH}|篇))"
+    rf"|(最晚|最新|最后一篇|最近一篇)[^？?。]{{0,10}}(和|与|跟|及|以及|、|还有)[^？?。]{{0,6}}(最早|最先|第一篇)"
+    rf"(?=[^？?。]{{0,8}}({_DOC_ZH}|篇))"
+    r"|\b(first|earliest|oldest)\s+(and|&)\s+(the\s+)?(last|latest|newest|most recent)\s+"
+    r"(reports?|articles?|stories|pieces|coverage|news|ones?)\b"
+    r"|\b(first|earliest|oldest)\s+(report|article|story|piece)\b[^?]{0,20}\b(and|&)\s+(the\s+)?"
+    r"(last|latest|newest|most recent)\b)", re.I)
 _ENDS = re.compile(r"(最早|最先|第一篇|头一篇|最晚|最新|最后一篇|最近一篇|最后|\b(?:first|earliest|oldest|last|latest|newest|"
                    r"most recent)\b)", re.I)
 _UNDATED = re.compile(r"(没有日期|无日期|未注明日期|没注明日期|日期不详|没有标注日期|\bundated\b|\bno date\b|\bwithout (a )?date)", re.I)
@@ -692,7 +717,7 @@ def topic_of(question: str) -> str:
     text = re.sub(r"[？?！!。.,，、:：;；\"“”'‘’「」《》()（）]", " ", text)
     text = _STRIP_EN.sub(" ", text)
     text = _RELATED_TO.sub(r" \1 ", text)  # "哪些和洪水有关": 洪水
-    text = _WEEKDAY_ZH.sub(" ", text)  # a day ("上周五"), read as dates; its 上周 alone is a kind word
+    text = _strip_weekdays(text)  # a day ("上周五"), read as dates; its 上周 alone is a kind word
     text = _strip_kind_words(text)
     # a kind of news ("体育新闻", "财经报道") is about its kind: the word for news is not the topic
     text = _NEWS_OF_A_KIND.sub(r"\1", text)
@@ -903,8 +928,11 @@ def _counted(r: Reading) -> QuestionKind:
     if by_month:  # what the comparison leaves: 各, 多, 少, or
         topic = " ".join(w for w in re.sub(r"\b(or|more|most|fewer|had)\b", " ", topic, flags=re.I).split()
                          if w not in ("各", "多", "少", "更多", "最多", "较多"))
+    # 「有几篇提到华为」, 「卢旺达在几篇文章里出现过」 count mentions; 「出现了多少篇关于台风的报道」
+    # counts the reports on it that appeared
+    mentions = bool(_MENTIONS.search(r.text)) and not re.search(r"关于|有关|\babout\b", r.text, re.I)
     return QuestionKind(Kind.COUNT, topic, dates=dates, undated=bool(_UNDATED.search(r.text)),
-                        mentions=bool(_MENTIONS.search(r.text)), by_month=by_month)
+                        mentions=mentions, by_month=by_month)
 
 
 def _counted_by_day(r: Reading) -> QuestionKind:
@@ -1117,12 +1145,13 @@ _SWAP = re.compile(r"^\s*(?:那么?|那要是|那如果是|and|what about|how ab
 _SWAP_CUE = re.compile(r"(呢\s*[？?。]*\s*$|^\s*(?:and|what about|how about)\b)", re.I)
 _AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|\b(?:of|among) (?:these|them|those)\b)", re.I)
 # ... or asks which end of them without saying "其中": 「最早的一篇是什么时候？」, "Which one is the newest?"
-_ONE_END = re.compile(r"^\s*(?:那)?(?:最早|最新|最晚|最先|最后|第一)的?(?:一篇|那篇|一条|是哪)|^\s*哪一?篇(?:最早|最新|最晚)"
+_ONE_END = re.compile(r"^\s*(?:那)?(?:最早|最新|最晚|最先|最后)的?(?:一篇|那篇|一条)|^\s*哪一?篇(?:最早|最新|最晚)"
                       r"|^\s*(?:which|what) (?:one|article|report|story) (?:is|was) (?:the )?"
                       r"(?:oldest|newest|latest|earliest|most recent)\b|^\s*(?:the )?(?:oldest|newest|latest|earliest) one\b",
                       re.I)
 # ... or counts or picks "of them": "How many of them are from late July?"
-_OF_THEM = re.compile(r"\b(how many|which|what)\s+of\s+(?:them|these|those)\b", re.I)
+_OF_THEM = re.compile(r"\b(how many|which|what)\s+of\s+(?:them|these|those)\b(?=\s+(?:articles?|reports?|stories|"
+                      r"pieces|are|were|was|is|came|come|dated|mention\w*)\b)", re.I)
 # A topic is swapped only when the follow-up says it is one: 「关于地震的呢」, 「地震的报道呢」,
 # "articles on earthquakes", or one bare English word ("What about earthquakes?"). 「那登陆地点呢」,
 # 「那伤亡人数呢」, "And the death toll?" ask a fact of the same subject: the fact path's follow-up.
@@ -1150,6 +1179,8 @@ def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | Non
     lo, hi = (max(starts) if starts else None), (min(ends) if ends else None)
     if lo and hi and lo > hi:
         return inner
+    if lo and hi:
+        return days_between(dt.date.fromisoformat(lo), dt.date.fromisoformat(hi))
     return DateRange(lo, hi, f"{lo or ''} 至 {hi or ''}".strip())
 
 
@@ -1164,7 +1195,10 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
         return None
     text = normalize(question).strip()
     if _ONE_END.match(text) and not _AMONG.match(text):
-        order: Order = "oldest" if _ORDER_OLD.search(text) or re.search(r"最先|第一", text) else "newest"
+        own = classify_own(text) if classify_own else classify(text, today)
+        if own.topic or own.dates is not None:
+            return None  # 「最新的一篇关于地震的报道…」 asks of its own topic
+        order: Order = "oldest" if _ORDER_OLD.search(text) or "最先" in text else "newest"
         return QuestionKind(Kind.DATE, previous.topic, dates=previous.dates, order=order,
                             mentions=previous.mentions)
     if _AMONG.match(text) or _OF_THEM.search(text):
@@ -1215,10 +1249,10 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     """A count or date-list question's topic without its date words ("2026年1月" is the filter)."""
     if dates is None:
         return topic
-    topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", _WEEKDAY_ZH.sub(" ", topic)))
+    topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", _strip_weekdays(topic)))
     cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b)",
                      " ", topic, flags=re.I)
-    cleaned = re.sub(r"(上中旬|中下旬|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
+    cleaned = re.sub(r"(上中旬|中下旬|一共有?|总共有?|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
     # ... unless it is all the topic there is ("大运会开幕那几天都有什么报道": 大运会开幕)
     cleaned = re.sub(r"(前后|左右)[一两三几]?天", " ", cleaned)
