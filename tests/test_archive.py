@@ -316,6 +316,18 @@ def test_which_of_two_periods_has_more_counts_each(archive):
 
 
 @pytest.mark.slow
+def test_part_of_a_listing_is_picked_from_the_articles_it_named(archive):
+    pipeline, articles = archive
+    listing = answer("8月有哪些关于杜苏芮的报道？", pipeline=pipeline)
+    named = set(_listed(listing))
+    history = [{"role": "user", "content": "8月有哪些关于杜苏芮的报道？"}, {"role": "assistant", "content": listing.text}]
+    part = answer("其中上旬的有几篇？", history=history, pipeline=pipeline)
+    early = {a for a in named if articles[a][0] and articles[a][0] <= "2023-08-10"}
+    assert f"2023-08-01 至 2023-08-10关于杜苏芮的文章有{len(early)}篇" in part.text, part.text
+    assert set(_listed(part)) == early  # of those named, none judged anew
+
+
+@pytest.mark.slow
 def test_a_day_of_last_week_is_that_day(archive):
     pipeline, articles = archive
     result = answer("上周五有哪些新闻？", pipeline=pipeline)  # the archive's newest day is Saturday 2023-08-19

@@ -631,3 +631,21 @@ def test_a_count_of_mentions_is_asked_with_a_verb_of_mentioning():
     assert classify("卢旺达在几篇文章里出现过？", today).mentions
     assert not classify("8月出现了多少篇关于台风的报道？", today).mentions  # reports on it that appeared
     assert not classify("8月有多少篇关于华为的报道？", today).mentions
+
+
+def test_of_a_listing_its_part_of_the_month_and_another_month():
+    """「其中中旬的有几篇？」 after an August listing: August 11-20, picked from the articles that
+    listing named (judged in August); 「其中7月的呢？」: July, the same question asked of it."""
+    import datetime as dt
+
+    from rag.collection.question_kinds import follow_up
+
+    today = dt.date(2023, 8, 19)
+    august = classify("8月有哪些关于台风的报道？", today)
+    part = follow_up(august, "其中中旬的有几篇？", today)
+    assert (part.kind, part.topic, part.dates.date_from, part.dates.date_to) == ("count", "台风", "2023-08-11", "2023-08-20")
+    assert (part.judged_in.date_from, part.judged_in.date_to) == ("2023-08-01", "2023-08-31")
+    july = follow_up(august, "其中7月的呢？", today)
+    assert (july.kind, july.topic, july.dates.date_from, july.judged_in) == ("date", "台风", "2023-07-01", None)
+    late = follow_up(classify("7月有哪些关于人工智能的报道？", today), "How many of them are from late July?", today)
+    assert late.judged_in.date_from == "2023-07-01" and late.dates.date_from == "2023-07-21"

@@ -544,6 +544,13 @@ def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tup
     words they were matched by; and the undated articles on it that the dates left out."""
     scan = TopicScan(ctx, topic)
     undated = scan.select(undated_outside_range(ctx)) if ctx.kind.dates else []
+    judged_in = ctx.kind.judged_in
+    if judged_in is not None and ctx.flt is not None:
+        # of an earlier listing ("其中下旬的"): its articles, judged in its dates, that these dates admit
+        wider = merge_filters(ctx.user_flt, RetrievalFilter(None, judged_in.date_from, judged_in.date_to))
+        pool = [r for r in ctx.lexical.articles if wider is None or wider.admits(r.id, r.date)]
+        flt = ctx.flt
+        return [r for r in scan.select(pool) if flt.admits(r.id, r.date)], scan.words, undated
     return scan.select(ctx.records), scan.words, undated
 
 

@@ -83,6 +83,9 @@ class QuestionKind:
     by_day: bool = False  # count: per day, the busiest days first ("北京暴雨的报道主要集中在哪几天")
     by_week: bool = False  # count: per week, Monday to Sunday ("哪一周关于台风的报道最多")
     periods: tuple[DateRange, ...] = ()  # count: two date ranges compared ("8月上旬和中旬哪段时间更多")
+    # the dates a topic is judged in when they are wider than `dates`: "其中下旬的" of an August
+    # listing picks from the articles that listing named, not from a new judgement of 21-31
+    judged_in: DateRange | None = None
     # count: two topics counted side by side ("杜苏芮和卡努哪个的报道更多"), in `sides`
     recent: bool = False  # date: "最近有哪些新闻" - the newest RECENT_DAYS days of the collection
     page: int = 1  # listings: which page of MAX_LINES lines ("更多" asks for the next)
@@ -1184,6 +1187,13 @@ def _within(outer: DateRange | None, inner: DateRange | None) -> DateRange | Non
     return DateRange(lo, hi, f"{lo or ''} 至 {hi or ''}".strip())
 
 
+def _one_month(dates: DateRange | None) -> int | None:
+    """The month a date range lies in, when it lies in one."""
+    if dates is None or not dates.date_from or not dates.date_to or dates.date_from[:7] != dates.date_to[:7]:
+        return None
+    return int(dates.date_from[5:7])
+
+
 def follow_up(previous: QuestionKind, question: str, today: dt.date,
               classify_own: Callable[[str], QuestionKind] | None = None) -> QuestionKind | None:
     """The kind of a follow-up to a collection question (`previous`), or None when the
@@ -1203,12 +1213,26 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
                             mentions=previous.mentions)
     if _AMONG.match(text) or _OF_THEM.search(text):
         rest = _OF_THEM.sub(r"\1 articles", _AMONG.sub(" ", text))
+        month = _one_month(previous.dates)
+        if month and re.match(r"\s*的?(上旬|中旬|下旬|初|底|末)", rest):
+            rest = f"{month}月" + rest.lstrip().lstrip("的")  # 「其中中旬的」 of an August listing: August's
         own = classify_own(rest) if classify_own else classify(rest, today)
-        if not own.special or own.sides:
+        if not own.special:
+            # 「其中7月的呢？」: dates alone, the question before asked of them
+            dates = parse_dates(rest, today)
+            if dates is None or _count_topic(topic_of(re.sub(r"的?\s*呢", " ", rest)), dates):
+                return None
+            within = _within(previous.dates, dates)
+            narrowed = previous.dates is not None and within is not dates
+            return replace(previous, dates=within, recent=False, page=1,
+                           judged_in=previous.dates if narrowed else None)
+        if own.sides:
             return None
         topic = " ".join(dict.fromkeys(f"{previous.topic} {own.topic}".split()))
-        return replace(own, topic=topic, dates=_within(previous.dates, own.dates),
-                       mentions=previous.mentions or own.mentions)
+        dates = _within(previous.dates, own.dates)
+        narrowed = own.dates is not None and previous.dates is not None and dates is not own.dates
+        return replace(own, topic=topic, dates=dates, mentions=previous.mentions or own.mentions,
+                       judged_in=previous.dates if narrowed and own.topic == "" else None)
     m = _SWAP.match(text)
     if m is None or not _SWAP_CUE.search(text):
         return None
