@@ -297,6 +297,11 @@ def test_counts_by_week_list_each_week_monday_to_sunday(archive):
     july = answer("7月哪一周关于杜苏芮的报道最多？", pipeline=pipeline)  # one week of July has any
     assert "最多的是" not in july.text and "2023-07-24 至 2023-07-30：6篇" in july.text, july.text
     assert "2023-08-" not in july.text.split("\n")[1]
+    # a week across the dates' edge is the days inside them: July's last, Monday 31 alone
+    late = answer("7月下旬每周各有多少篇文章？", pipeline=pipeline)
+    july_31 = sum(1 for d, _ in articles.values() if d == "2023-07-31")
+    assert (f"2023-07-31：{july_31}篇" in late.text or july_31 == 0) and "2023-08-06" not in late.text, late.text
+    assert "2023-07-17 至" not in late.text and "2023-07-21 至 2023-07-23" in late.text
 
 
 @pytest.mark.slow

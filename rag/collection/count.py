@@ -194,6 +194,16 @@ class Period:
     shown: int | None  # how many the answer lists (None: all)
 
 
+def _clipped(group: str, dates) -> str:
+    """A week's "lo 至 hi" within the question's dates (July's first week: "2023-07-01 至
+    2023-07-02", not from June 26): the days its count is of."""
+    if " 至 " not in group or dates is None:
+        return group
+    lo, hi = group.split(" 至 ")
+    lo, hi = max(lo, dates.date_from or lo), min(hi, dates.date_to or hi)
+    return lo if lo == hi else f"{lo} 至 {hi}"
+
+
 def _week_of(day: str) -> str:
     """"2023-07-31 至 2023-08-06": the Monday-to-Sunday week of an ISO date."""
     monday = dt.date.fromisoformat(day) - dt.timedelta(days=dt.date.fromisoformat(day).weekday())
@@ -223,7 +233,7 @@ def _by_period(ctx: Context, w: Writer, period: Period) -> Answer | None:
     dated = by_date([r for r in records if r.date])
     groups: dict[str, list] = {}
     for r in dated:
-        groups.setdefault(period.group(r.date or ""), []).append(r)
+        groups.setdefault(_clipped(period.group(r.date or ""), kind.dates), []).append(r)
     label = _range_label(ctx)
     on = ctx.say(f"关于{kind.topic}的", f" on {kind.topic}") if kind.topic else ""
     if not groups:
