@@ -931,7 +931,7 @@ def _counted(r: Reading) -> QuestionKind:
     if by_month:  # what the comparison leaves: 各, 多, 少, or
         topic = " ".join(w for w in re.sub(r"\b(or|more|most|fewer|had)\b", " ", topic, flags=re.I).split()
                          if w not in ("各", "多", "少", "更多", "最多", "较多"))
-    # 「有几篇提到华为」, 「卢旺达在几篇文章里出现过」 count mentions; 「出现了多少篇关于台风的报道」
+    # 「有几篇提到华为」, 「地震在几篇文章里出现过」 count mentions; 「出现了多少篇关于台风的报道」
     # counts the reports on it that appeared
     mentions = bool(_MENTIONS.search(r.text)) and not re.search(r"关于|有关|\babout\b", r.text, re.I)
     return QuestionKind(Kind.COUNT, topic, dates=dates, undated=bool(_UNDATED.search(r.text)),
