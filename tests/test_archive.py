@@ -238,6 +238,8 @@ def test_the_first_and_the_last_report_on_a_topic_both_cited(archive):
     english = answer("When were the first and last reports on the earthquake published?", pipeline=pipeline)
     quake = sorted((d, a) for a, (d, body) in articles.items() if d and "地震" in body)
     assert "the oldest is" in english.text and quake[0][0] in english.text and quake[-1][0] in english.text, english.text
+    weeks = answer("Which week had the most articles about the earthquake?", pipeline=pipeline)
+    assert "2023-08-07 to 2023-08-13: " in weeks.text and " 至 " not in weeks.text, weeks.text  # English words for a range
 
 
 @pytest.mark.slow
@@ -312,7 +314,7 @@ def test_which_of_two_periods_has_more_counts_each(archive):
     early_aug = [a for a, (d, body) in articles.items() if d and "2023-08-01" <= d <= "2023-08-10" and "杜苏芮" in body]
     assert f"2023-07-21 至 2023-07-31关于杜苏芮的文章有{len(late_july)}篇" in result.text, result.text
     assert f"2023-08-01 至 2023-08-10关于杜苏芮的文章有{len(early_aug)}篇" in result.text
-    assert f"2023-08-01 至 2023-08-10更多（{len(early_aug)}篇对{len(late_july)}篇）" in result.text
+    assert f"2023-08-01 至 2023-08-10期间的更多（{len(early_aug)}篇对{len(late_july)}篇）" in result.text
     newest = {max((articles[a][0], a) for a in side)[1] for side in (late_july, early_aug)}
     assert set(_listed(result)) == newest  # each range's newest cited
     history = [{"role": "user", "content": "7月下旬和8月上旬，哪段时间关于杜苏芮的报道更多？"},

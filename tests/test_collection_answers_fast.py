@@ -91,7 +91,7 @@ def test_counts(ask):
     assert everything.text.startswith("资料中共有4篇文章：《") and everything.text.endswith("。")
     assert set(sources(everything)) == {GOV, DOE, RWANDA, DONATION}
     in_2026 = ask("How many articles were published in 2026?", Kind.COUNT)
-    assert in_2026.text.startswith("2 articles were published 2026-01-01 至 2026-12-31: ")
+    assert in_2026.text.startswith("2 articles were published 2026-01-01 to 2026-12-31: ")  # in English
     assert set(sources(in_2026)) == {GOV, DONATION, RWANDA}  # Rwanda: named as not counted
     assert "undated, not counted in any date range" in in_2026.text
     undated = ask("有几篇文章没有日期？", Kind.COUNT)

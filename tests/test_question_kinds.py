@@ -649,3 +649,16 @@ def test_of_a_listing_its_part_of_the_month_and_another_month():
     assert (july.kind, july.topic, july.dates.date_from, july.judged_in) == ("date", "台风", "2023-07-01", None)
     late = follow_up(classify("7月有哪些关于人工智能的报道？", today), "How many of them are from late July?", today)
     assert late.judged_in.date_from == "2023-07-01" and late.dates.date_from == "2023-07-21"
+
+
+@pytest.mark.parametrize(("question", "dates"), [
+    ("Any reports on floods since August 10?", ("2023-08-10", None)),
+    ("What was published before August 3?", (None, "2023-08-02")),
+    ("Articles until August 5 about the typhoon", (None, "2023-08-05")),
+    ("Show me the news from August 8.", ("2023-08-08", "2023-08-08")),
+])
+def test_one_english_day_with_since_or_before(question, dates):
+    import datetime as dt
+
+    k = classify(question, dt.date(2023, 8, 19))
+    assert (k.dates.date_from, k.dates.date_to) == dates

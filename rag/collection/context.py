@@ -395,8 +395,10 @@ class Writer:
         self.parts: list[str] = []
         self.citations: list[Citation] = []
         self._markers: dict[tuple[str, str, int, int], int] = {}
+        self._prose: set[int] = set()  # parts written by text(), not quoted
 
     def text(self, s: str) -> None:
+        self._prose.add(len(self.parts))
         self.parts.append(s)
 
     def cite(self, e: Evidence, show: bool = True) -> None:
@@ -409,10 +411,22 @@ class Writer:
         self.parts.append((e.display if show else "") + f"[{self._markers[key]}]")
 
     def answer(self, ctx: Context) -> Answer:
-        text = "".join(self.parts).strip()
+        parts = self.parts if ctx.zh else [_english_dates(p) if i in self._prose else p for i, p in enumerate(self.parts)]
+        text = "".join(parts).strip()
         return Answer(text=text, citations=tuple(self.citations), abstained=False,
                       question=ctx.search.question, search_query=ctx.search.text,
                       hits=tuple(ctx.used_hits), kind=ctx.kind.kind.value)
+
+
+_ISO = r"(\d{4}-\d{2}-\d{2})"
+
+
+def _english_dates(s: str) -> str:
+    """A date range in an English answer's own words ("2023-08-01 to 2023-08-31", "2023-08-19 or
+    earlier", "since 2023-08-01"): the labels are made once, in Chinese."""
+    s = re.sub(_ISO + r"\s*至\s*" + _ISO, r"\1 to \2", s)
+    s = re.sub(_ISO + r"\s*及以前", r"\1 or earlier", s)
+    return re.sub(_ISO + r"\s*以来", r"since \1", s)
 
 
 def article_line(w: Writer, ctx: Context, r: ArticleRecord, evidence: list[Evidence], number: int | None = None):
@@ -552,6 +566,18 @@ def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tup
         flt = ctx.flt
         return [r for r in scan.select(pool) if flt.admits(r.id, r.date)], scan.words, undated
     return scan.select(ctx.records), scan.words, undated
+
+
+def naming_the_topic(ctx: Context, topic: str, records: list[ArticleRecord]) -> list[ArticleRecord]:
+    """Of `records` (on the topic), those whose text says a word of each of the topic's groups:
+    the first or the last report on 卡努台风 names 卡努 (the topic model may admit a typhoon
+    report that never does, and at the ends of the date order one such is the answer)."""
+    scan = TopicScan(ctx, topic)
+    if not scan.groups:
+        return records
+    view = scan.view
+    return [r for r in records
+            if all(any(w in view.texts[view.position[r.id]] for w in g) for g in scan.groups)]
 
 
 def mention_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:

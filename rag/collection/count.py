@@ -173,7 +173,7 @@ def _by_periods(ctx: Context, w: Writer) -> Answer | None:
     (a, n_a), (b, n_b) = sizes
     if n_a != n_b:
         (more, n_more), (_, n_fewer) = sorted(sizes, key=lambda x: -x[1])
-        w.text("\n" + ctx.say(f"{more}更多（{n_more}篇对{n_fewer}篇）。", f"More {more} ({n_more} against {n_fewer})."))
+        w.text("\n" + ctx.say(f"{more}期间的更多（{n_more}篇对{n_fewer}篇）。", f"More {more} ({n_more} against {n_fewer})."))
     else:
         w.text("\n" + ctx.say(f"两段时间一样多（各{n_a}篇）。", f"As many in each ({n_a})."))
     if undated:

@@ -14,6 +14,7 @@ from rag.collection.context import (
     about,
     best_article,
     lacked_names,
+    naming_the_topic,
     on_topic_records,
     range_words,
     scans,
@@ -61,6 +62,8 @@ def answer(ctx: Context) -> Answer | None:
     undated: list[ArticleRecord] | None = None  # None: every undated article the dates leave out
     if specific and scans(ctx):
         records, words, undated = on_topic_records(ctx, kind.topic)
+        if kind.order:  # an end of the date order is one article: one that names the topic
+            records = naming_the_topic(ctx, kind.topic, records) or records
     else:
         records = [c.record for c in about(ctx, kind.topic, skip_related=True)] if specific else ctx.records
     if kind.listing:

@@ -298,6 +298,12 @@ def parse_range(question: str, today: dt.date) -> DateRange | None:
             return days_between(lo, hi)
     for s, e, lo, hi, _ in points:
         if lo == hi and re.search(r"[A-Za-z]", text[s:e]):  # "on August 6", "dated August 10"
+            before = text[:s]
+            if _SINCE_BEFORE.search(before):  # "since August 10"
+                return DateRange(lo.isoformat(), None, f"{lo.isoformat()} 以来")
+            if _UNTIL_BEFORE.search(before):  # "before August 10", "until August 10"
+                end = lo - dt.timedelta(days=1) if re.search(r"before\s*$", before, re.I) else lo
+                return DateRange(None, end.isoformat(), f"{end.isoformat()} 及以前")
             return days_between(lo, hi)
     return None
 
