@@ -212,7 +212,7 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
     pieces = [w for w in (_as_written(view, w) for w in topic_words(topic))
               if not any(w in run and w not in name for name, run in whole)]
     words = [name for name, _ in whole] + pieces
-    words = [w for w in dict.fromkeys(words) if not any(w != o and w in o for o in words)]
+    words = outermost(list(dict.fromkeys(words)))
     latin = [w for w in words if w.isascii()]
     groups = _named_kind_alone([[w, *companions(view, w, tuning)] for w in words if not w.isascii()])
     least = tuning.companion_min_articles  # titles that use a Latin word for it to be the archive's own

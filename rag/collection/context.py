@@ -116,8 +116,8 @@ class Context:
         return r.date or self.say("日期不详", "undated")
 
     def chunk_for(self, article_id: str, start: int, end: int) -> str:
-        for c in self.lexical.chunks:
-            if c.article_id == article_id and c.start <= start and end <= c.end:
+        for c in self.lexical.chunks_of(article_id):
+            if c.start <= start and end <= c.end:
                 return c.id
         return ""
 
@@ -545,6 +545,12 @@ class TopicScan:
         self.named = bool(topic_words(topic))  # it had words, even if none is matched here
         self.vector = embedder.embed_query(" ".join(topic_words(topic)) or topic) if embedder is not None else None
 
+    def saying(self, records: list[ArticleRecord]) -> list[ArticleRecord]:
+        """Those of `records` whose text says a word of every group, in the order given."""
+        view = self.view
+        return [r for r in records
+                if all(any(w in view.texts[view.position[r.id]] for w in g) for g in self.groups)]
+
     def select(self, records: list[ArticleRecord]) -> list[ArticleRecord]:
         from rag.collection.archive import on_topic
 
@@ -573,11 +579,7 @@ def naming_the_topic(ctx: Context, topic: str, records: list[ArticleRecord]) -> 
     the first or the last report on 卡努台风 names 卡努 (the topic model may admit a typhoon
     report that never does, and at the ends of the date order one such is the answer)."""
     scan = TopicScan(ctx, topic)
-    if not scan.groups:
-        return records
-    view = scan.view
-    return [r for r in records
-            if all(any(w in view.texts[view.position[r.id]] for w in g) for g in scan.groups)]
+    return scan.saying(records) if scan.groups else records
 
 
 def mention_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:
@@ -587,15 +589,9 @@ def mention_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tupl
     scan = TopicScan(ctx, topic)
     if not scan.groups:
         return on_topic_records(ctx, topic)
-    view = scan.view
-
-    def says(r: ArticleRecord) -> bool:
-        text = view.texts[view.position[r.id]]
-        return all(any(w in text for w in g) for g in scan.groups)
-
-    undated = [r for r in undated_outside_range(ctx) if says(r)] if ctx.kind.dates else []
+    undated = scan.saying(undated_outside_range(ctx)) if ctx.kind.dates else []
     # the words as asked: a line quotes where an article says them, before a stand-in
-    return by_date([r for r in ctx.records if says(r)]), tuple(g[0] for g in scan.groups), undated
+    return by_date(scan.saying(ctx.records)), tuple(g[0] for g in scan.groups), undated
 
 
 def weak(ctx: Context, e: Evidence, topic: str) -> bool:

@@ -77,10 +77,7 @@ def answer(ctx: Context) -> Answer | None:
         r = dated[0]
         w.text(ctx.say("最新发布的是" if kind.order == "newest" else "最早发布的是",
                        "The newest is " if kind.order == "newest" else "The oldest is "))
-        w.text(f"《{r.title}》")
-        _cite_title(w, ctx, r)
-        w.text(ctx.say("，发布于", ", published on "))
-        _cite_date(w, r)
+        _title_and_date(w, ctx, r)
         w.text(ctx.say("。", "."))
         if r.summary_spans:
             w.text(ctx.say("它讲的是：", " It reports: "))

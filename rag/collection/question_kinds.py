@@ -518,12 +518,13 @@ _BY_DAY = re.compile(
     r"|\b(busiest|peak) news days?\b)", re.I)
 # 「8月上旬和8月中旬，哪段时间关于暴雨的报道更多？」, "more articles about floods in early
 # August or in mid August?": two date ranges' counts side by side
+_PERIOD_NOUN = r"(段时间|个?时间段|个?时段|个?时期|个?阶段|段)"
 _WHICH_PERIOD = re.compile(
-    r"(哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段|段)[^？?。]{0,16}?(更|比较|较)?(多|少)"
+    rf"(哪(一|个)?{_PERIOD_NOUN}[^？?。]{{0,16}}?(更|比较|较)?(多|少)"
     r"|(多|少)的?是哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段)"
     r"|\b(which|what) (period|time|stretch|part)\b[^?]*\b(more|most|fewer)\b"
     r"|\b(more|fewer)\b[^?]*\bin\b[^?]*\bor\b[^?]*\bin\b)", re.I)
-_PERIOD_WORDS = re.compile(r"(哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段|段)|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)"
+_PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)"
                            r"|\b(which|what) (period|time|stretch|part)\b|\b(had|has|saw)\b)", re.I)
 _PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比|\bor\b|\band\b|\bvs\.?|\bversus\b)", re.I)
 # 「哪一周关于台风的报道最多」, 「每周各有多少篇」, "Which week had the most articles about floods?"
@@ -944,20 +945,23 @@ def _counted(r: Reading) -> QuestionKind:
                         mentions=mentions, by_month=by_month)
 
 
+def _split_count_topic(r: Reading, wording: re.Pattern, english: str, chinese: tuple[str, ...]) -> str:
+    """The topic of a count split by day or week: the question without `wording`, its dates,
+    and the words of the split left around it (English alternatives, Chinese words)."""
+    topic = _count_topic(topic_of(wording.sub(" ", r.text)), r.dates)
+    return " ".join(w for w in re.sub(rf"\b({english})\b", " ", topic, flags=re.I).split() if w not in chinese)
+
+
 def _counted_by_day(r: Reading) -> QuestionKind:
     """"北京暴雨的报道主要集中在哪几天": the articles on the topic counted per day."""
-    topic = _count_topic(topic_of(_BY_DAY.sub(" ", r.text)), r.dates)
-    topic = " ".join(w for w in re.sub(r"\b(had|have|the|most|more|were|was)\b", " ", topic, flags=re.I).split()
-                     if w not in ("主要", "集中", "最多", "较多", "多"))
+    topic = _split_count_topic(r, _BY_DAY, "had|have|the|most|more|were|was", ("主要", "集中", "最多", "较多", "多"))
     return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_day=True)
 
 
 def _counted_by_week(r: Reading) -> QuestionKind:
     """"哪一周关于台风的报道最多": the articles on the topic counted per week."""
-    topic = _count_topic(topic_of(_BY_WEEK.sub(" ", r.text)), r.dates)
-    topic = " ".join(w for w in re.sub(r"\b(had|have|the|most|more|were|was|each|per|by|week|weeks)\b", " ", topic,
-                                       flags=re.I).split()
-                     if w not in ("主要", "集中", "最多", "较多", "多", "各", "有", "分别"))
+    topic = _split_count_topic(r, _BY_WEEK, "had|have|the|most|more|were|was|each|per|by|week|weeks",
+                               ("主要", "集中", "最多", "较多", "多", "各", "有", "分别"))
     return QuestionKind(Kind.COUNT, topic, dates=r.dates, by_week=True)
 
 
