@@ -20,7 +20,7 @@ from rag.errors import IndexBusyError, IndexMismatchError, IndexMissingError, Qu
 from rag.index.embedding import build_embedder
 from rag.index.embedding import model_name as configured_model_name
 from rag.index.index_layout import IndexPaths
-from rag.index.store import VectorStore, open_store
+from rag.index.store import OpenedOnFirstQuery, open_store
 from rag.retrieve.query import points_at_nothing
 from rag.retrieve.rerank import IdentityReranker, Reranker
 from rag.text import ISO_DATE
@@ -199,7 +199,13 @@ class Pipeline:
     def step_retrieve(self, inp: dict) -> dict:
         # a date range in the question narrows the asker's filter (a fact question has none)
         flt = inp["kind"].merged_filter(inp.get("filters"))
-        return {**inp, "hits": self.retrieve_condensed(inp["search"], flt)}
+        # At archive scale a question about the collection is answered by scanning the
+        # catalogue and the text for its topic (rag.collection.archive), not from passages
+        # retrieved for its words: those are ranked by words alone, since ranking them by
+        # meaning too opened Chroma (a second of a cold `rag ask` at 10,000 articles) for
+        # passages the answer is not drawn from.
+        vectors = not (inp["kind"].special and self.is_archive)
+        return {**inp, "hits": self.retrieve_condensed(inp["search"], flt, vectors=vectors)}
 
     def step_answer(self, inp: dict) -> Iterator[str | Answer]:
         yield from self.answer_hits(inp["search"], inp["hits"], inp["kind"], inp.get("filters"))
@@ -210,9 +216,11 @@ class Pipeline:
         return condense(question, history, self.cfg.retrieval.history_turns,
                         (self.cfg.answer.abstain_message,))
 
-    def retrieve_condensed(self, search: SearchQuery, flt: RetrievalFilter | None = None) -> list[Hit]:
+    def retrieve_condensed(self, search: SearchQuery, flt: RetrievalFilter | None = None,
+                           vectors: bool = True) -> list[Hit]:
         r = self.cfg.retrieval
-        hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms))
+        hits = self.retriever.retrieve(search.text, flt, r.candidates, weighted_terms=list(search.lexical_terms),
+                                       vectors=vectors)
         hits = self.reranker.rerank(search.question, hits)
         if search.subject:
             hits = self._prefer_subject(search.subject, hits)
@@ -291,17 +299,28 @@ class Pipeline:
         see every one, so topic questions scan the whole collection (rag.collection.archive)."""
         return len(self.lexical.articles) > self.tuning.scan_above_articles
 
-    def warm_archive(self) -> None:
-        """Build the view topic questions scan (rag.collection.archive) in a background thread,
-        for a collection large enough to be scanned: the server is ready at once and the first
-        "8月关于台风的报道" does not wait the seconds it takes at 10,000 articles."""
+    def warm_up(self) -> None:
+        """Open what the first question would wait for, in a background thread, for a process
+        that serves many (the chat server is ready at once): the vector store (opened on the
+        first dense query otherwise) and, for a collection large enough to be scanned, the
+        view topic questions scan (rag.collection.archive), so the first "8月关于台风的报道"
+        does not wait the seconds it takes at 10,000 articles. A failure here is not
+        reported: the question that needs the part opens it again and raises it."""
         import threading
 
-        if not self.is_archive:
-            return
-        from rag.collection.archive import archive_view
+        def run() -> None:
+            try:
+                warm = getattr(self.retriever, "warm", None)
+                if warm is not None:
+                    warm()
+                if self.is_archive:
+                    from rag.collection.archive import archive_view
 
-        threading.Thread(target=archive_view, args=(self,), name="warm-archive", daemon=True).start()
+                    archive_view(self)
+            except Exception:  # raised again, to the asker, by the question that needs it
+                log.debug("warming the pipeline failed", exc_info=True)
+
+        threading.Thread(target=run, name="warm-pipeline", daemon=True).start()
 
     def reference_date(self):
         """What "8月" and "最近" are read against (rag.collection.question_kinds): today, or
@@ -481,7 +500,7 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
     dense = weight > 0 or cfg.retrieval.mode == "dense"
     if dense:
         embedder = QueryCache(embedder or build_embedder(cfg))
-    stores: dict[str, VectorStore] = {}
+    stores: dict[str, OpenedOnFirstQuery] = {}
     # Sentence vectors let answers be chosen by meaning; an index without them (or a model
     # that cannot read the corpus) falls back to choosing by words.
     semantic = dense and _semantic_selection(cfg, model_name, tuning)
@@ -504,7 +523,7 @@ def build_pipeline(cfg: Config, *, embedder: Embedder | None = None, chat_model=
             name = lex.index_meta.collection or cfg.vectorstore.collection
             if name not in stores:
                 stores.clear()
-                stores[name] = open_store(cfg, model_name, name).open_for_read()
+                stores[name] = OpenedOnFirstQuery(lambda: open_store(cfg, model_name, name).open_for_read())
             store = stores[name]
         return HybridRetriever(cfg.retrieval, lex, store, embedder, weight)
 

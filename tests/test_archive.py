@@ -655,3 +655,21 @@ def test_a_name_glossed_word_by_word_that_no_title_says_together_is_left_to_mean
     assert _without_literal_names(view, "Wagner Group", wagner, [(["wagner"], True), (["group"], False)], 3) == wagner[:1]
     # words not capitalised together are no name: each keeps its gloss
     assert _without_literal_names(view, "country garden", garden, [(["country"], False), (["garden"], False)], 3) == garden
+
+
+@pytest.mark.slow
+def test_archive_questions_leave_the_vector_store_unopened_and_a_fact_question_opens_it(archive, real_embedder):
+    """A cold `rag ask` about the archive does not import and open Chroma (about a second at
+    10,000 articles): its answer comes from the catalogue and the topic scan."""
+    from rag.pipeline import build_pipeline
+
+    pipeline, articles = archive
+    fresh = build_pipeline(pipeline.cfg, embedder=real_embedder)
+    store = fresh.retriever.store
+    assert store is not None and not store.is_open
+    listing = answer("8月份有哪些关于台风的报道？", pipeline=fresh)
+    count = answer("8月有多少篇关于地震的报道？", pipeline=fresh)
+    assert "7篇" in listing.text and re.search(r"有5篇", count.text), (listing.text, count.text)
+    assert not store.is_open
+    fact = answer("山东平原县发生了几级地震？", pipeline=fresh)
+    assert store.is_open and "5.5级" in fact.text and not fact.abstained

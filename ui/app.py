@@ -84,7 +84,7 @@ class ChatApp:
         self.votes = PerMinute(cfg.ui.votes_per_minute)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
         self.suggester = Suggester(pipeline, self.catalog)
-        pipeline.warm_archive()
+        pipeline.warm_up()
         self.tabs = Conversations(cfg.ui.max_sessions)
         self.keeper = SessionKeeper(cfg.ui.max_sessions, cfg.ui.new_sessions_per_minute, self.free_session)
         self.blocks: Any = None  # the Gradio app, once built: its state holder keeps the sessions

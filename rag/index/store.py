@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -77,6 +78,46 @@ class VectorStore(Protocol):
         ...
 
     def drop(self) -> None: ...
+
+
+class QueryableStore(Protocol):
+    """What retrieval needs of a store: nearest chunks for a query vector."""
+
+    def query(
+        self, embedding: list[float], k: int, flt: RetrievalFilter | None = None
+    ) -> list[tuple[Chunk, float]]: ...
+
+
+class OpenedOnFirstQuery:
+    """A store opened for reading when it is first queried, not when the pipeline is built.
+    Importing Chroma and opening a 10,000-article collection is about a second of a cold
+    `rag ask`; a question answered from the catalogue and the lexical index (what is new,
+    a topic in a month, counts) never needs it. `warm()` opens it ahead of time (the chat
+    server does, in a thread). A failed open raises at that query and is tried again at
+    the next."""
+
+    def __init__(self, open_for_read: Callable[[], VectorStore]):
+        self._open_for_read = open_for_read
+        self._store: VectorStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None
+
+    def opened(self) -> VectorStore:
+        with self._lock:  # one open, however many threads ask at once
+            if self._store is None:
+                self._store = self._open_for_read()
+            return self._store
+
+    def warm(self) -> None:
+        self.opened()
+
+    def query(
+        self, embedding: list[float], k: int, flt: RetrievalFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
+        return self.opened().query(embedding, k, flt)
 
 
 class StoreBackend(Protocol):

@@ -13,7 +13,7 @@ from typing import Protocol
 from rag.config import RetrievalConfig
 from rag.index.embedding import Embedder, dense_weight_for
 from rag.index.lexical import LexicalIndex
-from rag.index.store import VectorStore
+from rag.index.store import QueryableStore
 from rag.text import terms
 from rag.types import Chunk, Hit, RetrievalFilter
 
@@ -27,8 +27,10 @@ class Retriever(Protocol):
 
     def retrieve(
         self, query: str, flt: RetrievalFilter | None = None, k: int | None = None,
-        *, weighted_terms: list[str] | None = None,
-    ) -> list[Hit]: ...
+        *, weighted_terms: list[str] | None = None, vectors: bool = True,
+    ) -> list[Hit]:
+        """Top chunks for `query`; `vectors=False` ranks by words alone (no vector store)."""
+        ...
 
 
 class HybridRetriever:
@@ -36,7 +38,7 @@ class HybridRetriever:
         self,
         cfg: RetrievalConfig,
         lexical: LexicalIndex,
-        store: VectorStore | None = None,
+        store: QueryableStore | None = None,
         embedder: Embedder | None = None,
         dense_weight: float | None = None,
     ):
@@ -58,16 +60,28 @@ class HybridRetriever:
         """The query embedder when dense retrieval is on (rag.collection.dispatch reuses it)."""
         return self._embedder if self.dense_weight > 0 else None
 
-    def retrieve(self, query, flt=None, k=None, *, weighted_terms=None):
+    @property
+    def store(self) -> QueryableStore | None:
+        """The vector store dense retrieval queries (None when it is off)."""
+        return self._store if self.dense_weight > 0 else None
+
+    def warm(self) -> None:
+        """Open the vector store now; otherwise the first dense query opens it."""
+        opened = getattr(self._store, "opened", None)
+        if self.dense_weight > 0 and opened is not None:
+            opened()
+
+    def retrieve(self, query, flt=None, k=None, *, weighted_terms=None, vectors=True):
         """Top chunks for `query`. `weighted_terms` replaces the query's own terms for BM25
-        (follow-ups pass the question's terms twice plus the earlier turn's once)."""
+        (follow-ups pass the question's terms twice plus the earlier turn's once);
+        `vectors=False` leaves the vector store out (and unopened)."""
         k = k or self.cfg.top_k
         n = self.cfg.candidates
         lexical: list[tuple[Chunk, float]] = []
         dense: list[tuple[Chunk, float]] = []
         if self.lexical_weight > 0:
             lexical = self.lexical.search(weighted_terms or terms(query), n, flt)
-        if self.dense_weight > 0:
+        if self.dense_weight > 0 and vectors:
             assert self._embedder is not None and self._store is not None  # else dense_weight is 0
             vector = self._embedder.embed_query(query)
             dense = self._store.query(vector, n, flt)
