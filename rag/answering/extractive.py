@@ -75,6 +75,9 @@ PAGE_CODE = (
     re.compile(r"\b(var|let|const)\s+\w+\s*=\s*[^=]"),  # var mobile = isMobile();
     re.compile(r"\}\s*else\b|\bif\s*\(\s*!?\w+[\w.]*\(|\breturn\s+\w+\s*;"),  # } else if(u.indexOf(
     re.compile(r"\b(document|window|navigator)\.\w+|\.(indexOf|css|addEventListener|getElementById)\("),
+    # data a page embedded (a video player's JSON): two "key": pairs close together
+    re.compile(r'(?:"[A-Za-z_][\w-]*"\s*:\s*(?:"[^"\u3400-\u9fff]*"|-?\d[\d.]*|\[|\{|true|false|null)'
+               r'[\s,\[\]{}]*){2}'),  # ,"items":[{"video_id":13887940,"video_source":"material",
     # a style declaration standing alone once sentences are cut at ";": background-color:#00a2ff;
     re.compile(r"^[\s{};]*(?:[a-z]+(?:-[a-z]+)+|color|margin|padding|display|position|width|height|border"
                r"|float|cursor|background|font|overflow|top|left|right|bottom|opacity)"
@@ -86,14 +89,18 @@ def is_page_code(text: str) -> bool:
     return any(p.search(text) for p in PAGE_CODE)
 
 
-# A stretch of page code is a long run without Chinese holding braces and semicolons: cut into
-# sentences at ";" and "!", its pieces ("important;") match no pattern alone
+# A stretch of page code is a long run without Chinese holding braces and semicolons, or
+# JSON's "key": pairs: cut into sentences at ";" "!" "?", its pieces ("important;", a URL's
+# tail) match no pattern alone
 _NON_CJK_RUN = re.compile(r"[^\u3400-\u9fff\u3000-\u303f\uff00-\uffef]{40,}")
+_JSON_KEY = re.compile(r'"[A-Za-z_][\w-]*"\s*:')
 
 
 def page_code_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _NON_CJK_RUN.finditer(text)
-            if m.group().count("{") + m.group().count("}") >= 2 and m.group().count(";") >= 2]
+    # digits at the run's end start the Chinese text after it ("…png?7月26日")
+    return [(m.start(), m.start() + len(m.group().rstrip("0123456789"))) for m in _NON_CJK_RUN.finditer(text)
+            if (m.group().count("{") + m.group().count("}") >= 2 and m.group().count(";") >= 2)
+            or len(_JSON_KEY.findall(m.group())) >= 3]
 
 
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:
