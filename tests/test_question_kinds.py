@@ -249,6 +249,7 @@ def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope,
 
 @pytest.mark.parametrize(("question", "kind", "start", "end"), [
     ("10月份的新闻主要讲了什么？", "overview", "2026-10-01", "2026-10-31"),
+    ("10月份的新闻主要集中在哪些话题？", "overview", "2026-10-01", "2026-10-31"),
     ("What were the top stories last week?", "overview", "2026-11-16", "2026-11-22"),
     ("10月发生了哪些大事？", "overview", "2026-10-01", "2026-10-31"),
     ("Give me an overview of October.", "overview", "2026-10-01", "2026-10-31"),
@@ -362,6 +363,9 @@ def test_a_topic_keeps_its_words_whole(question, topic):
     ("10月关于地震和台风的报道哪个多", ("地震", "台风"), "2026-10-01"),
     ("Which had more coverage, Doksuri or Khanun?", ("Doksuri", "Khanun"), None),
     ("Were there more articles about floods or earthquakes?", ("floods", "earthquakes"), None),
+    ("杜苏芮和卡努这两个台风，哪个报道更多？", ("杜苏芮", "卡努"), None),  # 这两个台风 names no third side
+    ("关于杜苏芮的报道多还是关于卡努的报道多？", ("杜苏芮", "卡努"), None),
+    ("10月上旬关于台风和地震的报道分别有多少篇？", ("台风", "地震"), "2026-10-01"),  # counted, not compared
 ])
 def test_which_of_two_topics_has_more_articles_counts_both(question, sides, start):
     k = classify(question, TODAY)
@@ -556,6 +560,8 @@ def test_counts_by_week(question, topic):
     ("8月上旬和8月中旬，哪段时间关于暴雨的报道更多？", "暴雨", (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
     ("7月下旬和8月上旬相比，哪个时间段关于洪水的报道多？", "洪水", (("2023-07-21", "2023-07-31"), ("2023-08-01", "2023-08-10"))),
     ("8月上旬和中旬哪段时间的新闻更多？", "", (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
+    # each period counted; 比 of 比亚迪 is no joiner between them
+    ("8月上旬和8月中旬，关于比亚迪的报道分别有多少篇？", "比亚迪", (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
     ("Were there more articles about floods in early August or in mid August?", "floods",
      (("2023-08-01", "2023-08-10"), ("2023-08-11", "2023-08-20"))),
 ])

@@ -507,6 +507,8 @@ _NEWS_WORDS_EN = r"(?:coverage|articles|stories|reports|news)"  # not "items", "
 _MORE_ON_WHICH = re.compile(
     rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
+    rf"|{_DOC_ZH}(?:更|比较)?(?:多|少)(?=还是[^？?。]{{1,20}}{_DOC_ZH}(?:更|比较)?(?:多|少))"  # 关于X的报道多还是关于Y的报道多
+    rf"|(?<={_DOC_ZH})分别(?:有|是)?(?:多少|几)(?:篇|条|份)?"  # 「关于台风和地震的报道分别有多少篇」
     rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+{_NEWS_WORDS_EN}\b"
     rf"|\b(?:more|fewer)\s+{_NEWS_WORDS_EN}\b(?=[^?]{{0,40}}\bor\b))", re.I)
 # "北京暴雨的报道主要集中在哪几天", "哪天的新闻最多", "which days had the most articles on floods"
@@ -522,11 +524,14 @@ _PERIOD_NOUN = r"(段时间|个?时间段|个?时段|个?时期|个?阶段|段)"
 _WHICH_PERIOD = re.compile(
     rf"(哪(一|个)?{_PERIOD_NOUN}[^？?。]{{0,16}}?(更|比较|较)?(多|少)"
     r"|(多|少)的?是哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段)"
+    r"|分别(有|是)?(多少|几)(篇|条|份)?"  # 「8月上旬和8月中旬…分别有多少篇」: not when two ranges are not named
     r"|\b(which|what) (period|time|stretch|part)\b[^?]*\b(more|most|fewer)\b"
     r"|\b(more|fewer)\b[^?]*\bin\b[^?]*\bor\b[^?]*\bin\b)", re.I)
-_PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)"
+_PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)|分别(有|是)?(多少|几)(篇|条|份)?"
                            r"|\b(which|what) (period|time|stretch|part)\b|\b(had|has|saw)\b)", re.I)
-_PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比|\bor\b|\band\b|\bvs\.?|\bversus\b)", re.I)
+# 比 joins two periods only before the second one (「上旬比中旬」), not inside a name (比亚迪, 比特币)
+_PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比(?=\s*(?:\d|[一二三四五六七八九十上中下本这那去今前后]))"
+                            r"|\bor\b|\band\b|\bvs\.?|\bversus\b)", re.I)
 # 「哪一周关于台风的报道最多」, 「每周各有多少篇」, "Which week had the most articles about floods?"
 _BY_WEEK = re.compile(
     rf"((?<={_DOC_ZH})(主要|都|大多|大部分)?(集中在|集中于|在)?(哪一?周|哪个星期|哪一个星期|哪个礼拜)(最多|较多|多)"
@@ -648,6 +653,7 @@ _IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条)的?(新闻|报�
                              re.I)
 _WINDOW_OVERVIEW = re.compile(
     r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
+    rf"|(主要|都|大多|大部分)?集中(在|于)(哪些|什么|哪几个)的?(话题|主题|方面|领域|事件)"  # 「…主要集中在哪些话题」
     rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|哪些(话题|主题)"
     r"|\b(main|top|key|biggest|major|big|important)\s+(topics|themes|stories|news|headlines|events)\b|\bheadlines\b"
     r"|\b(which|what) topics\b(\s+(got|had|received|drew)\s+(the\s+)?(most\s+)?(coverage|attention|articles|stories|news))?"
@@ -993,6 +999,9 @@ def _counted_sides(r: Reading) -> QuestionKind | None:
     topic's articles counted. Not when fewer or more than two topics are named."""
     rest = _MORE_ON_WHICH.sub(" ", r.text)
     rest = re.sub(r"(哪一?个|哪一方|谁|\bwhich\b|\bwho\b)\S*?(?=\s|[的，,？?]|$)", " ", rest, flags=re.I)
+    # 「…这两个台风」 names what the two are, not a third side; 「…还是关于卡努的报道多」's own count words
+    rest = re.sub(r"(?:这|那)(?:两|二)(?:个|家|位|件|场|项|次|种|起|支)?[\u4e00-\u9fff]{0,3}?(?=\s|[，,。？?]|$)", " ", rest)
+    rest = re.sub(rf"的?{_DOC_ZH}(?:数量|篇数)?(?:更|比较)?(?:多|少)(?=\s|[，,。？?]|$)", " ", rest)
     topic = _count_topic(topic_of(rest), r.dates)
     topic = re.sub(r"\b(or|had|has|got|get|received|coverage|were|there|more|fewer)\b", " ", topic, flags=re.I)
     parts = [p.strip() for p in re.split(r"\s*(?:以及|还是|或者|或是|(?<!参)与(?!会)|(?<![^\s])和(?=\S)(?!平|谐|解|睦)|(?<=\S)和(?=\S)|跟|及|\band\b|\bor\b|\bvs\.?)\s*|\s{2,}",
@@ -1136,7 +1145,8 @@ RULES: tuple[KindRule, ...] = (
     KindRule(Kind.COMPARE, (
         Wording("a comparison", 20, (_COMPARE,), _compared),
         # "法国和肯尼亚分别…": two things side by side, unless it is every article ("每篇…分别")
-        Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE,)),
+        # 「…分别有多少篇」 counts articles (rag.collection.count), it compares no facts
+        Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE, _COUNT)),
     ), _compared, "rag.collection.compare"),
 )
 _BY_KIND = {r.kind: r for r in RULES}
