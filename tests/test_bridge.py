@@ -18,6 +18,14 @@ def test_dictionary_glosses_in_any_inflection_and_british_spelling():
     assert chinese_for("qwzx") == () and chinese_for("") == ()
 
 
+def test_a_closed_compound_is_glossed_as_the_dictionary_writes_it_open():
+    # "heatwaves" found nothing where "heat waves" found 热浪: the answer hung on a spelling
+    assert chinese_for("heatwaves") == chinese_for("heatwave") == chinese_for("heat wave") == ("热浪",)
+    assert "股市" in chinese_for("stockmarket")
+    assert "足球" in chinese_for("football")  # a word the dictionary has whole is not split
+    assert chinese_for("qwzxqwzx") == ()
+
+
 def test_english_question_is_checked_against_chinese_passages():
     passages = "医疗健康目标：支持减少疟疾和孕产妇死亡率的工作。为公务员提供ai素养培训。"
     q = key_terms("malaria", flat_idf, lambda t: t in passages)

@@ -205,4 +205,12 @@ def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
     out: list[str] = []
     for last in _base_forms(words[-1]):
         out += glosses.get(" ".join([*words[:-1], last]), ())
+    if not out and len(words) == 1 and len(words[0]) >= 6 and words[0].isalpha():
+        # a closed compound the dictionary writes open: "heatwaves" is its "heat wave" (热浪)
+        w = words[0]
+        for i in range(3, len(w) - 2):
+            for last in _base_forms(w[i:]):
+                out += glosses.get(f"{w[:i]} {last}", ())
+            if out:
+                break
     return tuple(dict.fromkeys(out))
