@@ -87,3 +87,10 @@ def test_an_english_name_the_dictionary_writes_in_chinese_is_absent_when_no_pass
     assert q.absent_names == ()
     # a common word capitalised ("Series", "CEO") is no name the table has: left to the gate's other signals
     assert key_terms("What was the Series G valuation?", flat_idf, lambda t: t in passages.lower()).absent_names == ()
+
+
+def test_a_place_is_named_without_its_county_or_city_word():
+    # 平原县 [Ping2 yuan2 xian4]: English news writes "Pingyuan", Chinese news 平原 as often
+    assert "平原" in chinese_for("Pingyuan", name=True)
+    assert "涿州" in chinese_for("Zhuozhou", name=True) and "北京" in chinese_for("Beijing", name=True)
+    assert chinese_for("pingyuan") == ()  # a name only where the asker capitalised it

@@ -53,8 +53,15 @@ def _dictionary() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]
                     names.setdefault(name, set()).add(word)
             if proper:  # its pinyin is its English name: Chengdu, Dezhou
                 names.setdefault(re.sub(r"[^a-z]", "", pinyin.lower()), set()).add(word)
+                syllables = pinyin.split()
+                if word[-1] in _PLACE_SUFFIX and len(word) >= 3 and len(syllables) == len(word):
+                    # 平原县 [Ping2 yuan2 xian4] is "Pingyuan" in English news too (and 平原 in Chinese)
+                    names.setdefault(re.sub(r"[^a-z]", "", "".join(syllables[:-1]).lower()), set()).add(word[:-1])
     return ({g: tuple(sorted(ws)) for g, ws in index.items()},
             {n: tuple(sorted(ws)) for n, ws in names.items()})
+
+
+_PLACE_SUFFIX = frozenset("县市省区镇乡村")  # county, city, province...: a place named without it
 
 
 def _glosses() -> dict[str, tuple[str, ...]]:
