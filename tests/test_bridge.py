@@ -94,3 +94,10 @@ def test_a_place_is_named_without_its_county_or_city_word():
     assert "平原" in chinese_for("Pingyuan", name=True)
     assert "涿州" in chinese_for("Zhuozhou", name=True) and "北京" in chinese_for("Beijing", name=True)
     assert chinese_for("pingyuan") == ()  # a name only where the asker capitalised it
+
+
+def test_a_name_is_found_by_its_short_forms_the_dictionary_gives():
+    # "US Federal Reserve (Fed)", "BYD Company", "American Federal Reserve"
+    assert "美联储" in chinese_for("Fed", name=True) and "美联储" in chinese_for("Federal Reserve", name=True)
+    assert chinese_for("BYD", name=True) == ("比亚迪",)
+    assert chinese_for("PRC", name=True) == ()  # a region note after a ministry's name is no name of it

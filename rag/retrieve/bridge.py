@@ -91,7 +91,26 @@ def _names_in(definition: str, proper: bool) -> list[str]:
         words = name.split()
         if _LIFE_DATES.search(definition):
             found += [" ".join(words[k:]) for k in range(1, len(words)) if len(" ".join(words[k:])) >= 4]
+        # "US Federal Reserve (Fed)": its short name; "BYD Company": BYD; "US Federal
+        # Reserve": Federal Reserve (news drop the country and the company word)
+        found += [a.lower() for a in _ABBREVIATION.findall(definition[m.end(1):m.end(1) + 12])
+                  if _abbreviates(a.lower(), words)]
+        if len(words) >= 2 and words[-1] in _COMPANY_WORDS:
+            found.append(" ".join(words[:-1]))
+        if len(words) >= 3 and words[0] in _COUNTRY_WORDS:
+            found.append(" ".join(words[1:]))
     return [_without_possessive(n) for n in found]
+
+
+def _abbreviates(short: str, words: list[str]) -> bool:
+    """"fed" of "us federal reserve" (a word's start), "nato" of "north atlantic treaty
+    organization" (the initials); not a region note ("PRC") after a ministry's name."""
+    return any(w.startswith(short) for w in words) or short == "".join(w[0] for w in words if w[0].isalpha())
+
+
+_ABBREVIATION = re.compile(r"^\s*\(([A-Z][A-Za-z]{1,7})\)")
+_COMPANY_WORDS = frozenset("company corporation corp group inc ltd co".split())
+_COUNTRY_WORDS = frozenset("us u.s. american chinese british uk".split())
 
 
 _CAPITALISED = re.compile(r"(?<![A-Za-z0-9'’-])([A-Z][A-Za-z'’-]*)((?:['’]s|\s+s)\b)?")
