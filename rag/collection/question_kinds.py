@@ -1173,8 +1173,6 @@ _ONE_END = re.compile(r"^\s*(?:那)?(?:最早|最新|最晚|最先|最后)的?(?
                       r"(?:oldest|newest|latest|earliest|most recent)\b|^\s*(?:the )?(?:oldest|newest|latest|earliest) one\b",
                       re.I)
 # ... or counts or picks "of them": "How many of them are from late July?"
-# ... or picks those of them on something more: 「其中讲闭幕式的有哪些？」, 「其中哪些是讲卡努的？」
-_PICKS_AMONG = re.compile(r"(哪些|哪几篇|哪几条|哪一?篇)")
 _OF_THEM = re.compile(r"\b(how many|which|what)\s+of\s+(?:them|these|those)\b(?=\s+(?:articles?|reports?|stories|"
                       r"pieces|are|were|was|is|came|come|dated|mention\w*)\b)", re.I)
 # A topic is swapped only when the follow-up says it is one: 「关于地震的呢」, 「地震的报道呢」,
@@ -1242,12 +1240,7 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
         if not own.special:
             # 「其中7月的呢？」: dates alone, the question before asked of them
             dates = parse_dates(rest, today)
-            sub_topic = _count_topic(topic_of(re.sub(r"的?\s*呢", " ", rest)), dates)
-            if dates is None and sub_topic and _PICKS_AMONG.search(rest) and previous.kind in _TOPIC_SWAPS:
-                # 「其中讲闭幕式的有哪些？」: those of its articles that are on this too
-                return replace(previous, topic=" ".join(dict.fromkeys(f"{previous.topic} {sub_topic}".split())),
-                               page=1)
-            if dates is None or sub_topic:
+            if dates is None or _count_topic(topic_of(re.sub(r"的?\s*呢", " ", rest)), dates):
                 return None
             within = _within(previous.dates, dates)
             narrowed = previous.dates is not None and within is not dates
