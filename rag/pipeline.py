@@ -300,27 +300,23 @@ class Pipeline:
         return len(self.lexical.articles) > self.tuning.scan_above_articles
 
     def warm_up(self) -> None:
-        """Open what the first question would wait for, in a background thread, for a process
-        that serves many (the chat server is ready at once): the vector store (opened on the
-        first dense query otherwise) and, for a collection large enough to be scanned, the
-        view topic questions scan (rag.collection.archive), so the first "8月关于台风的报道"
-        does not wait the seconds it takes at 10,000 articles. A failure here is not
-        reported: the question that needs the part opens it again and raises it."""
+        """Open what the first question would wait for, for a process that serves many (the
+        chat server): the vector store now, so a missing, damaged or unreachable one stops
+        the server at start as it did when the pipeline opened it (a `rag ask` opens it on its
+        first dense query instead); and, for a collection large enough to be scanned, the view
+        topic questions scan (rag.collection.archive) in a background thread, so the server is
+        ready at once and the first "8月关于台风的报道" does not wait the seconds it takes at
+        10,000 articles."""
         import threading
 
-        def run() -> None:
-            try:
-                warm = getattr(self.retriever, "warm", None)
-                if warm is not None:
-                    warm()
-                if self.is_archive:
-                    from rag.collection.archive import archive_view
+        warm = getattr(self.retriever, "warm", None)
+        if warm is not None:
+            warm()
+        if not self.is_archive:
+            return
+        from rag.collection.archive import archive_view
 
-                    archive_view(self)
-            except Exception:  # raised again, to the asker, by the question that needs it
-                log.debug("warming the pipeline failed", exc_info=True)
-
-        threading.Thread(target=run, name="warm-pipeline", daemon=True).start()
+        threading.Thread(target=archive_view, args=(self,), name="warm-archive", daemon=True).start()
 
     def reference_date(self):
         """What "8月" and "最近" are read against (rag.collection.question_kinds): today, or

@@ -233,10 +233,7 @@ class Tuning:
     # a topic is in the archive at all when its best candidate's logit reaches this (or one is
     # sure by its words): chosen on the dev items by `python -m evals.archive_fit`, midway
     # between a topic with no report (火星探测, best 0.45) and the least sure real topic
-    # (2.01); the other no-report topics of dev have a row sure by its words or a best of 3.29.
-    # A window under it is checked against the whole archive (archive._in_archive): a week's
-    # weak report (1.21 for 「马斯克最近有什么新闻」) is listed when the archive has the topic;
-    # the 72 archive items passed and failed alike with that check (2026-12-08)
+    # (2.01); the other no-report topics of dev have a row sure by its words or a best of 3.29
     topic_floor: float = 1.23
     # a companion word (a typhoon's name for 台风) is named beside the topic word in at least
     # this share of the titles and summaries naming it (and this many), among the most common

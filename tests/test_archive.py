@@ -542,27 +542,6 @@ def test_a_topic_whose_best_candidate_is_under_the_floor_lists_nothing():
     assert [r.id for r in on_topic(sure, sure.records, groups, strict)] == ["a0.md"]
 
 
-def test_whether_the_topic_is_in_the_archive_at_all_is_judged_across_the_archive():
-    """A week's one weak report on a topic (「马斯克最近有什么新闻」) is under the floor in its small
-    window; the archive has a sure report on it elsewhere, so the topic is there and the
-    window's report is listed by the model's even odds. With no such report anywhere (the
-    archive passed as the window itself), nothing is listed."""
-    import dataclasses
-
-    from rag.collection.archive import on_topic
-    from rag.tuned import Tuning
-
-    body = "。" + "记者了解到，" * 40 + "月球探测器进入轨道，探测任务顺利。"
-    view = _view(["印度月船三号" + body, "股市收盘：沪指上涨" + "。券商板块活跃" * 5,
-                  "火星探测器发射。火星探测器发射成功，火星探测任务启动。"])
-    groups = [["火星"], ["探测"]]
-    strict = dataclasses.replace(Tuning(), topic_bias=-1.0, topic_floor=10.0)
-    window = view.records[:2]
-    assert on_topic(view, window, groups, strict) == []
-    assert [r.id for r in on_topic(view, window, groups, strict, archive=view.records)] == ["a0.md"]
-    assert on_topic(view, window, groups, strict, archive=window) == []
-
-
 def test_a_report_is_sure_by_its_words_only_when_its_title_names_the_topic():
     """A weather forecast whose summary lists 冰雹 among the day's weather, and says it twice,
     is not sure to be about hail; a report titled for the hail is."""

@@ -4,6 +4,7 @@ however many threads ask; a failed open raises there and is tried again next tim
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -21,6 +22,7 @@ class CountingStore:
         self.fail_first = fail_first
 
     def open_for_read(self):
+        time.sleep(0.05)  # as slow as a real open: threads without the lock would all open it
         CountingStore.opened += 1
         if self.fail_first:
             self.fail_first -= 1
@@ -65,9 +67,11 @@ def test_a_failed_open_raises_at_the_query_and_is_tried_again():
 
 
 @pytest.mark.slow
-def test_a_server_warms_the_store_in_the_background(shipped_index, real_embedder):
-    """`rag serve` (ui.app.ChatApp) calls warm_up(): the store opens without a question."""
-    import time
+def test_a_server_opens_the_store_at_start_and_a_broken_one_stops_it(shipped_index, real_embedder, tmp_path):
+    """`rag serve` (ui.app.ChatApp) calls warm_up(): the store is opened before the first
+    question, and a missing one is an error at start, not at a user's first fact question."""
+    import dataclasses
+    import shutil
 
     from rag.pipeline import build_pipeline
 
@@ -75,8 +79,12 @@ def test_a_server_warms_the_store_in_the_background(shipped_index, real_embedder
     store = pipeline.retriever.store
     assert store is not None and not store.is_open
     pipeline.warm_up()
-    deadline = time.monotonic() + 120
-    while not store.is_open and time.monotonic() < deadline:
-        time.sleep(0.05)
     assert store.is_open
     assert not pipeline.answer("Anthropic捐了多少钱？").abstained
+
+    copy = tmp_path / "data"
+    shutil.copytree(shipped_index.data_dir, copy)
+    shutil.rmtree(copy / "chroma")
+    broken = build_pipeline(dataclasses.replace(shipped_index, data_dir=str(copy)), embedder=real_embedder)
+    with pytest.raises(IndexMissingError, match="rag ingest"):
+        broken.warm_up()

@@ -97,10 +97,19 @@ _JSON_KEY = re.compile(r'"[A-Za-z_][\w-]*"\s*:')
 
 
 def page_code_spans(text: str) -> list[tuple[int, int]]:
-    # digits at the run's end start the Chinese text after it ("…png?7月26日")
-    return [(m.start(), m.start() + len(m.group().rstrip("0123456789"))) for m in _NON_CJK_RUN.finditer(text)
+    return [(m.start(), _code_end(text, m)) for m in _NON_CJK_RUN.finditer(text)
             if (m.group().count("{") + m.group().count("}") >= 2 and m.group().count(";") >= 2)
             or len(_JSON_KEY.findall(m.group())) >= 3]
+
+
+def _code_end(text: str, m: re.Match) -> int:
+    """Digits at the run's end that start a date after it belong to the text ("…png?7月26日")."""
+    if text[m.end() : m.end() + 1] in _DATE_UNIT:
+        return m.start() + len(m.group().rstrip("0123456789"))
+    return m.end()
+
+
+_DATE_UNIT = frozenset("年月日时号点分")
 
 
 def candidate_sentences(hits: list[Hit]) -> list[Sentence]:

@@ -355,9 +355,10 @@ _PRONOUNS = frozenset("我 你 他 她 它 我们 你们 他们 她们 它们 �
 
 
 def _glossed(view: ArchiveView, english: str, embedder, tuning, name: bool = False) -> list[str]:
-    from rag.retrieve.bridge import chinese_for
+    from rag.retrieve.bridge import chinese_for, chinese_for_compound
 
-    used = [z for z in chinese_for(english, name=name) if z not in _PRONOUNS and any(z in h for h in view.heads)]
+    glosses = chinese_for(english, name=name) or chinese_for_compound(english)  # "heatwaves": heat wave
+    used = [z for z in glosses if z not in _PRONOUNS and any(z in h for h in view.heads)]
     if len(used) <= 1 or embedder is None:
         return used
     ranked = _nearest(embedder, english, used)
@@ -482,7 +483,7 @@ _CALENDAR_WORDS = frozenset(
 
 def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[str]], tuning,
              idf=None, query_vector=None, by_meaning: bool = False,
-             required: tuple[int, ...] = (), archive: list[ArticleRecord] | None = None) -> list[ArticleRecord]:
+             required: tuple[int, ...] = ()) -> list[ArticleRecord]:
     """The articles of `records` on the topic `groups` (topic_groups) describe, in the order
     given: those the topic model (a logistic model over TOPIC_FEATURES, fitted on labelled
     archive questions: Tuning.topic_weights) puts at even odds or better. Words weigh most; the
@@ -502,26 +503,13 @@ def on_topic(view: ArchiveView, records: list[ArticleRecord], groups: list[list[
     # topic 0.988 of the time on dev, 1.000 on test (python -m evals.archive_fit; with the
     # summary counted as the title: 0.857 and 0.957).
     sure = sure_by_words(x)
-    if not sure.any() and float(logit.max()) < tuning.topic_floor and not _in_archive(
-            view, records, archive, groups, tuning, idf, query_vector, w):
+    if not sure.any() and float(logit.max()) < tuning.topic_floor:
         # the archive has no report on the topic: its best candidate is a near miss (a moon
         # probe for 火星探测), not a report the model is unsure of
         return []
     chosen = [r for r, z, s in zip(records, logit.tolist(), sure.tolist()) if z >= 0 or s]
     # a name the question asks about (named_groups) is said somewhere in every report on it
     return [r for r in chosen if all(any(w in view.texts[view.position[r.id]] for w in groups[i]) for i in required)]
-
-
-def _in_archive(view: ArchiveView, records: list[ArticleRecord], archive: list[ArticleRecord] | None,
-                groups, tuning, idf, query_vector, w: np.ndarray) -> bool:
-    """Whether the whole `archive` (wider than the window `records`) has a report on the topic
-    by the floor: a week's few articles on it (「马斯克最近有什么新闻」) stand out less from a
-    small window than from the archive, so whether the topic is in the archive at all is
-    judged across it, and the window's articles then by the model's even odds."""
-    if archive is None or len(archive) <= len(records):
-        return False
-    x = topic_features(view, archive, groups, idf, query_vector)
-    return bool(sure_by_words(x).any()) or float((x @ w + tuning.topic_bias).max()) >= tuning.topic_floor
 
 
 _ALL = 0.999  # a share of the topic's weight that is all of it (float sums)

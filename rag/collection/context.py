@@ -556,12 +556,7 @@ class TopicScan:
 
         ctx = self.ctx
         return by_date(on_topic(self.view, records, self.groups, ctx.tuning, ctx.lexical.idf, self.vector,
-                                by_meaning=self.named, required=self.required, archive=self._dated()))
-
-    def _dated(self) -> list[ArticleRecord]:
-        """Every dated article the asker's own filter admits: where the topic's floor is judged."""
-        flt = self.ctx.user_flt
-        return [r for r in self.ctx.lexical.articles if r.date and (flt is None or flt.admits(r.id, r.date))]
+                                by_meaning=self.named, required=self.required))
 
 
 def on_topic_records(ctx: Context, topic: str) -> tuple[list[ArticleRecord], tuple[str, ...], list[ArticleRecord]]:

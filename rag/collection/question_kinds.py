@@ -524,13 +524,15 @@ _PERIOD_NOUN = r"(段时间|个?时间段|个?时段|个?时期|个?阶段|段)"
 _WHICH_PERIOD = re.compile(
     rf"(哪(一|个)?{_PERIOD_NOUN}[^？?。]{{0,16}}?(更|比较|较)?(多|少)"
     r"|(多|少)的?是哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段)"
-    r"|分别(有|是)?(多少|几)(篇|条|份)?"  # 「8月上旬和8月中旬…分别有多少篇」: not when two ranges are not named
+    rf"|(?<={_DOC_ZH})分别(有|是)?(多少|几)(篇|条|份)?"  # 「8月上旬和8月中旬…的报道分别有多少篇」
     r"|\b(which|what) (period|time|stretch|part)\b[^?]*\b(more|most|fewer)\b"
     r"|\b(more|fewer)\b[^?]*\bin\b[^?]*\bor\b[^?]*\bin\b)", re.I)
+# the articles counted in each of two ("…的报道分别有多少篇"), not facts ("分别签署了几份协议")
+_ARTICLES_EACH_COUNTED = re.compile(rf"(?<={_DOC_ZH})分别(有|是)?(多少|几)(篇|条|份)?")
 _PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)|分别(有|是)?(多少|几)(篇|条|份)?"
                            r"|\b(which|what) (period|time|stretch|part)\b|\b(had|has|saw)\b)", re.I)
 # 比 joins two periods only before the second one (「上旬比中旬」), not inside a name (比亚迪, 比特币)
-_PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比(?=\s*(?:\d|[一二三四五六七八九十上中下本这那去今前后]))"
+_PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比起|比(?=\s*(?:\d|[一二三四五六七八九十上中下本这那去今前后]))"
                             r"|\bor\b|\band\b|\bvs\.?|\bversus\b)", re.I)
 # 「哪一周关于台风的报道最多」, 「每周各有多少篇」, "Which week had the most articles about floods?"
 _BY_WEEK = re.compile(
@@ -1000,7 +1002,7 @@ def _counted_sides(r: Reading) -> QuestionKind | None:
     rest = _MORE_ON_WHICH.sub(" ", r.text)
     rest = re.sub(r"(哪一?个|哪一方|谁|\bwhich\b|\bwho\b)\S*?(?=\s|[的，,？?]|$)", " ", rest, flags=re.I)
     # 「…这两个台风」 names what the two are, not a third side; 「…还是关于卡努的报道多」's own count words
-    rest = re.sub(r"(?:这|那)(?:两|二)(?:个|家|位|件|场|项|次|种|起|支)?[\u4e00-\u9fff]{0,3}?(?=\s|[，,。？?]|$)", " ", rest)
+    rest = re.sub(r"(?:这|那)(?:两|二)(?:个|家|位|件|场|项|次|种|起|支)?[\u4e00-\u9fff]{0,3}?(?=的|\s|[，,。？?]|$)", " ", rest)
     rest = re.sub(rf"的?{_DOC_ZH}(?:数量|篇数)?(?:更|比较)?(?:多|少)(?=\s|[，,。？?]|$)", " ", rest)
     topic = _count_topic(topic_of(rest), r.dates)
     topic = re.sub(r"\b(or|had|has|got|get|received|coverage|were|there|more|fewer)\b", " ", topic, flags=re.I)
@@ -1145,8 +1147,8 @@ RULES: tuple[KindRule, ...] = (
     KindRule(Kind.COMPARE, (
         Wording("a comparison", 20, (_COMPARE,), _compared),
         # "法国和肯尼亚分别…": two things side by side, unless it is every article ("每篇…分别")
-        # 「…分别有多少篇」 counts articles (rag.collection.count), it compares no facts
-        Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE, _COUNT)),
+        # 「…的报道分别有多少篇」 counts articles (rag.collection.count), it compares no facts
+        Wording("each of two", 21, (_EACH_OF_TWO,), _compared, excludes=(_EACH_ARTICLE, _ARTICLES_EACH_COUNTED)),
     ), _compared, "rag.collection.compare"),
 )
 _BY_KIND = {r.kind: r for r in RULES}

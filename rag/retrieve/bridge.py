@@ -53,15 +53,12 @@ def _dictionary() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]
                     names.setdefault(name, set()).add(word)
             if proper:  # its pinyin is its English name: Chengdu, Dezhou
                 names.setdefault(re.sub(r"[^a-z]", "", pinyin.lower()), set()).add(word)
-                syllables = pinyin.split()
-                if word[-1] in _PLACE_SUFFIX and len(word) >= 3 and len(syllables) == len(word):
-                    # 平原县 [Ping2 yuan2 xian4] is "Pingyuan" in English news too (and 平原 in Chinese)
-                    names.setdefault(re.sub(r"[^a-z]", "", "".join(syllables[:-1]).lower()), set()).add(word[:-1])
+    for name in [n for n in names if len(n.split()) == 2 and n.split()[1] in _COMPANY_WORDS]:
+        first = name.split()[0]
+        if first not in index:  # "BYD Company": BYD; "Sharp Corporation" stays whole (sharp is a word)
+            names.setdefault(first, set()).update(names[name])
     return ({g: tuple(sorted(ws)) for g, ws in index.items()},
             {n: tuple(sorted(ws)) for n, ws in names.items()})
-
-
-_PLACE_SUFFIX = frozenset("县市省区镇乡村")  # county, city, province...: a place named without it
 
 
 def _glosses() -> dict[str, tuple[str, ...]]:
@@ -91,26 +88,20 @@ def _names_in(definition: str, proper: bool) -> list[str]:
         words = name.split()
         if _LIFE_DATES.search(definition):
             found += [" ".join(words[k:]) for k in range(1, len(words)) if len(" ".join(words[k:])) >= 4]
-        # "US Federal Reserve (Fed)": its short name; "BYD Company": BYD; "US Federal
-        # Reserve": Federal Reserve (news drop the country and the company word)
+        # "US Federal Reserve (Fed)": Fed, a word's start (not initials: "All Nippon Airways
+        # (ANA)" would make the name Ana 全日空); "US Federal Reserve": Federal Reserve (other
+        # countries' words leave generic names: "Chinese Civil War"). "BYD Company": BYD, in
+        # _dictionary, once the glosses are known
         found += [a.lower() for a in _ABBREVIATION.findall(definition[m.end(1):m.end(1) + 12])
-                  if _abbreviates(a.lower(), words)]
-        if len(words) >= 2 and words[-1] in _COMPANY_WORDS:
-            found.append(" ".join(words[:-1]))
+                  if len(a) >= 3 and any(w.startswith(a.lower()) for w in words)]
         if len(words) >= 3 and words[0] in _COUNTRY_WORDS:
             found.append(" ".join(words[1:]))
     return [_without_possessive(n) for n in found]
 
 
-def _abbreviates(short: str, words: list[str]) -> bool:
-    """"fed" of "us federal reserve" (a word's start), "nato" of "north atlantic treaty
-    organization" (the initials); not a region note ("PRC") after a ministry's name."""
-    return any(w.startswith(short) for w in words) or short == "".join(w[0] for w in words if w[0].isalpha())
-
-
 _ABBREVIATION = re.compile(r"^\s*\(([A-Z][A-Za-z]{1,7})\)")
 _COMPANY_WORDS = frozenset("company corporation corp group inc ltd co".split())
-_COUNTRY_WORDS = frozenset("us u.s. american chinese british uk".split())
+_COUNTRY_WORDS = frozenset("us u.s. american".split())
 
 
 _CAPITALISED = re.compile(r"(?<![A-Za-z0-9'’-])([A-Z][A-Za-z'’-]*)((?:['’]s|\s+s)\b)?")
@@ -231,12 +222,20 @@ def chinese_for(phrase: str, *, name: bool = False) -> tuple[str, ...]:
     out: list[str] = []
     for last in _base_forms(words[-1]):
         out += glosses.get(" ".join([*words[:-1], last]), ())
-    if not out and len(words) == 1 and len(words[0]) >= 6 and words[0].isalpha():
-        # a closed compound the dictionary writes open: "heatwaves" is its "heat wave" (热浪)
-        w = words[0]
-        for i in range(3, len(w) - 2):
-            for last in _base_forms(w[i:]):
-                out += glosses.get(f"{w[:i]} {last}", ())
-            if out:
-                break
     return tuple(dict.fromkeys(out))
+
+
+def chinese_for_compound(word: str) -> tuple[str, ...]:
+    """A closed compound the dictionary writes open, glossed as it writes it: "heatwaves" ->
+    "heat wave" -> 热浪. Both halves of four letters or more ("turnout" is no "turn out").
+    Only for a topic no gloss finds otherwise (rag.collection.archive): a whole word the
+    dictionary lacks is split, never one it has."""
+    w = word.lower()
+    if not (w.isalpha() and len(w) >= 8) or chinese_for(w):
+        return ()
+    glosses = _glosses()
+    for i in range(4, len(w) - 3):
+        found = [z for last in _base_forms(w[i:]) for z in glosses.get(f"{w[:i]} {last}", ())]
+        if found:
+            return tuple(dict.fromkeys(found))
+    return ()

@@ -81,7 +81,7 @@ class HybridRetriever:
         dense: list[tuple[Chunk, float]] = []
         if self.lexical_weight > 0:
             lexical = self.lexical.search(weighted_terms or terms(query), n, flt)
-        if self.dense_weight > 0 and vectors:
+        if self.dense_weight > 0 and (vectors or self.lexical_weight == 0):  # dense mode has no words to rank by
             assert self._embedder is not None and self._store is not None  # else dense_weight is 0
             vector = self._embedder.embed_query(query)
             dense = self._store.query(vector, n, flt)
