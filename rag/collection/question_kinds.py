@@ -504,11 +504,15 @@ _BY_MONTH = re.compile(r"(每个?月份?|各个?月份?|按月份?|分月份?|�
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 # "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
 _NEWS_WORDS_EN = r"(?:coverage|articles|stories|reports|news)"  # not "items", "texts": a store's, a phone's
+# 「…分别有多少篇」: each of two counted; after an article word, articles ("…的报道分别有多少篇"),
+# not facts ("分别签署了几份协议")
+_EACH_COUNTED = r"分别(?:有|是)?(?:多少|几)(?:篇|条|份)?"
+_ARTICLES_EACH_COUNTED = re.compile(rf"(?<={_DOC_ZH}){_EACH_COUNTED}")
 _MORE_ON_WHICH = re.compile(
     rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较)?(?:多|少)(?=还是[^？?。]{{1,20}}{_DOC_ZH}(?:更|比较)?(?:多|少))"  # 关于X的报道多还是关于Y的报道多
-    rf"|(?<={_DOC_ZH})分别(?:有|是)?(?:多少|几)(?:篇|条|份)?"  # 「关于台风和地震的报道分别有多少篇」
+    rf"|{_ARTICLES_EACH_COUNTED.pattern}"  # 「关于台风和地震的报道分别有多少篇」
     rf"|\b(?:which|who)\b[^?]{{0,30}}\b(?:more|most|fewer|less)\s+{_NEWS_WORDS_EN}\b"
     rf"|\b(?:more|fewer)\s+{_NEWS_WORDS_EN}\b(?=[^?]{{0,40}}\bor\b))", re.I)
 # "北京暴雨的报道主要集中在哪几天", "哪天的新闻最多", "which days had the most articles on floods"
@@ -524,12 +528,10 @@ _PERIOD_NOUN = r"(段时间|个?时间段|个?时段|个?时期|个?阶段|段)"
 _WHICH_PERIOD = re.compile(
     rf"(哪(一|个)?{_PERIOD_NOUN}[^？?。]{{0,16}}?(更|比较|较)?(多|少)"
     r"|(多|少)的?是哪(一|个)?(段时间|个?时间段|个?时段|个?时期|个?阶段)"
-    rf"|(?<={_DOC_ZH})分别(有|是)?(多少|几)(篇|条|份)?"  # 「8月上旬和8月中旬…的报道分别有多少篇」
+    rf"|{_ARTICLES_EACH_COUNTED.pattern}"  # 「8月上旬和8月中旬…的报道分别有多少篇」
     r"|\b(which|what) (period|time|stretch|part)\b[^?]*\b(more|most|fewer)\b"
     r"|\b(more|fewer)\b[^?]*\bin\b[^?]*\bor\b[^?]*\bin\b)", re.I)
-# the articles counted in each of two ("…的报道分别有多少篇"), not facts ("分别签署了几份协议")
-_ARTICLES_EACH_COUNTED = re.compile(rf"(?<={_DOC_ZH})分别(有|是)?(多少|几)(篇|条|份)?")
-_PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)|分别(有|是)?(多少|几)(篇|条|份)?"
+_PERIOD_WORDS = re.compile(rf"(哪(一|个)?{_PERIOD_NOUN}|(更|比较|较)(多|少)|(?<=[的报道闻章])(多|少)(?=\s|[？?。]|$)|{_EACH_COUNTED}"
                            r"|\b(which|what) (period|time|stretch|part)\b|\b(had|has|saw)\b)", re.I)
 # 比 joins two periods only before the second one (「上旬比中旬」), not inside a name (比亚迪, 比特币)
 _PERIOD_JOINER = re.compile(r"(和|与|跟|还是|或者|或是|对比|相比|比起|比(?=\s*(?:\d|[一二三四五六七八九十上中下本这那去今前后]))"
