@@ -199,6 +199,49 @@ def tagged_words(run: str) -> list[tuple[str, str]]:
     return [(w, tags.get(w, "x")) for w in jieba.lcut(run, HMM=False)]
 
 
+# Characters that are words of their own far more often than parts of a name (是, 的, 在, 中,
+# 哪, 之, 曾, 最, 比...): a word jieba's HMM guesses with one of them in it is phrasing cut
+# wrongly ("世是" of 本笃十六世是, "市有", "曾于", "前比" of 跟几年前比, "最受"), not a name.
+# Examples in tests/test_heuristics.py.
+_FUNCTION_CHARS = frozenset("是有在的了和与及或被把将已曾又也都就还中上下里为于由而会自哪何其之这那每各该此"
+                            "从向对到给让使以吗呢吧啊么多少几什谁怎前后比跟很最更较过所")
+
+
+GUESSED_NAME_TAG = "nw"  # not a tag of jieba's dictionary: a word its HMM guessed
+
+
+def tagged_words_with_names(run: str) -> list[tuple[str, str]]:
+    """tagged_words, with the names jieba's dictionary lacks joined back: a name it has no
+    entry for (杜苏芮, a typhoon of 2023; 潘仕成) comes out of its dictionary cut as single
+    characters, which a question's key terms drop; its HMM, which cuts the articles for
+    search (`terms`), guesses them as one word. A guessed word keeps the part between the
+    _FUNCTION_CHARS at its ends (卡努是 -> 卡努, 是): two or more characters with none of
+    them is tagged GUESSED_NAME_TAG; any other guess goes back to the dictionary's
+    single characters (the HMM only re-cuts runs of characters the dictionary left single)."""
+    from rag.jieba_dictionary import word_tags
+
+    jieba = _jieba()
+    tags = word_tags(jieba)
+    out: list[tuple[str, str]] = []
+    for w in jieba.lcut(run, HMM=True):
+        if w in tags or len(w) == 1:
+            out.append((w, tags.get(w, "x")))
+            continue
+        start, end = 0, len(w)
+        while start < end and w[start] in _FUNCTION_CHARS:
+            start += 1
+        while end > start and w[end - 1] in _FUNCTION_CHARS:
+            end -= 1
+        core = w[start:end]
+        if len(core) < 2 or set(core) & _FUNCTION_CHARS:
+            out.extend(tagged_words(w))
+            continue
+        out.extend(tagged_words(w[:start]) if start else [])
+        out.append((core, GUESSED_NAME_TAG))
+        out.extend(tagged_words(w[end:]) if end < len(w) else [])
+    return out
+
+
 def script_runs(text: str):
     """Yield (is_chinese, run) for the alternating Chinese and other stretches of `text`."""
     pos = 0

@@ -203,6 +203,36 @@ def test_which_of_two_topics_has_more_articles_counts_each(archive):
 
 
 @pytest.mark.slow
+def test_the_topic_first_then_its_reports_is_every_report_paged_and_narrowed_by_a_follow_up(archive):
+    pipeline, articles = archive
+    on_typhoon = {a for a, (_, body) in articles.items() if "杜苏芮" in body}
+    history: list[dict] = []
+
+    def ask(question):
+        result = answer(question, history=history, pipeline=pipeline)
+        history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": result.text}])
+        return result
+
+    first = ask("杜苏芮有哪些报道？")  # not the few articles retrieval returns: every one, paged
+    assert f"有{len(on_typhoon)}篇" in first.text and "另有3篇未列出" in first.text, first.text
+    rest = ask("更多")
+    assert set(_listed(first)) | set(_listed(rest)) == on_typhoon, rest.text
+    late_july = ask("只看7月下旬的")  # the listing before, within these dates, which the answer says
+    expected = {a for a in on_typhoon if "2023-07-21" <= articles[a][0] <= "2023-07-31"}
+    assert f"2023-07-21 至 2023-07-31发布的关于杜苏芮的文章有{len(expected)}篇" in late_july.text, late_july.text
+    assert set(_listed(late_july)) == expected
+
+
+@pytest.mark.slow
+def test_a_part_of_the_month_alone_is_of_the_month_before(archive):
+    pipeline, articles = archive
+    early = "8月上旬有多少篇关于地震的报道？"
+    history = [{"role": "user", "content": early}, {"role": "assistant", "content": answer(early, pipeline=pipeline).text}]
+    mid = answer("那中旬呢？", history=history, pipeline=pipeline)
+    assert "2023-08-11 至 2023-08-20" in mid.text and "地震" in mid.text, mid.text
+
+
+@pytest.mark.slow
 def test_a_follow_up_asks_the_same_of_other_dates_or_another_topic(archive):
     pipeline, articles = archive
     history: list[dict] = []

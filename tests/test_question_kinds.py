@@ -228,8 +228,13 @@ def test_what_happened_within_dates_lists_its_articles(question, kind, topic, st
     ("关于港口罢工的报道都有哪些？", "which", "", "港口罢工", False),
     ("List all articles about the harbour strike.", "which", "", "harbour strike", False),
     ("资料库里有哪些关于Acme的文章", "which", "", "Acme", False),
+    # ... the topic first: every one too, not the few retrieval returns
+    ("港口罢工有哪些报道？", "which", "", "港口罢工", False),
+    ("港口罢工的报道有哪些？", "which", "", "港口罢工", False),
+    ("港口罢工都有哪些相关报道？", "which", "", "港口罢工", False),
     # the articles that say it, each with its sentence
     ("哪篇文章提到了港口罢工？", "which", "", "港口罢工", True),
+    ("哪些报道提到了港口罢工？", "which", "", "港口罢工", True),
     # the collection's size and dates
     ("资料库覆盖了哪些时间段？", "overview", "collection", "", False),
     ("这个资料库的文章时间跨度是多少？", "overview", "collection", "", False),
@@ -261,6 +266,9 @@ def test_articles_about_a_topic_and_the_collections_dates(question, kind, scope,
     ("What were the top stories in mid-October?", "overview", "2026-10-11", "2026-10-20"),  # not the "-" of mid-
     ("What were people talking about in mid-October?", "overview", "2026-10-11", "2026-10-20"),
     ("Give me a summary of last week's news", "overview", "2026-11-16", "2026-11-22"),  # not a topic "s"
+    # the big news of the newest days
+    ("最近有什么大新闻？", "overview", "2026-11-17", "2026-11-23"),
+    ("这几天有什么重要新闻吗", "overview", "2026-11-17", "2026-11-23"),
     # with a topic of its own it lists that topic's articles
     ("10月关于罢工的报道主要讲了什么？", "date", "2026-10-01", "2026-10-31"),
 ])
@@ -358,6 +366,7 @@ def test_a_topic_keeps_its_words_whole(question, topic):
 
 
 @pytest.mark.parametrize(("question", "sides", "start"), [
+    ("罢工和地震，哪个报道得多？", ("罢工", "地震"), None),
     ("杜苏芮和卡努哪个台风的报道更多？", ("杜苏芮", "卡努"), None),
     ("关于暴雨和高温的新闻，哪个更多？", ("暴雨", "高温"), None),
     ("10月关于地震和台风的报道哪个多", ("地震", "台风"), "2026-10-01"),
@@ -376,8 +385,30 @@ def test_which_of_two_topics_has_more_articles_counts_both(question, sides, star
     assert classify("关于台风的报道多吗", TODAY).sides == ()
 
 
+@pytest.mark.parametrize("question", ["这段时间主要有哪些大新闻？", "这两个月有哪些大新闻？"])
+def test_the_big_news_of_the_time_the_collection_spans_is_its_overview(question):
+    k = classify(question, TODAY)
+    assert (k.kind, k.scope, k.topic, k.dates) == ("overview", "collection", "", None)
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("这个月罢工的新闻有哪些？", "罢工"),  # 这个月 whole, not 这个 and a 月 left
+    ("10月底港口罢工都报道了些什么？", "港口罢工"),
+    ("10月上旬港口罢工，有哪些相关报道", "港口罢工"),
+])
+def test_the_words_of_asking_leave_the_topic(question, topic):
+    assert classify(question, TODAY).topic == topic
+
+
 @pytest.mark.parametrize(("before", "question", "kind", "topic", "start", "end"), [
     ("10月有多少篇关于罢工的报道？", "那9月呢？", "count", "罢工", "2026-09-01", "2026-09-30"),
+    # a part of the month alone: of the month before
+    ("10月上旬有多少篇关于罢工的报道？", "那中旬呢？", "count", "罢工", "2026-10-11", "2026-10-20"),
+    # 「X的呢」 and a name alone ask the same of another topic
+    ("10月有多少篇关于罢工的报道？", "港口的呢？", "count", "港口", "2026-10-01", "2026-10-31"),
+    ("10月有哪些关于罢工的报道？", "上海呢？", "date", "上海", "2026-10-01", "2026-10-31"),
+    # 「只看…的」 narrows the listing before to its dates
+    ("有哪些关于罢工的报道？", "只看10月下旬的", "which", "罢工", "2026-10-21", "2026-10-31"),
     ("10月有多少篇关于罢工的报道？", "关于地震的呢？", "count", "地震", "2026-10-01", "2026-10-31"),
     ("10月下旬有哪些暴雨的新闻？", "11月上旬呢？", "date", "暴雨", "2026-11-01", "2026-11-10"),
     ("How many articles about floods were published in October?", "And in September?", "count", "floods",

@@ -509,7 +509,7 @@ _NEWS_WORDS_EN = r"(?:coverage|articles|stories|reports|news)"  # not "items", "
 _EACH_COUNTED = r"分别(?:有|是)?(?:多少|几)(?:篇|条|份)?"
 _ARTICLES_EACH_COUNTED = re.compile(rf"(?<={_DOC_ZH}){_EACH_COUNTED}")
 _MORE_ON_WHICH = re.compile(
-    rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?(?:更|比较|最|较)?(?:多|少)"
+    rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?得?(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较)?(?:多|少)(?=还是[^？?。]{{1,20}}{_DOC_ZH}(?:更|比较)?(?:多|少))"  # 关于X的报道多还是关于Y的报道多
     rf"|{_ARTICLES_EACH_COUNTED.pattern}"  # 「关于台风和地震的报道分别有多少篇」
@@ -644,7 +644,12 @@ _ARTICLES_ABOUT = re.compile(
     rf"|(关于|有关)[^？?。]{{1,30}}的{_DOC_ZH}(都)?有(哪些|什么)|^有关于[^？?。]{{1,30}}的{_DOC_ZH}吗"
     # "有哪些体育新闻": news of a kind (the topic must be left when the kind words go)
     rf"|有(哪些|什么)(?!重要|主要|热门|热点|大|最新|新鲜|有趣|好|值得|其他|别的)[^？?。，,关的]{{2,8}}(新闻|报道)\s*[？?]?\s*$"
-    rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b)", re.I)
+    rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b"
+    rf"|\b(show|find|any|is there)\b[^?]*\bcoverage\s+(of|on|about)\b)", re.I)
+# "夏威夷山火有哪些报道", "医药反腐的报道有哪些": a topic, then the question for its articles
+_TOPIC_THEN_ARTICLES = re.compile(
+    rf"^[^？?。，,]{{2,30}}?(?:的)?(?:相关)?{_DOC_ZH}(?:都)?有(?:哪些|什么)\s*[？?]?\s*$"
+    rf"|^[^？?。，,]{{2,30}}?(?:都)?有(?:哪些|什么)(?:相关)?的?{_DOC_ZH}\s*[？?]?\s*$")
 # "资料库覆盖了哪些时间段", "what date range does the archive cover": its size and date span
 _COLLECTION_SPAN = re.compile(
     r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
@@ -653,10 +658,10 @@ _COLLECTION_SPAN = re.compile(
 _ARCHIVE = re.compile(r"(资料库|知识库|语料库|新闻库|文章库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
 # "最重要的新闻", "热点新闻", "headlines": what a window was about, not its newest articles
-_IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
+_IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条|大)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
                              re.I)
 _WINDOW_OVERVIEW = re.compile(
-    r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
+    r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道|报)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
     rf"|(主要|都|大多|大部分)?集中(在|于)(哪些|什么|哪几个)的?(话题|主题|方面|领域|事件)"  # 「…主要集中在哪些话题」
     rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|哪些(话题|主题)"
     r"|\b(main|top|key|biggest|major|big|important)\s+(topics|themes|stories|news|headlines|events)\b|\bheadlines\b"
@@ -713,9 +718,9 @@ _STRIP_ZH_WORDS = (
     "用?一两句话? 两句话? 几句话? 大概 大致 大体 都在 在说 说的 啥 要点 大意 先发 哪个先 更早 又 "
     "这篇 那个 这个 那份 这份 那项 这项 发的 发了 这里 这儿 收录了? 收了 出的 出来的? "
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
-    "[哪那这一几](一|几|[二两三四五六七八九十]|\\d{1,3})?[篇份则条个] 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
+    "[哪那这一几](一|几|[二两三四五六七八九十]|\\d{1,3})?[篇份则条个](?!月|星期|礼拜) 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
     "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
-    "关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
+    "相关 些什么 些啥 关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
 # longest first (资料库 before 资料); the word for articles, a pattern, counts as two characters
 _STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=lambda w: 2 if w == _DOC_ZH else len(w),
                                              reverse=True)) + ")")
@@ -725,7 +730,7 @@ _STRIP_EN = re.compile(
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
     rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
-    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|on|regarding|concerning|"
+    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|on|regarding|concerning|coverage|"
     rf"{_DOC_EN})\b", re.I)
 
 
@@ -1053,16 +1058,30 @@ def _happened_in_range(r: Reading) -> QuestionKind | None:
     return QuestionKind(Kind.DATE, topic, dates=r.dates, recent=_looks_back(r))
 
 
+# the time the collection spans, said as the asker's own: 「这段时间」, 「这两个月」, "these past weeks"
+_THIS_PERIOD = re.compile(r"(这段(时间|日子|期间)|这(两|几|些)个?(月|周|星期|礼拜)|这些日子|这阵子|这一阵"
+                          r"|th(is|ese) (past )?(period|weeks|months))", re.I)
+
 _NOW = re.compile(r"(今天|今日|如今|现今|\btoday\b|\bnowadays\b)", re.I)
 _HAPPENED_WITHIN_DAYS = 366  # a window ending earlier than this before the reference date is history
 
 
 def _window_overview(r: Reading) -> QuestionKind | None:
     """"7月份的新闻主要讲了什么", "the top stories last week": the topics of the articles of
-    those dates. Not with a topic of its own ("7月关于台风的报道主要讲了什么" lists them)."""
-    if r.dates is None or _count_topic(topic_of(_HAPPENED.sub(" ", _WINDOW_OVERVIEW.sub(" ", r.text))), r.dates):
+    those dates; with no dates but the time the collection spans ("这段时间有哪些大新闻",
+    "这两个月"), of all of them. Not with a topic of its own ("7月关于台风的报道主要讲了什么"
+    lists them)."""
+    text = _WINDOW_OVERVIEW.sub(" ", r.text)
+    if r.dates is None and _THIS_PERIOD.search(text):
+        if _count_topic(topic_of(_THIS_PERIOD.sub(" ", text)), None):
+            return None
+        return QuestionKind(Kind.OVERVIEW, "", scope="collection")
+    dates = r.dates
+    if dates is None and _RECENT_WORDS.search(text):
+        dates, text = recent_range(r.today), _RECENT_WORDS.sub(" ", text)  # 「最近有什么大新闻」: the newest week
+    if dates is None or _count_topic(topic_of(_HAPPENED.sub(" ", text)), dates):
         return None
-    return QuestionKind(Kind.OVERVIEW, "", scope="collection", dates=r.dates)
+    return QuestionKind(Kind.OVERVIEW, "", scope="collection", dates=dates)
 
 
 def _defined(r: Reading) -> QuestionKind | None:
@@ -1138,6 +1157,8 @@ RULES: tuple[KindRule, ...] = (
     KindRule(Kind.WHICH, (
         # "哪篇文章提到了X", "哪些文章报道了X": the articles that say it (retrieved, each with its
         # sentence); "有哪些关于X的报道": every article on it (in an archive, scanned and paged)
+        Wording("a topic's articles", 79, (_TOPIC_THEN_ARTICLES,),
+                lambda r: QuestionKind(Kind.WHICH, r.topic) if r.topic else None, excludes=(_MENTIONS,)),
         Wording("which article", 80, (_WHICH,), lambda r: QuestionKind(Kind.WHICH, r.topic, mentions=True)),
         Wording("the articles about", 81, (_ARTICLES_ABOUT,), lambda r: QuestionKind(Kind.WHICH, r.topic) if r.topic else None),
     ), lambda r: QuestionKind(Kind.WHICH, r.topic), "rag.collection.which"),
@@ -1170,7 +1191,7 @@ _MORE = re.compile(r"^\s*(更多|还有吗|还有呢|还有别的吗|继续|接�
 _SWAP = re.compile(r"^\s*(?:那么?|那要是|那如果是|and|what about|how about|and what about)?\s*(?P<rest>.{1,24}?)\s*"
                    r"(?:呢|的呢|怎么样|又如何)?\s*[？?。.!！]*\s*$", re.I)
 _SWAP_CUE = re.compile(r"(呢\s*[？?。]*\s*$|^\s*(?:and|what about|how about)\b)", re.I)
-_AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|\b(?:of|among) (?:these|them|those)\b)", re.I)
+_AMONG = re.compile(r"^\s*(其中|这些(?:文章|报道|新闻)?里|这里面|里面|它们中|只看|只要|光看|仅看|\b(?:of|among) (?:these|them|those)\b)", re.I)
 # ... or asks which end of them without saying "其中": 「最早的一篇是什么时候？」, "Which one is the newest?"
 _ONE_END = re.compile(r"^\s*(?:那)?(?:最早|最新|最晚|最先|最后)的?(?:一篇|那篇|一条)|^\s*哪一?篇(?:最早|最新|最晚)"
                       r"|^\s*(?:which|what) (?:one|article|report|story) (?:is|was) (?:the )?"
@@ -1185,7 +1206,8 @@ _OF_THEM = re.compile(r"\b(how many|which|what)\s+of\s+(?:them|these|those)\b(?=
 _TOPIC_NAMED = re.compile(rf"(^(?:关于|有关)|的?{_DOC_ZH}$|\b(?:{_DOCS_EN}|coverage)\s+(?:about|on)\b|^[A-Za-z][\w-]*$)",
                           re.I)
 # a pronoun or a question word asks something new ("那它的登陆地点呢"): not a swap of topic
-_NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
+# ... and thanks or a nod (jieba tags 谢谢 and 明白 as names) is no topic
+_NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|谢谢|多谢|感谢|明白|知道|好的|好吧|^嗯|^哦|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
 _TOPIC_SWAPS = (Kind.COUNT, Kind.DATE, Kind.WHICH)  # kinds whose topic a follow-up may swap
 
 
@@ -1261,14 +1283,33 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
     if m is None or not _SWAP_CUE.search(text):
         return None
     rest = re.sub(r"^\s*(?:in|on|for|during)\b", " ", m["rest"], flags=re.I).strip()
+    month = _one_month(previous.dates)
+    if month and _PART_OF_A_MONTH.fullmatch(rest):
+        rest = f"{month}月{rest}"  # 「那中旬呢？」 after 8月上旬: 8月中旬
     dates = parse_dates(rest, today)
     topic = _count_topic(topic_of(rest), dates)
     if dates is not None and not topic:
         return replace(previous, dates=dates, recent=False, page=1)
-    if (dates is None and topic and _TOPIC_NAMED.search(rest) and not _NOT_A_TOPIC.search(rest)
-            and previous.kind in _TOPIC_SWAPS):
+    named = _TOPIC_NAMED.search(rest) or _OF_THE_NAMED.search(text) or _only_names(rest)
+    if dates is None and topic and named and not _NOT_A_TOPIC.search(rest) and previous.kind in _TOPIC_SWAPS:
         return replace(previous, topic=topic, page=1)
     return None
+
+
+# a part of a month said alone: 「那中旬呢？」, 「下旬的呢」
+_PART_OF_A_MONTH = re.compile(r"的?(上旬|中旬|下旬|月初|月中|月底|月末|上半月|下半月)的?")
+# 「涿州的呢？」: the same asked of what the name's articles say (not 「那伤亡人数呢？」, a fact)
+_OF_THE_NAMED = re.compile(r"的\s*呢\s*[？?。]*\s*$")
+
+
+def _only_names(text: str) -> bool:
+    """Every word of `text` a proper name (「封神呢？」 after a listing: its articles); a common
+    noun alone (「那伤亡人数呢？」) asks a fact of the subject before."""
+    from rag.retrieve.query import PROPER_NAME_TAGS, tagged_tokens
+    from rag.text import GUESSED_NAME_TAG
+
+    words = [(w, tag) for w, tag in tagged_tokens(text) if len(w) > 1]
+    return bool(words) and all(tag in PROPER_NAME_TAGS or tag == GUESSED_NAME_TAG for _, tag in words)
 
 
 def asks_for_more(question: str) -> bool:

@@ -44,10 +44,12 @@ def on_topic_listing(ctx: Context, topic: str) -> Answer:
     passages retrieval returns), newest first, a page at a time; none is said, not abstained."""
     records, words, _ = on_topic_records(ctx, topic)
     w = Writer()
+    dates = ctx.kind.dates  # a follow-up's (「只看8月中旬的」): said, as a dated listing says them
+    where_zh, where_en = (f"{dates.label}发布的", f" published {dates.label}") if dates else ("资料中", " in the collection")
     if not records:
-        w.text(ctx.say(f"资料中没有关于{topic}的文章。", f"No article in the collection is on {topic}."))
+        w.text(ctx.say(f"{where_zh}没有关于{topic}的文章。", f"No article{where_en} is on {topic}."))
         return w.answer(ctx)
-    w.text(ctx.say(f"资料中关于{topic}的文章有{len(records)}篇（从新到旧）：",
-                   f"{len(records)} articles in the collection are on {topic} (newest first):"))
+    w.text(ctx.say(f"{where_zh}关于{topic}的文章有{len(records)}篇（从新到旧）：",
+                   f"{len(records)} articles{where_en} are on {topic} (newest first):"))
     summary_lines(w, ctx, records, words)
     return w.answer(ctx)
