@@ -394,6 +394,7 @@ def test_the_big_news_of_the_time_the_collection_spans_is_its_overview(question)
 @pytest.mark.parametrize(("question", "topic"), [
     ("这个月罢工的新闻有哪些？", "罢工"),  # 这个月 whole, not 这个 and a 月 left
     ("10月底港口罢工都报道了些什么？", "港口罢工"),
+    ("港口罢工，10月底都报了些啥？", "港口罢工"),
     ("10月上旬港口罢工，有哪些相关报道", "港口罢工"),
 ])
 def test_the_words_of_asking_leave_the_topic(question, topic):

@@ -601,7 +601,7 @@ _ASKS_DATE = re.compile(
     r"|\b(when|what (date|day|year|month)) (was|were|did|is)\b[^?]*\b(published|written|released|posted|come out|appear)"
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
-    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
+    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|报了(?=些|什么|啥)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
     r"|\b(?:the|this|my|our|your) archives? (?:say|says|said|report|reports|reported|have|has|had|cover|covers|covered"
     r"|contain|contains|contained|hold|holds)\b)", re.I)
 # "最早和最晚的报道分别是哪天", "the first and the last report on X": both ends of the date order
@@ -720,7 +720,7 @@ _STRIP_ZH_WORDS = (
     "这些 这批 这几篇 所有 全部 整个 各篇 每篇 各个 每个 其中 "
     "[哪那这一几](一|几|[二两三四五六七八九十]|\\d{1,3})?[篇份则条个](?!月|星期|礼拜) 哪些 哪个 什么 多少 几 是否 有没有 有 的 了 吗 呢 都 "
     "总结 概括 概述 归纳 介绍 简述 说说 讲讲 主要 内容 讲了 讲的 讲到 讲 说了 写了 提到 提及 谈到 涉及 报道了? 出现在? "
-    "相关 些什么 些啥 关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
+    "相关 些什么 些啥 报了 关于 有关 那篇 最新 最早 最近 最晚 最旧 发布 发表 刊登 是 在 中 里 篇").split() + [_DOC_ZH]
 # longest first (资料库 before 资料); the word for articles, a pattern, counts as two characters
 _STRIP_ZH = re.compile("(" + "|".join(sorted(_STRIP_ZH_WORDS, key=lambda w: 2 if w == _DOC_ZH else len(w),
                                              reverse=True)) + ")")
