@@ -204,7 +204,8 @@ def tagged_words(run: str) -> list[tuple[str, str]]:
 # wrongly ("世是" of 本笃十六世是, "市有", "曾于", "前比" of 跟几年前比, "最受"), not a name.
 # Examples in tests/test_heuristics.py.
 _FUNCTION_CHARS = frozenset("是有在的了和与及或被把将已曾又也都就还中上下里为于由而会自哪何其之这那每各该此"
-                            "从向对到给让使以吗呢吧啊么多少几什谁怎前后比跟很最更较过所")
+                            "从向对到给让使以吗呢吧啊么多少几什谁怎前后比跟很最更较过所不得地着著来去要太一"
+                            "他她它我你")
 
 
 GUESSED_NAME_TAG = "nw"  # not a tag of jieba's dictionary: a word its HMM guessed

@@ -79,6 +79,7 @@ def test_key_terms_keep_a_name_the_dictionary_lacks(question, name):
     ("杰克逊维尔市有多少居民", {"市有"}),
     ("卡特曾于哪一年访问中国", {"曾于"}),
     ("跟几年前比，AI现在厉害到什么程度了？", {"前比"}),
+    ("他来中国干什么", {"他来"}),
 ])
 def test_key_terms_a_guess_with_a_function_character_is_no_name(question, not_terms):
     assert not not_terms & set(key_terms(question, flat_idf).terms)

@@ -235,6 +235,14 @@ def test_what_happened_within_dates_lists_its_articles(question, kind, topic, st
     # the articles that say it, each with its sentence
     ("哪篇文章提到了港口罢工？", "which", "", "港口罢工", True),
     ("哪些报道提到了港口罢工？", "which", "", "港口罢工", True),
+    # a pointer, other articles or a kind of importance is no topic: not a listing of it
+    ("他的报道有哪些？", "fact", "", "", False),
+    ("这件事的报道有哪些", "fact", "", "", False),
+    ("其他报道有哪些", "fact", "", "", False),
+    ("重要的报道有哪些？", "fact", "", "", False),
+    # someone's announcement with a date is a fact, not the articles published then
+    ("10月10日警方通报了什么？", "fact", "", "", False),
+    ("10月气象台预报了什么？", "fact", "", "", False),
     # the collection's size and dates
     ("资料库覆盖了哪些时间段？", "overview", "collection", "", False),
     ("这个资料库的文章时间跨度是多少？", "overview", "collection", "", False),
@@ -385,7 +393,8 @@ def test_which_of_two_topics_has_more_articles_counts_both(question, sides, star
     assert classify("关于台风的报道多吗", TODAY).sides == ()
 
 
-@pytest.mark.parametrize("question", ["这段时间主要有哪些大新闻？", "这两个月有哪些大新闻？"])
+@pytest.mark.parametrize("question", ["这段时间主要有哪些大新闻？", "这两个月有哪些大新闻？",
+                                      "What were the main stories of this period?"])
 def test_the_big_news_of_the_time_the_collection_spans_is_its_overview(question):
     k = classify(question, TODAY)
     assert (k.kind, k.scope, k.topic, k.dates) == ("overview", "collection", "", None)
@@ -396,6 +405,7 @@ def test_the_big_news_of_the_time_the_collection_spans_is_its_overview(question)
     ("10月底港口罢工都报道了些什么？", "港口罢工"),
     ("港口罢工，10月底都报了些啥？", "港口罢工"),
     ("10月上旬港口罢工，有哪些相关报道", "港口罢工"),
+    ("最近港口罢工有什么大新闻？", "港口罢工"),  # what is new on it
 ])
 def test_the_words_of_asking_leave_the_topic(question, topic):
     assert classify(question, TODAY).topic == topic
@@ -405,8 +415,9 @@ def test_the_words_of_asking_leave_the_topic(question, topic):
     ("10月有多少篇关于罢工的报道？", "那9月呢？", "count", "罢工", "2026-09-01", "2026-09-30"),
     # a part of the month alone: of the month before
     ("10月上旬有多少篇关于罢工的报道？", "那中旬呢？", "count", "罢工", "2026-10-11", "2026-10-20"),
-    # 「X的呢」 and a name alone ask the same of another topic
-    ("10月有多少篇关于罢工的报道？", "港口的呢？", "count", "港口", "2026-10-01", "2026-10-31"),
+    # 「X的呢」 with X a name, and a place alone, ask the same of another topic
+    ("10月有多少篇关于罢工的报道？", "深圳的呢？", "count", "深圳", "2026-10-01", "2026-10-31"),
+    ("10月有多少篇关于罢工的报道？", "月底呢", "count", "罢工", "2026-10-21", "2026-10-31"),
     ("10月有哪些关于罢工的报道？", "上海呢？", "date", "上海", "2026-10-01", "2026-10-31"),
     # 「只看…的」 narrows the listing before to its dates
     ("有哪些关于罢工的报道？", "只看10月下旬的", "which", "罢工", "2026-10-21", "2026-10-31"),
@@ -438,6 +449,13 @@ def test_a_follow_up_swaps_the_dates_or_the_topic_of_a_collection_question(befor
     ("10月有多少篇关于罢工的报道？", "那参与人数呢？"),
     ("10月有多少篇关于罢工的报道？", "And the death toll?"),
     ("10月有多少篇关于罢工的报道？", "谢谢呢"),
+    # 「X的呢」 of a reply, a part of the listing or an attribute, and a word jieba only guessed
+    ("10月有多少篇关于罢工的报道？", "好的呢"),
+    ("10月有多少篇关于罢工的报道？", "剩下的呢？"),
+    ("10月有多少篇关于罢工的报道？", "伤亡人数的呢？"),
+    ("有哪些关于罢工的报道？", "那没有日期的呢？"),
+    ("有多少篇关于华为的报道？", "那营收呢？"),
+    ("10月有多少篇关于罢工的报道？", "拜拜呢"),
 ])
 def test_not_every_question_after_a_collection_question_is_its_follow_up(before, question):
     from rag.collection.question_kinds import follow_up

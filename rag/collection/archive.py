@@ -220,7 +220,7 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
         return groups + [_written_beside(view, w, embedder, tuning) or [w] for w in latin]
     # the longest runs of the English words a dictionary glosses first: "Lai Ching-te",
     # "stock exchange", then word by word
-    named = names_in(topic)  # as the asker capitalised them
+    named = _names_in_topic(topic)  # as the asker capitalised them
     glossed: list[tuple[list[str], bool]] = []  # (Chinese words, from a name)
 
     def gloss(run: list[str]) -> tuple[list[str], bool] | None:
@@ -252,6 +252,19 @@ def topic_groups(view: ArchiveView, topic: str, tuning, embedder=None) -> list[l
         if kept:
             kept_glosses.append(kept)
     return groups + [k + companions(view, k[0], tuning) for k in kept_glosses]
+
+
+def _names_in_topic(topic: str) -> set[str]:
+    """names_in, with the topic's first word a name too when the dictionary's table of names
+    has it: a topic is cut from a question and starts no sentence ("Trump" of "How many
+    stories about Trump were there?"), though not a month or a weekday ("May")."""
+    named = names_in(topic)
+    first = re.match(r"\W*([A-Z][A-Za-z'’.\-]*)", topic)
+    if first:
+        word = re.sub(r"['’]s$", "", first.group(1)).lower()
+        if word not in _CALENDAR_WORDS and name_lookup([word]):
+            named.add(word)
+    return named
 
 
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*)*")

@@ -601,7 +601,7 @@ _ASKS_DATE = re.compile(
     r"|\b(when|what (date|day|year|month)) (was|were|did|is)\b[^?]*\b(published|written|released|posted|come out|appear)"
     r"|\b(publication|publish(ed)?) date\b|\bdated\b)", re.I)
 _PUBLISHED = re.compile(
-    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|报了(?=些|什么|啥)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
+    rf"(发布|发表|刊登|出版|刊发|(?<![开出研启])发(?=的|了|过|在|于)|(?<![通预举汇播公情电警简捷喜回上])报了(?=些|什么|啥)|{_DOC_ZH}|(?<![一两三四五六七八九十])篇|\bpublished\b|\b{_DOC_EN}\b|\bnew[s]?\b|\bwritten\b|\breported\b|\bcoverage\b|\bcovered\b"
     r"|\b(?:the|this|my|our|your) archives? (?:say|says|said|report|reports|reported|have|has|had|cover|covers|covered"
     r"|contain|contains|contained|hold|holds)\b)", re.I)
 # "最早和最晚的报道分别是哪天", "the first and the last report on X": both ends of the date order
@@ -646,10 +646,14 @@ _ARTICLES_ABOUT = re.compile(
     rf"|有(哪些|什么)(?!重要|主要|热门|热点|大|最新|新鲜|有趣|好|值得|其他|别的)[^？?。，,关的]{{2,8}}(新闻|报道)\s*[？?]?\s*$"
     rf"|\b(list|show|find|are there|any)\b[^?]*\b{_DOCS_EN}\b[^?]*\b(about|on|covering|regarding)\b"
     rf"|\b(show|find|any|is there)\b[^?]*\bcoverage\s+(of|on|about)\b)", re.I)
-# "夏威夷山火有哪些报道", "医药反腐的报道有哪些": a topic, then the question for its articles
+# "夏威夷山火有哪些报道", "医药反腐的报道有哪些": a topic, then the question for its articles;
+# not a pointer (他的报道, 这件事的报道, 上述报道: the fact path's), other or similar articles, or
+# a kind of importance (重要的报道: an overview's)
+_NOT_A_TOPIC_START = (r"(?!他|她|它|你|我|咱|这|那|该|此|上述|以上|刚才|前面|其他|其它|别的|另外|除了|类似|同类|后续"
+                      r"|重要|主要|热门|热点|大|重大|最|新鲜|有趣|好|值得|篇幅)")
 _TOPIC_THEN_ARTICLES = re.compile(
-    rf"^[^？?。，,]{{2,30}}?(?:的)?(?:相关)?{_DOC_ZH}(?:都)?有(?:哪些|什么)\s*[？?]?\s*$"
-    rf"|^[^？?。，,]{{2,30}}?(?:都)?有(?:哪些|什么)(?:相关)?的?{_DOC_ZH}\s*[？?]?\s*$")
+    rf"^{_NOT_A_TOPIC_START}[^？?。，,]{{2,30}}?(?:的)?(?:相关)?{_DOC_ZH}(?:都)?有(?:哪些|什么)\s*[？?]?\s*$"
+    rf"|^{_NOT_A_TOPIC_START}[^？?。，,]{{2,30}}?(?:都)?有(?:哪些|什么)(?:相关)?的?{_DOC_ZH}\s*[？?]?\s*$")
 # "资料库覆盖了哪些时间段", "what date range does the archive cover": its size and date span
 _COLLECTION_SPAN = re.compile(
     r"(时间跨度|时间范围|日期范围|日期跨度|起止(时间|日期)|覆盖了?(哪些|什么|多长)的?(时间|日期|月份)"
@@ -658,12 +662,14 @@ _COLLECTION_SPAN = re.compile(
 _ARCHIVE = re.compile(r"(资料库|知识库|语料库|新闻库|文章库|\barchive\b)", re.I)  # the collection named as a whole
 # "7月份的新闻主要讲了什么", "what were the top stories last week": a date window's topics
 # "最重要的新闻", "热点新闻", "headlines": what a window was about, not its newest articles
-_IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条|大)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
+_IMPORTANT_NEWS = re.compile(r"最?(重要|热点|热门|头条)的?(新闻|报道|话题|事件)|\b(important|top) (news|stories)\b|\bheadlines\b",
                              re.I)
+# 「有什么大新闻」, 「有哪些重大事件」 with nothing between: the window's big news, not a topic 大
+_BIG_NEWS = re.compile(r"(有|是)(什么|哪些|啥)(重大|大)的?(新闻|事件|事情|事)")
 _WINDOW_OVERVIEW = re.compile(
-    r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道|报)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
+    r"(主要(讲|说|报道|写)了?(些)?(什么|啥|哪些)|(都)?(讲|说|报道|(?<![通预举汇播公情电警简捷喜回上])报)了(些)?(什么|啥)|有哪些(主要|重要)?的?(话题|主题|方面)"
     rf"|(主要|都|大多|大部分)?集中(在|于)(哪些|什么|哪几个)的?(话题|主题|方面|领域|事件)"  # 「…主要集中在哪些话题」
-    rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|哪些(话题|主题)"
+    rf"|主要(话题|主题|内容|新闻)|大事|要闻|{_IMPORTANT_NEWS.pattern}|{_BIG_NEWS.pattern}|哪些(话题|主题)"
     r"|\b(main|top|key|biggest|major|big|important)\s+(topics|themes|stories|news|headlines|events)\b|\bheadlines\b"
     r"|\b(which|what) topics\b(\s+(got|had|received|drew)\s+(the\s+)?(most\s+)?(coverage|attention|articles|stories|news))?"
     r"|\bwhat (were|was) (the )?(news|articles?|stories|archive) (about|covering)\b"
@@ -730,7 +736,7 @@ _STRIP_EN = re.compile(
     rf"do|does|did|how many|number|mention(s|ed)?|talk(s|ed)?|about|cover(s|ed)?|discuss(es|ed)?|quoted?|in|"
     rf"most recent|latest|newest|oldest|earliest|published|when|there|all|these|those|in a nutshell|nutshell|"
     rf"quick|brief(ly)?|rundown|gist|says?|said|here|me|came out|come out|out|released|appeared|any|"
-    rf"show|list|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|on|regarding|concerning|coverage|"
+    rf"show|list|find|from|have|has|you|we|there|in total|total|overall|altogether|most|archive|on|regarding|concerning|coverage|"
     rf"{_DOC_EN})\b", re.I)
 
 
@@ -1060,7 +1066,7 @@ def _happened_in_range(r: Reading) -> QuestionKind | None:
 
 # the time the collection spans, said as the asker's own: 「这段时间」, 「这两个月」, "these past weeks"
 _THIS_PERIOD = re.compile(r"(这段(时间|日子|期间)|这(两|几|些)个?(月|周|星期|礼拜)|这些日子|这阵子|这一阵"
-                          r"|th(is|ese) (past )?(period|weeks|months))", re.I)
+                          r"|\bth(is|ese) (past )?(period|weeks|months)\b)", re.I)
 
 _NOW = re.compile(r"(今天|今日|如今|现今|\btoday\b|\bnowadays\b)", re.I)
 _HAPPENED_WITHIN_DAYS = 366  # a window ending earlier than this before the reference date is history
@@ -1076,11 +1082,16 @@ def _window_overview(r: Reading) -> QuestionKind | None:
         if _count_topic(topic_of(_THIS_PERIOD.sub(" ", text)), None):
             return None
         return QuestionKind(Kind.OVERVIEW, "", scope="collection")
-    dates = r.dates
+    dates, recent = r.dates, False
     if dates is None and _RECENT_WORDS.search(text):
-        dates, text = recent_range(r.today), _RECENT_WORDS.sub(" ", text)  # 「最近有什么大新闻」: the newest week
-    if dates is None or _count_topic(topic_of(_HAPPENED.sub(" ", text)), dates):
+        # 「最近有什么大新闻」: the newest week
+        dates, text, recent = recent_range(r.today), _RECENT_WORDS.sub(" ", text), True
+    if dates is None:
         return None
+    topic = _count_topic(topic_of(_HAPPENED.sub(" ", text)), dates)
+    if topic:
+        # 「最近杜苏芮有什么大新闻」: what is new on it (the newest week's articles on it)
+        return QuestionKind(Kind.DATE, topic, dates=dates, recent=True) if recent else None
     return QuestionKind(Kind.OVERVIEW, "", scope="collection", dates=dates)
 
 
@@ -1141,7 +1152,7 @@ RULES: tuple[KindRule, ...] = (
                 (_CHRONO, (_PUBLISHED, _EACH_ARTICLE), (_SORT_VERB, _FROM_TO)), _listing,
                 excludes=(_PICK_ONE, _ONE_ARTICLE, _COUNT)),
         Wording("what is new", 45, (_RECENT,), _recent,
-                excludes=(_PICK_ONE, _COUNT, _UNDATED, _ONE_NEWEST, _IMPORTANT_NEWS)),
+                excludes=(_PICK_ONE, _COUNT, _UNDATED, _ONE_NEWEST, _IMPORTANT_NEWS, _BIG_NEWS)),
         Wording("the newest", 50, (_ORDER_NEW, (_PUBLISHED, _WHICH)),
                 lambda r: QuestionKind(Kind.DATE, r.topic, dates=r.dates, order="newest")),
         Wording("the oldest", 51, (_ORDER_OLD, (_PUBLISHED, _WHICH)),
@@ -1207,7 +1218,7 @@ _TOPIC_NAMED = re.compile(rf"(^(?:关于|有关)|的?{_DOC_ZH}$|\b(?:{_DOCS_EN}|
                           re.I)
 # a pronoun or a question word asks something new ("那它的登陆地点呢"): not a swap of topic
 # ... and thanks or a nod (jieba tags 谢谢 and 明白 as names) is no topic
-_NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|谢谢|多谢|感谢|明白|知道|好的|好吧|^嗯|^哦|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
+_NOT_A_TOPIC = re.compile(r"(它|他|她|谁|什么|哪|怎么|为什么|多少|几|谢谢|多谢|感谢|拜拜|再见|明白|知道|好的|好吧|^嗯|^哦|\b(it|he|she|they|who|what|why|how|which|when|where)\b)", re.I)
 _TOPIC_SWAPS = (Kind.COUNT, Kind.DATE, Kind.WHICH)  # kinds whose topic a follow-up may swap
 
 
@@ -1285,31 +1296,36 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
     rest = re.sub(r"^\s*(?:in|on|for|during)\b", " ", m["rest"], flags=re.I).strip()
     month = _one_month(previous.dates)
     if month and _PART_OF_A_MONTH.fullmatch(rest):
-        rest = f"{month}月{rest}"  # 「那中旬呢？」 after 8月上旬: 8月中旬
+        part = rest.strip("的")
+        rest = f"{month}{part}" if part.startswith("月") else f"{month}月{part}"  # 「那中旬呢？」 after 8月上旬: 8月中旬
     dates = parse_dates(rest, today)
     topic = _count_topic(topic_of(rest), dates)
     if dates is not None and not topic:
         return replace(previous, dates=dates, recent=False, page=1)
-    named = _TOPIC_NAMED.search(rest) or _OF_THE_NAMED.search(text) or _only_names(rest)
+    named = _TOPIC_NAMED.search(rest) or _only_names(rest, places_only=not _OF_THE_NAMED.search(text))
     if dates is None and topic and named and not _NOT_A_TOPIC.search(rest) and previous.kind in _TOPIC_SWAPS:
         return replace(previous, topic=topic, page=1)
     return None
 
 
-# a part of a month said alone: 「那中旬呢？」, 「下旬的呢」
+# a part of a month said alone: 「那中旬呢？」, 「下旬的呢」, 「月底呢」
 _PART_OF_A_MONTH = re.compile(r"的?(上旬|中旬|下旬|月初|月中|月底|月末|上半月|下半月)的?")
-# 「涿州的呢？」: the same asked of what the name's articles say (not 「那伤亡人数呢？」, a fact)
+# 「涿州的呢？」: the same asked of what a name's articles say
 _OF_THE_NAMED = re.compile(r"的\s*呢\s*[？?。]*\s*$")
+# jieba's tags for places and organisations: said alone (「上海呢？」) one is another topic
+_PLACE_TAGS = frozenset({"ns", "nt"})
 
 
-def _only_names(text: str) -> bool:
-    """Every word of `text` a proper name (「封神呢？」 after a listing: its articles); a common
-    noun alone (「那伤亡人数呢？」) asks a fact of the subject before."""
+def _only_names(text: str, places_only: bool = False) -> bool:
+    """Every word of `text` a proper name of jieba's dictionary (「涿州的呢？」 after a listing:
+    its articles), or with `places_only` a place or organisation (「上海呢？」). A common noun
+    (「那伤亡人数呢？」, 「伤亡人数的呢」) asks a fact of the subject before; so may a word jieba
+    only guessed (营收, 美股), which is no name here."""
     from rag.retrieve.query import PROPER_NAME_TAGS, tagged_tokens
-    from rag.text import GUESSED_NAME_TAG
 
+    tags = _PLACE_TAGS if places_only else PROPER_NAME_TAGS
     words = [(w, tag) for w, tag in tagged_tokens(text) if len(w) > 1]
-    return bool(words) and all(tag in PROPER_NAME_TAGS or tag == GUESSED_NAME_TAG for _, tag in words)
+    return bool(words) and all(tag in tags for _, tag in words)
 
 
 def asks_for_more(question: str) -> bool:

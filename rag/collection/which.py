@@ -47,7 +47,8 @@ def on_topic_listing(ctx: Context, topic: str) -> Answer:
     dates = ctx.kind.dates  # a follow-up's (「只看8月中旬的」): said, as a dated listing says them
     where_zh, where_en = (f"{dates.label}发布的", f" published {dates.label}") if dates else ("资料中", " in the collection")
     if not records:
-        w.text(ctx.say(f"{where_zh}没有关于{topic}的文章。", f"No article{where_en} is on {topic}."))
+        none_zh = f"{dates.label}没有发布关于{topic}的文章。" if dates else f"资料中没有关于{topic}的文章。"
+        w.text(ctx.say(none_zh, f"No article{where_en} is on {topic}."))
         return w.answer(ctx)
     w.text(ctx.say(f"{where_zh}关于{topic}的文章有{len(records)}篇（从新到旧）：",
                    f"{len(records)} articles{where_en} are on {topic} (newest first):"))

@@ -110,15 +110,14 @@ _SENTENCE_START = re.compile(r"^\W*$|[.?!。？！]\W*$")
 
 def names_in(text: str) -> set[str]:
     """The words of `text` the asker wrote as names, lower case, without "'s": capitalised
-    words; a sentence's first word only when it is possessive ("Moody's"), no English word
-    ("Chengdu", not "Stopover" or "Typhoon") or in the dictionary's table of names ("Trump",
-    as the topic cut from "How many stories about Trump…" begins)."""
+    words; a sentence's first word only when it is possessive ("Moody's") or no English word
+    ("Chengdu", not "Stopover" or "Typhoon")."""
     out = set()
     for m in _CAPITALISED.finditer(text):
         word = _without_possessive(m.group(1)).lower()
         possessive = bool(m.group(2)) or word != m.group(1).lower()
         first = bool(_SENTENCE_START.search(text[: m.start()]))
-        if not first or possessive or not chinese_for(word) or name_lookup([word]):
+        if not first or possessive or not chinese_for(word):
             out.add(word)
     return out
 
