@@ -163,6 +163,9 @@ def test_compare_sides(question, sides):
     ("news from the last week of February", "2026-02-22", "2026-02-28"),
     ("昨天发的文章有哪些", "2026-11-22", "2026-11-22"),
     ("What was published today?", "2026-11-23", "2026-11-23"),
+    # a part of a month with no month: of the reference date's month
+    ("月初有没有下冰雹的新闻？", "2026-11-01", "2026-11-10"),
+    ("这个月底有哪些报道", "2026-11-21", "2026-11-30"),
 ])
 def test_dates_in_questions(question, start, end):
     d = parse_dates(question, TODAY)
@@ -338,6 +341,8 @@ def test_a_summary_of_the_news_about_something_is_about_it_not_the_collection():
     ("关于罢工的报道，9月多还是10月多？", "罢工", "2026-09-01", "2026-10-31"),
     ("How many articles about the stock market were there each month?", "stock market", None, None),  # not "stock ket"
     ("9月关于罢工的报道比上个月多吗？", "罢工", "2026-08-01", "2026-09-30"),
+    ("关于罢工的报道，9月和10月哪个多？", "罢工", "2026-09-01", "2026-10-31"),
+    ("9月和10月，罢工的报道各有多少篇？", "罢工", "2026-09-01", "2026-10-31"),
 ])
 def test_counts_by_month(question, topic, start, end):
     k = classify(question, TODAY)
@@ -375,6 +380,7 @@ def test_a_topic_keeps_its_words_whole(question, topic):
 
 @pytest.mark.parametrize(("question", "sides", "start"), [
     ("罢工和地震，哪个报道得多？", ("罢工", "地震"), None),
+    ("台积电和三星，哪家的新闻更多？", ("台积电", "三星"), None),
     ("杜苏芮和卡努哪个台风的报道更多？", ("杜苏芮", "卡努"), None),
     ("关于暴雨和高温的新闻，哪个更多？", ("暴雨", "高温"), None),
     ("10月关于地震和台风的报道哪个多", ("地震", "台风"), "2026-10-01"),
@@ -484,6 +490,7 @@ def test_counts_by_day(question, topic, start):
     "Which store sold more items, Walmart or Target?",  # items, not articles
     "中国和美国谁发表的文章更多？",  # who published more papers
     "What did the first report say about climate?",  # the first report's content, not the oldest article
+    "中美两国各有多少艘航母？",  # each of two countries, not each month
 ])
 def test_news_words_in_a_fact_question_do_not_make_it_a_count_or_a_date(question):
     k = classify(question, TODAY)

@@ -117,7 +117,7 @@ def archive_view(pipeline) -> ArchiveView:
 # Words of how a question is put, not what it is about ("瓦格纳集团有什么动向" is about 瓦格纳集团):
 # left out of a topic. Tested in tests/test_archive.py.
 PHRASING_WORDS = frozenset(
-    "相关 有关 动向 进展 方面 消息 情况 怎么样 怎样 如何 那次 那场 那起 那个 这家 这次 那些 这些 一共 总共 资料库 "
+    "相关 有关 动向 进展 活动 方面 消息 情况 怎么样 怎样 如何 那次 那场 那起 那个 这家 这次 那些 这些 一共 总共 资料库 "
     "几天 前后 之间 期间 哪里 有没有 大概 主要 报道 新闻 文章 事情 事件 "
     "any anything about reported report reports coverage covered news articles article stories story archive "
     "between during what which there were was is are the of in on and to so-called".split())

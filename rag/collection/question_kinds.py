@@ -308,9 +308,15 @@ def parse_range(question: str, today: dt.date) -> DateRange | None:
     return None
 
 
+# a part of a month with no month named (「月初有没有…」, 「这个月底」): of the reference date's month;
+# not 上个月底 or 正月初
+_PART_OF_THIS_MONTH = re.compile(r"(?<![\d一二三四五六七八九十两个上下每正腊岁年])(?:本|这个?)?月(初|底|末|上旬|中旬|下旬)")
+
+
 def parse_dates(question: str, today: dt.date | None = None) -> DateRange | None:
     """The publication-date range a question names, or None."""
     today = today or dt.date.today()
+    question = _PART_OF_THIS_MONTH.sub(lambda m: f"{today.month}月{m[1]}", question)
     joined = parse_range(question, today)
     if joined is not None:
         return joined
@@ -499,7 +505,8 @@ _COMPARE = re.compile(
     re.I)
 # "每个月各有多少篇", "which month had more articles about floods": counts per month
 # ("哪个月" alone asks a date: "在1998年的哪个月出版？"; with more or fewer it compares months)
-_BY_MONTH = re.compile(r"(每个?月份?|各个?月份?|按月份?|分月份?|逐月|月份?(更|还是)?(多|少)还是|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
+_BY_MONTH = re.compile(r"(每个?月份?|各个?月份?|按月份?|分月份?|逐月|月份?(更|还是)?(多|少)还是|(?<=月)[，,]?\s*(哪个|哪一个)(更|比较)?(多|少)"
+                       rf"|(?<={_DOC_ZH})各(有|是)?(多少|几)|(哪个月|哪一个月|哪月)(?=[^？?。]*(多|少))|月份分布|比上个?月(更|还)?(多|少)"
                        r"|\beach month\b|\bper month\b|\bby month\b|\bmonth by month\b"
                        r"|\bwhich month\b(?=[^?]*\b(more|most|fewer|least)\b))", re.I)
 # "杜苏芮和卡努哪个的报道更多", "which had more coverage": two topics' counts side by side
@@ -509,7 +516,7 @@ _NEWS_WORDS_EN = r"(?:coverage|articles|stories|reports|news)"  # not "items", "
 _EACH_COUNTED = r"分别(?:有|是)?(?:多少|几)(?:篇|条|份)?"
 _ARTICLES_EACH_COUNTED = re.compile(rf"(?<={_DOC_ZH}){_EACH_COUNTED}")
 _MORE_ON_WHICH = re.compile(
-    rf"((?:哪个|哪一个|哪一方|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?得?(?:更|比较|最|较)?(?:多|少)"
+    rf"((?:哪个|哪一个|哪一方|哪家|哪一家|谁)(?![^？?。]{{0,8}}(?:发表|发布|撰写|写))[^？?。]{{0,8}}?(?:的)?{_DOC_ZH}(?:数量|篇数)?得?(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较|最|较)(?:多|少)的是|(?<={_DOC_ZH})[^？?。]{{0,6}}?哪一?个(?:更|比较|最|较)?(?:多|少)"
     rf"|{_DOC_ZH}(?:更|比较)?(?:多|少)(?=还是[^？?。]{{1,20}}{_DOC_ZH}(?:更|比较)?(?:多|少))"  # 关于X的报道多还是关于Y的报道多
     rf"|{_ARTICLES_EACH_COUNTED.pattern}"  # 「关于台风和地震的报道分别有多少篇」
@@ -1355,7 +1362,7 @@ def _count_topic(topic: str, dates: DateRange | None) -> str:
     if dates is None:
         return topic
     topic = _SPANS[1].sub(" ", _SPANS[0].sub(" ", _strip_weekdays(topic)))
-    cleaned = re.sub(rf"(\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b)",
+    cleaned = re.sub(rf"((?:本|这个?|上个?|下个?)?月(?:初|底|末|上旬|中旬|下旬)|\d{{4}}年?|(\d{{1,2}}|十[一二]?|[一二两三四五六七八九]{{1,2}})月(份|上中旬|中下旬|上旬|中旬|下旬|初|中|底|末)?|(\d{{1,2}}[日号])(前后|左右)?|(?:第[一二三四五1-5]|最后一)个?(?:周|星期|礼拜)|最后\s*(?:周|星期|礼拜)|这一?周|本周|这个?(?:星期|礼拜)|(?:今年|去年)?(?:春天|春季|夏天|夏季|秋天|秋季|冬天|冬季|暑假|暑期)(?:期间|里)?|上个?(?:星期|礼拜)|上一?周|今天|今日|昨天|昨日|前天|today|yesterday|上中旬|中下旬|上旬|中旬|下旬|去年|今年|前年|上个?月|本月|这个月|之间|期间|以来|以后|之后|以前|之前|\b(?:since|after|before|until|{_EN_MONTH}|last|this|year|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b)",
                      " ", topic, flags=re.I)
     cleaned = re.sub(r"(上中旬|中下旬|一共有?|总共有?|-to-|\b(early|mid|late|beginning|end|start|around|on|of|the|between|and|dated|half|first|second|third|fourth|week|weeks|days?|months|past|previous|couple|few|top|total|overall|altogether|main|major|biggest|big|headlines?|from|to|through|in|about|reported|reports?|news|articles?|stor(y|ies))\b)", " ", cleaned, flags=re.I)
     # the event a date is named by ("大运会闭幕那两天（8月8日、9日）", "7月31号那天"): when, not what
