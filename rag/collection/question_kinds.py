@@ -1316,7 +1316,7 @@ def follow_up(previous: QuestionKind, question: str, today: dt.date,
 
 
 # a part of a month said alone: 「那中旬呢？」, 「下旬的呢」, 「月底呢」
-_PART_OF_A_MONTH = re.compile(r"的?(上旬|中旬|下旬|月初|月中|月底|月末|上半月|下半月)的?")
+_PART_OF_A_MONTH = re.compile(r"的?(上旬|中旬|下旬|月初|月底|月末)的?")
 # 「涿州的呢？」: the same asked of what a name's articles say
 _OF_THE_NAMED = re.compile(r"的\s*呢\s*[？?。]*\s*$")
 # jieba's tags for places and organisations: said alone (「上海呢？」) one is another topic
