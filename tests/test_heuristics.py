@@ -118,6 +118,15 @@ def test_condense_takes_the_subject_from_the_latest_real_answer():
     assert search.subject == "Anthropic向Public First Action捐赠2000万美元。"
 
 
+def test_an_english_follow_up_searches_for_the_subject_as_the_chinese_articles_write_it():
+    history = [{"role": "user", "content": "Tell me about the Hawaii wildfire."},
+               {"role": "assistant", "content": "夏威夷山火……[1]"}]
+    search = condense("How many people died?", history, 3)
+    assert search.is_followup and "夏威夷" in search.lexical_terms, search.lexical_terms
+    chinese = [{"role": "user", "content": "夏威夷山火怎么样了"}, {"role": "assistant", "content": "……"}]
+    assert "夏威夷" in condense("死了多少人？", chinese, 3).lexical_terms  # a Chinese turn as before
+
+
 @pytest.mark.parametrize("question, pointing", [
     ("这个公司的创始人是谁？", True),
     ("该组织由谁创立？", True),

@@ -419,5 +419,11 @@ def condense(question: str, history: list[dict] | None, max_turns: int,
     subject = _MARKERS.sub("", answers[-1]) if answers else ""
     # the latest turn counts most: it is what "那…呢？" continues
     carried = [t for i, e in enumerate(earlier) for t in terms(e) * (2 if i == len(earlier) - 1 else 1)]
+    from rag.retrieve.bridge import chinese_names
+
+    # an earlier turn in English names its subject as the Chinese articles write it too
+    # ("Tell me about the Hawaii wildfire." then "How many people died?": 夏威夷)
+    carried += [t for e in earlier if not is_chinese(e) and _CAPITAL.search(e)
+                for name in chinese_names(e) for t in terms(name)]
     return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True,
                        " ".join(earlier), subject, True)
