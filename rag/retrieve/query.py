@@ -400,14 +400,19 @@ _MARKERS = re.compile(r"\[\d{1,3}\]")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
+def _chinese_name_terms(text: str) -> list[str]:
+    """The search terms of the names a text not in Chinese writes, as the Chinese articles
+    write them ("Lai Ching-te in New York": 赖清德, 纽约); none for a Chinese text."""
+    if is_chinese(text) or not _CAPITAL.search(text):
+        return []
+    from rag.retrieve.bridge import chinese_names
+
+    return [t for name in chinese_names(text) for t in terms(name)]
+
+
 def condense(question: str, history: list[dict] | None, max_turns: int,
              abstain_messages: tuple[str, ...] = ()) -> SearchQuery:
-    own = terms(question)
-    if not is_chinese(question) and _CAPITAL.search(question):
-        # the Chinese articles write "Lai Ching-te in New York" as 赖清德, 纽约: words search finds
-        from rag.retrieve.bridge import chinese_names
-
-        own += [t for name in chinese_names(question) for t in terms(name)]
+    own = terms(question) + _chinese_name_terms(question)
     turns = [m for m in (history or []) if isinstance(m.get("content"), str) and m["content"].strip()]
     earlier = [m["content"] for m in turns if m.get("role") == "user"][-max_turns:] if max_turns else []
     content_terms = [t for t in own if not (len(t) == 1 and _CJK.match(t))]
@@ -419,11 +424,8 @@ def condense(question: str, history: list[dict] | None, max_turns: int,
     subject = _MARKERS.sub("", answers[-1]) if answers else ""
     # the latest turn counts most: it is what "那…呢？" continues
     carried = [t for i, e in enumerate(earlier) for t in terms(e) * (2 if i == len(earlier) - 1 else 1)]
-    from rag.retrieve.bridge import chinese_names
-
     # an earlier turn in English names its subject as the Chinese articles write it too
     # ("Tell me about the Hawaii wildfire." then "How many people died?": 夏威夷)
-    carried += [t for e in earlier if not is_chinese(e) and _CAPITAL.search(e)
-                for name in chinese_names(e) for t in terms(name)]
+    carried += [t for e in earlier for t in _chinese_name_terms(e)]
     return SearchQuery(question, " ".join([*earlier, question]), tuple(own + own + carried), True,
                        " ".join(earlier), subject, True)
