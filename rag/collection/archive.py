@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.index.catalog import profile_text
 from rag.index.sentences import embed_text
-from rag.retrieve.bridge import longest_runs, name_lookup, names_in
+from rag.retrieve.bridge import _without_possessive, longest_runs, name_lookup, names_in
 from rag.text import terms
 from rag.tuned import TOPIC_FEATURES
 from rag.types import ArticleRecord
@@ -261,7 +261,7 @@ def _names_in_topic(topic: str) -> set[str]:
     named = names_in(topic)
     first = re.match(r"\W*([A-Z][A-Za-z'’.\-]*)", topic)
     if first:
-        word = re.sub(r"['’]s$", "", first.group(1)).lower()
+        word = _without_possessive(first.group(1)).lower()
         if word not in _CALENDAR_WORDS and name_lookup([word]):
             named.add(word)
     return named
