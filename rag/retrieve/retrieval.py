@@ -67,9 +67,9 @@ class HybridRetriever:
 
     def warm(self) -> None:
         """Open the vector store now; otherwise the first dense query opens it."""
-        opened = getattr(self._store, "opened", None)
-        if self.dense_weight > 0 and opened is not None:
-            opened()
+        warm = getattr(self._store, "warm", None)  # a store opened on first query (rag.index.store)
+        if self.dense_weight > 0 and warm is not None:
+            warm()
 
     def retrieve(self, query, flt=None, k=None, *, weighted_terms=None, vectors=True):
         """Top chunks for `query`. `weighted_terms` replaces the query's own terms for BM25
